@@ -1,0 +1,132 @@
+import { TransactorClosedError } from '../errors/usage-errors.js';
+import type { ConnectionFactory } from './connection-source.js';
+import type { DedicatedConnection } from './dedicated-connection.js';
+
+interface Waiter {
+  resolve(connection: DedicatedConnection): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A bounded set of dedicated connections, leased one attempt at a time. Waiters are served first
+ * come, first served; idle connections are reused most-recent-first (warm sockets); a connection
+ * returned as unusable, or found dead, is dropped and replaced on demand.
+ */
+export class ConnectionPool {
+  readonly #open: ConnectionFactory;
+  readonly #max: number;
+  readonly #idle: DedicatedConnection[] = [];
+  readonly #waiters: Waiter[] = [];
+  #size = 0;
+  #closed = false;
+  #drained: (() => void) | undefined;
+
+  constructor(open: ConnectionFactory, max: number) {
+    this.#open = open;
+    this.#max = max;
+  }
+
+  /** Connections open or being opened. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Leases a connection, waiting (first come, first served) while all are in use. Gives up when
+   * `signal` aborts, rejecting with `stopped`.
+   */
+  acquire(signal: AbortSignal | undefined, stopped: unknown): Promise<DedicatedConnection> {
+    if (this.#closed) return Promise.reject(new TransactorClosedError());
+    if (signal?.aborted) return Promise.reject(stopped);
+    const idle = this.#takeIdle();
+    if (idle) return Promise.resolve(idle);
+    if (this.#size < this.#max) return this.#grow();
+    if (!signal) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: (connection) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(connection);
+        },
+        reject: (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(stopped);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Returns a leased connection. `reusable: false` (or a dead socket) drops it. */
+  release(connection: DedicatedConnection, reusable: boolean): void {
+    if (!reusable || !connection.alive || this.#closed) {
+      this.#drop(connection);
+      this.#serveWaitersWithNewConnections();
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(connection);
+    else this.#idle.push(connection);
+  }
+
+  /** Refuses new leases, fails waiters, closes idle connections and waits for leased ones. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new TransactorClosedError());
+    const idle = this.#idle.splice(0);
+    this.#size -= idle.length;
+    await Promise.all(idle.map((c) => c.close()));
+    if (this.#size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #takeIdle(): DedicatedConnection | undefined {
+    let connection: DedicatedConnection | undefined;
+    while ((connection = this.#idle.pop())) {
+      if (connection.alive) return connection;
+      this.#drop(connection);
+    }
+    return undefined;
+  }
+
+  #grow(): Promise<DedicatedConnection> {
+    this.#size++;
+    return this.#open().then(
+      (connection) => {
+        if (!this.#closed) return connection;
+        this.#drop(connection);
+        throw new TransactorClosedError();
+      },
+      (err: unknown) => {
+        this.#size--;
+        this.#notifyDrained();
+        // Waiters queued behind this open would otherwise wait for a release that never comes.
+        this.#serveWaitersWithNewConnections();
+        throw err;
+      },
+    );
+  }
+
+  #drop(connection: DedicatedConnection): void {
+    connection.destroy();
+    this.#size--;
+    this.#notifyDrained();
+  }
+
+  #notifyDrained(): void {
+    if (this.#closed && this.#size === 0) this.#drained?.();
+  }
+
+  #serveWaitersWithNewConnections(): void {
+    while (this.#waiters.length > 0 && this.#size < this.#max && !this.#closed) {
+      const waiter = this.#waiters.shift()!;
+      this.#grow().then(waiter.resolve, waiter.reject);
+    }
+  }
+}

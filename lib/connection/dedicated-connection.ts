@@ -1,0 +1,112 @@
+import { TransactUsageError } from '../errors/usage-errors.js';
+import type { MultiBuilder, NodeRedisClient } from './node-redis-types.js';
+
+/**
+ * Methods `fn` must not call on `t.read`: they would change the connection's WATCH, MULTI,
+ * database or protocol state under the engine, or close a connection it owns.
+ */
+const GUARDED_METHODS = [
+  'watch', 'WATCH', 'unwatch', 'UNWATCH', 'multi', 'MULTI', 'select', 'SELECT',
+  'subscribe', 'SUBSCRIBE', 'pSubscribe', 'PSUBSCRIBE', 'sSubscribe', 'SSUBSCRIBE', 'monitor', 'MONITOR',
+  'reset', 'quit', 'QUIT', 'disconnect', 'close', 'destroy',
+] as const;
+
+/** MULTI builder methods `fn` must not call on `t.write`: the engine sends EXEC itself. */
+const GUARDED_EXEC_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'execAsPipelineTyped'] as const;
+
+/**
+ * A connection that belongs to one transactor and serves one attempt at a time, so a WATCH on it
+ * is never shared. It never reconnects by itself: node-redis would otherwise replay a queued
+ * MULTI/EXEC on the new socket without the WATCH (a lost update). A connection that drops is
+ * discarded and replaced.
+ */
+export class DedicatedConnection {
+  /** The node-redis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
+  readonly client: NodeRedisClient;
+  readonly #watch: (keys: string[]) => Promise<unknown>;
+  readonly #unwatch: () => Promise<unknown>;
+  readonly #multi: () => MultiBuilder;
+  readonly #close: () => Promise<void>;
+  readonly #destroy: () => void;
+  #staleWatch = false;
+
+  private constructor(client: NodeRedisClient) {
+    this.client = client;
+    this.#watch = client.watch.bind(client);
+    this.#unwatch = client.unwatch.bind(client);
+    this.#multi = client.multi.bind(client);
+    this.#close = client.close.bind(client);
+    this.#destroy = client.destroy.bind(client);
+    // An empty MULTI/EXEC is a wasted round trip: a transaction that queued nothing skips it.
+    const executeMulti = client._executeMulti.bind(client);
+    client._executeMulti = (commands, ...rest) =>
+      commands.length === 0 ? Promise.resolve([]) : executeMulti(commands, ...rest);
+    for (const method of GUARDED_METHODS) {
+      (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
+    }
+  }
+
+  /** Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`. */
+  static async open(template: NodeRedisClient): Promise<DedicatedConnection> {
+    const socket = { ...template.options?.socket, reconnectStrategy: false };
+    const client = template.duplicate({ socket });
+    // Errors surface through the rejected commands; an unhandled 'error' event would crash.
+    client.on('error', () => {});
+    await client.connect();
+    return new DedicatedConnection(client);
+  }
+
+  /** True while the socket is up; false for good once it drops. */
+  get alive(): boolean {
+    return this.client.isReady;
+  }
+
+  /** WATCHes `keys`, first dropping a WATCH an earlier attempt left (in the same write). */
+  watch(keys: string[]): Promise<unknown> {
+    if (this.#staleWatch) {
+      this.#staleWatch = false;
+      this.#unwatch().catch(() => {});
+    }
+    return this.#watch(keys);
+  }
+
+  /**
+   * Marks the current WATCH as abandoned (no EXEC will follow). The UNWATCH rides along with the
+   * next attempt's WATCH instead of costing a write of its own now.
+   */
+  abandonWatch(): void {
+    this.#staleWatch = true;
+  }
+
+  /**
+   * A fresh MULTI builder for `fn` (`t.write`) and the function that sends it. The builder's own
+   * `exec` methods throw, so only the engine decides when EXEC goes out.
+   */
+  multi(): { builder: MultiBuilder; commit: () => Promise<unknown[]> } {
+    const builder = this.#multi();
+    const exec = builder.exec;
+    for (const method of GUARDED_EXEC_METHODS) {
+      (builder as Record<string, unknown>)[method] = refuse(`t.write.${method}()`);
+    }
+    return { builder, commit: () => exec.call(builder) };
+  }
+
+  /** Closes gracefully, after pending replies. */
+  async close(): Promise<void> {
+    if (this.client.isOpen) await this.#close().catch(() => {});
+  }
+
+  /** Drops the socket at once; pending commands reject. */
+  destroy(): void {
+    if (this.client.isOpen) this.#destroy();
+  }
+}
+
+function refuse(what: string): () => never {
+  return () => {
+    throw new TransactUsageError(
+      `${what} is not available inside a transaction: redis-transact owns WATCH, MULTI, EXEC and the connection; ` +
+        'read with t.read, queue writes on t.write, and watch more keys with t.watch()',
+    );
+  };
+}

@@ -1,0 +1,146 @@
+import { describeKeys, hasTransactCode, nameError, TransactError } from './base.js';
+
+/** What every transaction failure tells the caller: which keys, after how many attempts. */
+export interface TransactionFailure {
+  /** The keys passed to `transact` (after de-duplication). */
+  readonly keys: readonly string[];
+  /** Attempts made, including the one that failed (1-based). */
+  readonly attempts: number;
+  /** The error behind this one, when there is one. */
+  readonly cause?: unknown;
+}
+
+abstract class TransactionError extends TransactError implements TransactionFailure {
+  readonly keys: readonly string[];
+  readonly attempts: number;
+  constructor(message: string, failure: TransactionFailure) {
+    super(message, failure.cause === undefined ? undefined : { cause: failure.cause });
+    this.keys = failure.keys;
+    this.attempts = failure.attempts;
+  }
+}
+
+/**
+ * Every attempt lost to a concurrent writer (EXEC aborted because a watched key changed) and the
+ * retry policy allowed no more. Nothing was written by this call.
+ */
+export class TransactConflictError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_CONFLICT' as const;
+  constructor(failure: TransactionFailure) {
+    super(
+      `gave up after ${failure.attempts} attempts on ${describeKeys(failure.keys)}: a watched key kept changing`,
+      failure,
+    );
+  }
+}
+nameError(TransactConflictError, 'TransactConflictError');
+
+/**
+ * The call's `deadlineMs` passed before a commit. Nothing was written by this call: the deadline
+ * is checked before EXEC is sent, and an EXEC already sent is reported as outcome unknown instead.
+ */
+export class TransactTimeoutError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_TIMEOUT' as const;
+  /** The deadline that passed, in milliseconds from the start of the call. */
+  readonly deadlineMs: number;
+  constructor(failure: TransactionFailure & { deadlineMs: number }) {
+    super(
+      `deadline of ${failure.deadlineMs} ms passed after ${failure.attempts} attempts on ${describeKeys(failure.keys)}; nothing was written`,
+      failure,
+    );
+    this.deadlineMs = failure.deadlineMs;
+  }
+}
+nameError(TransactTimeoutError, 'TransactTimeoutError');
+
+/** The call's `signal` aborted before a commit; `cause` is `signal.reason`. Nothing was written. */
+export class TransactAbortedError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_ABORTED' as const;
+  constructor(failure: TransactionFailure) {
+    super(`aborted after ${failure.attempts} attempts on ${describeKeys(failure.keys)}; nothing was written`, failure);
+  }
+}
+nameError(TransactAbortedError, 'TransactAbortedError');
+
+/**
+ * The connection dropped (or the deadline passed) after EXEC was sent and before its reply came
+ * back: the transaction may or may not have committed. It is never retried silently; reconcile
+ * (read back, or look for an idempotency marker) or pass `idempotent: true` to let it retry.
+ */
+export class TransactOutcomeUnknownError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_OUTCOME_UNKNOWN' as const;
+  constructor(failure: TransactionFailure) {
+    super(
+      `EXEC was sent for ${describeKeys(failure.keys)} (attempt ${failure.attempts}) but no reply came back: ` +
+        'the transaction may or may not have committed; reconcile, or pass idempotent: true to retry',
+      failure,
+    );
+  }
+}
+nameError(TransactOutcomeUnknownError, 'TransactOutcomeUnknownError');
+
+/**
+ * Every attempt failed because the connection could not be opened or was lost before EXEC was
+ * sent, and the retry policy allowed no more. Nothing was written; `cause` is the last socket error.
+ */
+export class TransactConnectionError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_CONNECTION' as const;
+  constructor(failure: TransactionFailure) {
+    super(
+      `no connection to Redis for ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}`,
+      failure,
+    );
+  }
+}
+nameError(TransactConnectionError, 'TransactConnectionError');
+
+/**
+ * Redis refused a queued command. `applied` tells what happened to the data:
+ * `'none'` when the command was refused while queueing (EXECABORT: nothing ran) and `'partial'`
+ * when EXEC ran and some commands failed at run time (Redis does not roll back the others).
+ * Not retried: the same commands would fail again.
+ */
+export class TransactCommandError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_COMMAND' as const;
+  /** `'none'`: nothing was written. `'partial'`: the commands not listed in `errorIndexes` were applied. */
+  readonly applied: 'none' | 'partial';
+  /** EXEC replies, errors included, when EXEC ran (`applied: 'partial'`). */
+  readonly replies: readonly unknown[];
+  /** Indexes into `replies` of the commands that failed. */
+  readonly errorIndexes: readonly number[];
+  constructor(
+    failure: TransactionFailure & { applied: 'none' | 'partial'; replies?: readonly unknown[]; errorIndexes?: readonly number[] },
+  ) {
+    const what =
+      failure.applied === 'none'
+        ? 'nothing was written'
+        : `${failure.errorIndexes?.length ?? 0} of ${failure.replies?.length ?? 0} commands failed and the others were applied`;
+    super(
+      `Redis refused a command queued for ${describeKeys(failure.keys)}: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}; ${what}`,
+      failure,
+    );
+    this.applied = failure.applied;
+    this.replies = failure.replies ?? [];
+    this.errorIndexes = failure.errorIndexes ?? [];
+  }
+}
+nameError(TransactCommandError, 'TransactCommandError');
+
+/** True when `err` is a {@link TransactConflictError}, also across duplicate installs. */
+export const isTransactConflictError = (err: unknown): err is TransactConflictError =>
+  hasTransactCode(err, 'ERR_TRANSACT_CONFLICT');
+/** True when `err` is a {@link TransactTimeoutError}, also across duplicate installs. */
+export const isTransactTimeoutError = (err: unknown): err is TransactTimeoutError =>
+  hasTransactCode(err, 'ERR_TRANSACT_TIMEOUT');
+/** True when `err` is a {@link TransactAbortedError}, also across duplicate installs. */
+export const isTransactAbortedError = (err: unknown): err is TransactAbortedError =>
+  hasTransactCode(err, 'ERR_TRANSACT_ABORTED');
+/** True when `err` is a {@link TransactOutcomeUnknownError}, also across duplicate installs. */
+export const isTransactOutcomeUnknownError = (err: unknown): err is TransactOutcomeUnknownError =>
+  hasTransactCode(err, 'ERR_TRANSACT_OUTCOME_UNKNOWN');
+/** True when `err` is a {@link TransactConnectionError}, also across duplicate installs. */
+export const isTransactConnectionError = (err: unknown): err is TransactConnectionError =>
+  hasTransactCode(err, 'ERR_TRANSACT_CONNECTION');
+/** True when `err` is a {@link TransactCommandError}, also across duplicate installs. */
+export const isTransactCommandError = (err: unknown): err is TransactCommandError =>
+  hasTransactCode(err, 'ERR_TRANSACT_COMMAND');

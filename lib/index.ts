@@ -1,0 +1,40 @@
+export { createTransactor } from './transactor.js';
+export type {
+  ContextOf,
+  ReadClientOf,
+  RepliesOf,
+  Transactor,
+  TransactorSource,
+  WriteBuilderOf,
+} from './transactor.js';
+export { DEFAULT_MAX_CONNECTIONS } from './transactor-options.js';
+export type { TransactOptions, TransactorOptions } from './transactor-options.js';
+export type { TransactionContext } from './transaction/context.js';
+export type { RetryEvent, TransactHooks, TransactResult } from './transaction/run-transaction.js';
+export type { RetryReason } from './transaction/attempt.js';
+
+export { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from './retry/retry-policy.js';
+export type { BackoffKind, JitterKind, RetryPolicy, RetryPolicyInput } from './retry/retry-policy.js';
+export { backoffDelay } from './retry/backoff.js';
+export { loadRetryPolicy } from './retry/load-retry-policy.js';
+export type { RetryPolicySource } from './retry/load-retry-policy.js';
+
+export { isTransactError, TransactError } from './errors/base.js';
+export type { TransactErrorCode } from './errors/base.js';
+export {
+  isTransactAbortedError,
+  isTransactCommandError,
+  isTransactConflictError,
+  isTransactConnectionError,
+  isTransactOutcomeUnknownError,
+  isTransactTimeoutError,
+  TransactAbortedError,
+  TransactCommandError,
+  TransactConflictError,
+  TransactConnectionError,
+  TransactOutcomeUnknownError,
+  TransactTimeoutError,
+} from './errors/transaction-errors.js';
+export type { TransactionFailure } from './errors/transaction-errors.js';
+export { InvalidOptionsError, isInvalidOptionsError, TransactorClosedError, TransactUsageError } from './errors/usage-errors.js';
+export type { OptionIssue } from './errors/usage-errors.js';

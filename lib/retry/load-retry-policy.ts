@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { InvalidOptionsError } from '../errors/usage-errors.js';
+import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
+
+/** Where {@link loadRetryPolicy} reads a policy from. */
+export interface RetryPolicySource {
+  /** Path of a JSON file holding a policy object (any subset of its fields). */
+  file?: string;
+  /**
+   * Name of an environment variable holding a policy as JSON. An unset or empty variable is
+   * skipped; its fields override the file's.
+   */
+  env?: string;
+  /** The policy missing fields come from. @defaultValue {@link DEFAULT_RETRY_POLICY} */
+  base?: RetryPolicy;
+}
+
+/**
+ * Loads a retry policy that operators can tune without touching code: from a JSON file, an
+ * environment variable, or both (the variable's fields win), over `base`. Fails with
+ * {@link InvalidOptionsError} naming the source and every bad field, e.g.
+ * `invalid options in env REDIS_TRANSACT_RETRY: maxAttempts: must be a positive integer, got 0`.
+ *
+ * @example
+ * ```ts
+ * const retry = loadRetryPolicy({ file: 'config/retry.json', env: 'REDIS_TRANSACT_RETRY' });
+ * const tx = createTransactor(client, { retry });
+ * ```
+ */
+export function loadRetryPolicy(source: RetryPolicySource): RetryPolicy {
+  if (typeof source !== 'object' || source === null || (source.file === undefined && source.env === undefined)) {
+    throw new InvalidOptionsError([{ path: 'source', message: 'must name a file, an env variable, or both' }]);
+  }
+  let policy = source.base ?? DEFAULT_RETRY_POLICY;
+  if (source.file !== undefined) {
+    const where = `file ${source.file}`;
+    policy = resolveRetryPolicy(parseJson(readText(source.file, where), where), policy, '', where);
+  }
+  if (source.env !== undefined) {
+    const text = process.env[source.env];
+    if (text !== undefined && text.trim() !== '') {
+      const where = `env ${source.env}`;
+      policy = resolveRetryPolicy(parseJson(text, where), policy, '', where);
+    }
+  }
+  return policy;
+}
+
+function readText(path: string, where: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidOptionsError([{ path: '', message: `cannot be read: ${(err as Error).message}` }], {
+      cause: err,
+      source: where,
+    });
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidOptionsError([{ path: '', message: `is not valid JSON: ${(err as Error).message}` }], {
+      cause: err,
+      source: where,
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import type { ConnectionPool } from '../connection/connection-pool.js';
+import type { DedicatedConnection } from '../connection/dedicated-connection.js';
+import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
+import { TransactorClosedError } from '../errors/usage-errors.js';
+import type { CallScope } from './call-scope.js';
+import type { TransactionContext } from './context.js';
+import { validateKeys } from './keys.js';
+import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from './node-redis-errors.js';
+
+/** The user's transaction function, as the engine sees it. */
+export type TransactionFn<T> = (t: TransactionContext<any, any>) => T | Promise<T>;
+
+/** Everything one `transact` call needs across its attempts. */
+export interface TransactionCall<T> {
+  readonly keys: string[];
+  readonly fn: TransactionFn<T>;
+  readonly idempotent: boolean;
+  readonly scope: CallScope;
+  readonly pool: ConnectionPool;
+}
+
+/** Why an attempt ended without a commit and may be retried. */
+export type RetryReason = 'conflict' | 'connection' | 'unknown';
+
+/** How one attempt ended, when it did not throw. */
+export type AttemptOutcome<T> =
+  | { readonly kind: 'committed'; readonly value: T; readonly replies: unknown[] }
+  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown };
+
+/** Thrown into races when the call's scope stops; never escapes this module. */
+const STOPPED = Symbol('stopped');
+const noop = () => {};
+
+/**
+ * One attempt: lease a connection, WATCH, run `fn`, and EXEC what it queued. WATCH is not awaited
+ * before `fn` runs, so it travels with `fn`'s first reads, and MULTI, the queued commands and EXEC
+ * travel together: two round trips when uncontended.
+ *
+ * Throws `fn`'s error unchanged, a stop error, a command error, or outcome unknown; returns a
+ * retry outcome for conflicts and for connections lost before EXEC was sent.
+ */
+export async function runAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
+  let connection: DedicatedConnection;
+  try {
+    connection = await call.pool.acquire(call.scope.abortable, STOPPED);
+  } catch (err) {
+    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
+    if (err instanceof TransactorClosedError) throw err;
+    return { kind: 'retry', reason: 'connection', cause: err };
+  }
+  const lease = { connection, reusable: true };
+  try {
+    return await attemptOn(lease, call, attempt);
+  } finally {
+    call.pool.release(connection, lease.reusable);
+  }
+}
+
+interface Lease {
+  readonly connection: DedicatedConnection;
+  reusable: boolean;
+}
+
+async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
+  const { connection } = lease;
+  const { keys, scope } = call;
+  const watches: Promise<unknown>[] = [connection.watch(keys)];
+  watches[0]!.catch(noop);
+  const { builder, commit } = connection.multi();
+  let ended = false;
+  const context: TransactionContext<unknown, unknown> = {
+    read: connection.client,
+    write: builder,
+    attempt,
+    signal: scope.signal,
+    watch: (...more: string[]) => {
+      if (ended) return Promise.reject(new Error('t.watch() was called after its attempt ended'));
+      const watched = connection.watch(validateKeys(more, 't.watch()'));
+      watched.catch(noop);
+      watches.push(watched);
+      return watched.then(noop);
+    },
+  };
+
+  let value: T;
+  try {
+    value = await scope.race(invoke(call.fn, context), STOPPED);
+  } catch (err) {
+    ended = true;
+    return failedBeforeExec(err, lease, call, attempt);
+  }
+  ended = true;
+  try {
+    // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
+    await Promise.all(watches);
+  } catch (err) {
+    if (!connection.alive) return failedBeforeExec(err, lease, call, attempt);
+    connection.abandonWatch();
+    throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
+  }
+  if (scope.stopped || !connection.alive) {
+    return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
+  }
+
+  let replies: unknown[];
+  try {
+    replies = await scope.race(commit(), STOPPED);
+  } catch (err) {
+    return failedAtExec(err, lease, call, attempt);
+  }
+  // No reply at all means nothing was queued and EXEC was skipped: drop the WATCH.
+  if (replies.length === 0) connection.abandonWatch();
+  return { kind: 'committed', value, replies };
+}
+
+/** Nothing was sent past WATCH and reads: retry on a dead connection, otherwise end the call. */
+function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
+  if (err === STOPPED) {
+    lease.reusable = false; // fn may still be running commands on it
+    throw call.scope.stopError(call.keys, attempt);
+  }
+  if (!lease.connection.alive) {
+    lease.reusable = false;
+    return { kind: 'retry', reason: 'connection', cause: err };
+  }
+  lease.connection.abandonWatch();
+  throw err;
+}
+
+/** Sorts an EXEC failure into: not sent, conflict, refused by Redis, or outcome unknown. */
+function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
+  const { keys } = call;
+  if (isWatchError(err)) return { kind: 'retry', reason: 'conflict', cause: err };
+  if (isMultiErrorReply(err)) {
+    throw new TransactCommandError({
+      keys, attempts: attempt, applied: 'partial', cause: err, replies: err.replies, errorIndexes: err.errorIndexes,
+    });
+  }
+  // A queue-time error reply (EXECABORT): Redis discarded the whole transaction.
+  if (isErrorReply(err)) throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
+  lease.reusable = false;
+  // Refused before anything was queued on the socket.
+  if (isClientClosedError(err)) return { kind: 'retry', reason: 'connection', cause: err };
+  const cause = err === STOPPED ? call.scope.stopError(keys, attempt) : err;
+  if (call.idempotent && err !== STOPPED) return { kind: 'retry', reason: 'unknown', cause };
+  throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause });
+}
+
+function invoke<T>(fn: TransactionFn<T>, context: TransactionContext<unknown, unknown>): Promise<T> {
+  try {
+    return Promise.resolve(fn(context));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

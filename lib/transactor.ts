@@ -1,0 +1,99 @@
+import type { RedisClientPoolType, RedisClientType } from 'redis';
+import { ConnectionPool } from './connection/connection-pool.js';
+import { connectionFactoryFor } from './connection/connection-source.js';
+import { InvalidOptionsError } from './errors/usage-errors.js';
+import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
+import type { TransactionFn } from './transaction/attempt.js';
+import { CallScope } from './transaction/call-scope.js';
+import type { TransactionContext } from './transaction/context.js';
+import { validateKeys } from './transaction/keys.js';
+import { runTransaction, type TransactHooks, type TransactResult } from './transaction/run-transaction.js';
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  type TransactOptions,
+  transactOptionsSchema,
+  type TransactorOptions,
+  transactorOptionsSchema,
+} from './transactor-options.js';
+import { describeValue, parseInput } from './validation/parse-input.js';
+
+/** What `createTransactor` accepts: a node-redis client or client pool. */
+export type TransactorSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
+
+/** The node-redis client type `fn` reads with (`t.read`): the client's own, or a pool member's. */
+export type ReadClientOf<C> = C extends { execute(fn: (client: infer Client) => any): any } ? Client : C;
+
+/** The node-redis MULTI builder type `fn` queues writes on (`t.write`). */
+export type WriteBuilderOf<C> = ReadClientOf<C> extends { multi(): infer Builder } ? Builder : never;
+
+/** EXEC's replies as node-redis types them. */
+export type RepliesOf<C> = WriteBuilderOf<C> extends { exec(): Promise<infer Replies> } ? Replies : unknown[];
+
+/** The context `fn` receives for a transactor built on `C`. */
+export type ContextOf<C> = TransactionContext<ReadClientOf<C>, WriteBuilderOf<C>>;
+
+/** Runs optimistic read-modify-write transactions on one Redis server. */
+export interface Transactor<C extends TransactorSource = TransactorSource> {
+  /**
+   * WATCHes `keys`, runs `fn` (which reads with `t.read` and queues writes on `t.write`), and
+   * commits what it queued in one MULTI/EXEC. When a watched key changed meanwhile, runs `fn`
+   * again under the retry policy. If `fn` throws, nothing is written and the error is rethrown.
+   *
+   * @example
+   * ```ts
+   * const { value } = await tx.transact(['stock:42', 'orders:42'], async (t) => {
+   *   const stock = Number((await t.read.get('stock:42')) ?? 0);
+   *   if (stock <= 0) return 'sold-out';
+   *   t.write.decr('stock:42').rPush('orders:42', orderId);
+   *   return 'ok';
+   * });
+   * ```
+   */
+  transact<T>(
+    keys: readonly string[],
+    fn: (t: ContextOf<C>) => T | Promise<T>,
+    options?: TransactOptions,
+  ): Promise<TransactResult<T, RepliesOf<C>>>;
+  /** The validated retry policy every call starts from. */
+  readonly retryPolicy: RetryPolicy;
+  /**
+   * Stops taking calls, waits for those in flight, and closes the transactor's own connections.
+   * The client or pool it was built from is left open.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a transactor on a connected node-redis client or client pool. The transactor opens its
+ * own dedicated connections (same server, credentials, TLS and key prefix) so that concurrent
+ * transactions never share a WATCH; the client itself is never left watching.
+ *
+ * @example
+ * ```ts
+ * const client = await createClient({ url }).connect();
+ * const tx = createTransactor(client, { retry: { maxAttempts: 20 } });
+ * ```
+ * @throws {@link InvalidOptionsError} when `client` or an option is invalid.
+ */
+export function createTransactor<C extends TransactorSource>(client: C, options?: TransactorOptions): Transactor<C> {
+  const parsed = parseInput(transactorOptionsSchema, options ?? {}, 'options');
+  const policy = mergeRetryPolicy(DEFAULT_RETRY_POLICY, parsed.retry, 'options.retry');
+  const pool = new ConnectionPool(connectionFactoryFor(client), parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const hooks: TransactHooks = parsed.hooks ?? {};
+
+  return {
+    retryPolicy: policy,
+    async transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
+      const validKeys = validateKeys(keys, 'keys');
+      if (typeof fn !== 'function') {
+        throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
+      }
+      const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
+      const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
+      const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
+      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, pool };
+      return runTransaction(run, callPolicy, hooks) as Promise<TransactResult<T, any>>;
+    },
+    close: () => pool.close(),
+  };
+}

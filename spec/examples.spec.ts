@@ -1,0 +1,29 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '..');
+const tsx = resolve(root, 'node_modules', '.bin', 'tsx');
+
+describe('examples/inventory-decrement.ts', () => {
+  it('sells the whole stock to concurrent buyers without overselling, and says so', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL; // always its own embedded redis-server here
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--buyers', '120', '--stock', '30', '--concurrency', '40'], {
+      cwd: root,
+      env,
+    });
+
+    expect(stdout).toMatch(/^ {2}sold {14}30$/m);
+    expect(stdout).toMatch(/^ {2}stock left {8}0$/m);
+    expect(stdout).toMatch(/^ {2}orders recorded {3}30$/m);
+    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
+  it('exits 2 and names the flag when a flag is bad', async () => {
+    const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
+    await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });
+  });
+});

@@ -1,0 +1,63 @@
+import { createClient, type RedisClientType } from 'redis';
+import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+
+/**
+ * Starts one real redis-server for the spec file (beforeAll/afterAll) and hands out clients that
+ * are closed after each test. Each test starts from an empty database on that server.
+ */
+export function useRedis(options: { args?: string[] } = {}) {
+  let server: EmbeddedRedis | undefined;
+  const clients: RedisClientType[] = [];
+  beforeAll(async () => {
+    server = await startEmbeddedRedis({ args: options.args ?? [] });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    const admin = await connect();
+    await admin.flushAll();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => c.close().catch(() => c.destroy())));
+  });
+
+  async function connect(extra: Parameters<typeof createClient>[0] = {}): Promise<RedisClientType> {
+    if (!server) throw new Error('useRedis: server not started');
+    const client = createClient({ url: server.url, ...extra }) as RedisClientType;
+    client.on('error', () => {});
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  return {
+    get url(): string {
+      if (!server) throw new Error('useRedis: server not started');
+      return server.url;
+    },
+    get port(): number {
+      return server!.port;
+    },
+    connect,
+  };
+}
+
+/** Commands the server has processed so far, minus the INFO that asks. */
+export async function commandsProcessed(admin: RedisClientType): Promise<number> {
+  const info = await admin.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
+}
+
+/** Waits until `condition` holds, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
