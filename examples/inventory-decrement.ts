@@ -4,6 +4,7 @@
  *   npm run example:inventory -- --buyers 500 --stock 120 --concurrency 64
  *   REDIS_URL=redis://127.0.0.1:6379 npm run example:inventory
  *   npm run example:inventory -- --retry-policy examples/retry-policy.json
+ *   npm run example:inventory -- --mode lock
  *
  * Without REDIS_URL it starts a throw-away redis-server (redis-memory-server with the system
  * binary). Each purchase is idempotent by its order id: a retried or ambiguous purchase can
@@ -22,6 +23,7 @@ const flagsSchema = z.strictObject({
   stock: z.coerce.number().int().min(0).default(50),
   concurrency: z.coerce.number().int().min(1).default(64),
   'retry-policy': z.string().optional(),
+  mode: z.enum(['optimistic', 'lock']).default('optimistic'),
   keep: z.boolean().default(false),
 });
 
@@ -34,6 +36,7 @@ async function main(): Promise<number> {
       stock: { type: 'string' },
       concurrency: { type: 'string' },
       'retry-policy': { type: 'string' },
+      mode: { type: 'string' },
       keep: { type: 'boolean' },
     },
   });
@@ -42,7 +45,7 @@ async function main(): Promise<number> {
     for (const issue of flags.error.issues) console.error(`--${issue.path.join('.')}: ${issue.message}`);
     return 2;
   }
-  const { buyers, stock, concurrency, keep } = flags.data;
+  const { buyers, stock, concurrency, mode, keep } = flags.data;
   const retry: RetryPolicy | undefined = flags.data['retry-policy']
     ? loadRetryPolicy({ file: flags.data['retry-policy'] })
     : undefined;
@@ -60,7 +63,9 @@ async function main(): Promise<number> {
   const ordersKey = `${sku}:orders`;
   await client.set(stockKey, String(stock));
 
-  console.log(`selling ${stock} items to ${buyers} buyers, ${concurrency} at a time, on ${embedded ? 'an embedded redis-server' : url}`);
+  console.log(
+    `selling ${stock} items to ${buyers} buyers, ${concurrency} at a time, ${mode} mode, on ${embedded ? 'an embedded redis-server' : url}`,
+  );
   const outcomes: Record<Outcome | 'failed', number> = { bought: 0, 'sold-out': 0, 'already-recorded': 0, failed: 0 };
   const attempts: number[] = [];
   const progress = new Progress(buyers, () => `bought ${outcomes.bought}/${stock}`);
@@ -77,7 +82,7 @@ async function main(): Promise<number> {
           t.write.decr(stockKey).hSet(ordersKey, orderId, `buyer-${buyer}`);
           return 'bought';
         },
-        { idempotent: true }, // the HEXISTS check makes a second run harmless
+        { idempotent: true, mode }, // the HEXISTS check makes a second run harmless
       );
       outcomes[result.value]++;
       attempts.push(result.attempts);

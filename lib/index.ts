@@ -8,7 +8,7 @@ export type {
   WriteBuilderOf,
 } from './transactor.js';
 export { DEFAULT_MAX_CONNECTIONS } from './transactor-options.js';
-export type { TransactOptions, TransactorOptions } from './transactor-options.js';
+export type { TransactMode, TransactOptions, TransactorOptions } from './transactor-options.js';
 export type { TransactionContext } from './transaction/context.js';
 export type { RetryEvent, TransactHooks, TransactResult } from './transaction/run-transaction.js';
 export type { RetryReason } from './transaction/attempt.js';
@@ -38,3 +38,12 @@ export {
 export type { TransactionFailure } from './errors/transaction-errors.js';
 export { InvalidOptionsError, isInvalidOptionsError, TransactorClosedError, TransactUsageError } from './errors/usage-errors.js';
 export type { OptionIssue } from './errors/usage-errors.js';
+
+export { Lock } from './lock/lock-handle.js';
+export type { Locker } from './lock/locker.js';
+export { DEFAULT_LOCK_OPTIONS } from './lock/lock-options.js';
+export type { LockOptions } from './lock/lock-options.js';
+export { isLockLostError, isLockUnavailableError, LockLostError, LockUnavailableError } from './errors/lock-errors.js';
+export type { LockUnavailableReason } from './errors/lock-errors.js';
+export { createRedlock } from './lock/redlock.js';
+export type { Redlock, RedlockOptions } from './lock/redlock.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lockOptionsSchema, type LockOptions } from './lock/lock-options.js';
 import { retryPolicyInputSchema, type RetryPolicyInput } from './retry/retry-policy.js';
 import type { TransactHooks } from './transaction/run-transaction.js';
 
@@ -14,7 +15,15 @@ export interface TransactorOptions {
   maxConnections?: number;
   /** Callbacks that observe the retry loop. */
   hooks?: TransactHooks;
+  /** Defaults for every lock this transactor takes (`lock`, `withLock`, lock mode). */
+  lock?: Pick<LockOptions, 'ttlMs' | 'acquireTimeoutMs'>;
 }
+
+/**
+ * How a transaction is protected. `optimistic`: WATCH, retry on conflict. `lock`: take a lock on
+ * the keys first (waiting in line when busy), then commit with a fenced EXEC.
+ */
+export type TransactMode = 'optimistic' | 'lock';
 
 /** Options of one `transact` call; they override the transactor's. */
 export interface TransactOptions {
@@ -28,6 +37,10 @@ export interface TransactOptions {
    * @defaultValue false
    */
   idempotent?: boolean;
+  /** @defaultValue `'optimistic'` */
+  mode?: TransactMode;
+  /** Lock mode: the lock's lease and wait (the wait also ends with the call's `signal` or deadline). */
+  lock?: Omit<LockOptions, 'signal'>;
 }
 
 /** Transactor defaults, documented in {@link TransactorOptions}. */
@@ -45,6 +58,7 @@ export const transactorOptionsSchema = z.strictObject({
     .max(10_000, { error: 'must be at most 10000' })
     .optional(),
   hooks: z.strictObject({ onRetry: fn.optional() }, { error: 'must be an object of callbacks' }).optional(),
+  lock: lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).optional(),
 }, { error: 'must be an object' });
 
 /** @internal */
@@ -52,4 +66,6 @@ export const transactOptionsSchema = z.strictObject({
   retry: retryPolicyInputSchema.optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   idempotent: z.boolean({ error: 'must be true or false' }).optional(),
+  mode: z.enum(['optimistic', 'lock'], { error: 'must be "optimistic" or "lock"' }).optional(),
+  lock: lockOptionsSchema.omit({ signal: true }).optional(),
 }, { error: 'must be an object' });

@@ -1,7 +1,11 @@
 import type { RedisClientPoolType, RedisClientType } from 'redis';
 import { ConnectionPool } from './connection/connection-pool.js';
-import { connectionFactoryFor } from './connection/connection-source.js';
+import { serverSourceFor } from './connection/connection-source.js';
 import { InvalidOptionsError } from './errors/usage-errors.js';
+import { LockGuard } from './lock/lock-guard.js';
+import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js';
+import { LockService } from './lock/lock-service.js';
+import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
 import type { TransactionFn } from './transaction/attempt.js';
 import { CallScope } from './transaction/call-scope.js';
@@ -32,12 +36,13 @@ export type RepliesOf<C> = WriteBuilderOf<C> extends { exec(): Promise<infer Rep
 /** The context `fn` receives for a transactor built on `C`. */
 export type ContextOf<C> = TransactionContext<ReadClientOf<C>, WriteBuilderOf<C>>;
 
-/** Runs optimistic read-modify-write transactions on one Redis server. */
-export interface Transactor<C extends TransactorSource = TransactorSource> {
+/** Runs read-modify-write transactions, and takes locks, on one Redis server. */
+export interface Transactor<C extends TransactorSource = TransactorSource> extends Locker {
   /**
    * WATCHes `keys`, runs `fn` (which reads with `t.read` and queues writes on `t.write`), and
    * commits what it queued in one MULTI/EXEC. When a watched key changed meanwhile, runs `fn`
    * again under the retry policy. If `fn` throws, nothing is written and the error is rethrown.
+   * With `mode: 'lock'`, holds a lock on `keys` for the attempt and commits with a fenced EXEC.
    *
    * @example
    * ```ts
@@ -78,11 +83,15 @@ export interface Transactor<C extends TransactorSource = TransactorSource> {
 export function createTransactor<C extends TransactorSource>(client: C, options?: TransactorOptions): Transactor<C> {
   const parsed = parseInput(transactorOptionsSchema, options ?? {}, 'options');
   const policy = mergeRetryPolicy(DEFAULT_RETRY_POLICY, parsed.retry, 'options.retry');
-  const pool = new ConnectionPool(connectionFactoryFor(client), parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const server = serverSourceFor(client);
+  const pool = new ConnectionPool(server.openDedicated, parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const locks = new LockService(server);
+  const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const hooks: TransactHooks = parsed.hooks ?? {};
 
   return {
     retryPolicy: policy,
+    ...createLocker(() => locks.backend, lockDefaults),
     async transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
       const validKeys = validateKeys(keys, 'keys');
       if (typeof fn !== 'function') {
@@ -90,10 +99,15 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       }
       const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
       const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
+      const guard =
+        call?.mode === 'lock' ? new LockGuard(locks.backend, validKeys, resolveLockOptions(call.lock, lockDefaults, true)) : undefined;
       const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, pool };
+      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, pool, guard };
       return runTransaction(run, callPolicy, hooks) as Promise<TransactResult<T, any>>;
     },
-    close: () => pool.close(),
+    close: async () => {
+      await pool.close();
+      await locks.close();
+    },
   };
 }

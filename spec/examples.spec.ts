@@ -22,8 +22,26 @@ describe('examples/inventory-decrement.ts', () => {
     expect(stdout).not.toMatch(/FAIL/);
   });
 
+  it('does the same in lock mode', async () => {
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--buyers', '60', '--stock', '20', '--mode', 'lock'], { cwd: root });
+
+    expect(stdout).toMatch(/lock mode/);
+    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });
+  });
+});
+
+describe('examples/with-lock-fencing.ts', () => {
+  it('shows the stale holder’s late write refused by its fencing token', async () => {
+    const { stdout } = await run(tsx, ['examples/with-lock-fencing.ts'], { cwd: root });
+
+    expect(stdout).toMatch(/A: failed: refused "report by A": fencing token 1 is older than 2/);
+    expect(stdout).toMatch(/store holds: \["report by B"\]/);
   });
 });

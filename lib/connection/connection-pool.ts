@@ -1,6 +1,8 @@
 import { TransactorClosedError } from '../errors/usage-errors.js';
-import type { ConnectionFactory } from './connection-source.js';
 import type { DedicatedConnection } from './dedicated-connection.js';
+
+/** Opens a new dedicated connection. */
+export type ConnectionFactory = () => Promise<DedicatedConnection>;
 
 interface Waiter {
   resolve(connection: DedicatedConnection): void;

@@ -19,8 +19,7 @@ export type TransactErrorCode =
   | 'ERR_TRANSACT_CLOSED'
   | 'ERR_TRANSACT_CROSS_SLOT'
   | 'ERR_LOCK_UNAVAILABLE'
-  | 'ERR_LOCK_LOST'
-  | 'ERR_LOCK_NOT_HELD';
+  | 'ERR_LOCK_LOST';
 
 /**
  * Base class of every error thrown by redis-transact.

@@ -3,6 +3,7 @@ import type { DedicatedConnection } from '../connection/dedicated-connection.js'
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
+import type { CommitGuard } from './commit-guard.js';
 import type { TransactionContext } from './context.js';
 import { validateKeys } from './keys.js';
 import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from './node-redis-errors.js';
@@ -17,6 +18,8 @@ export interface TransactionCall<T> {
   readonly idempotent: boolean;
   readonly scope: CallScope;
   readonly pool: ConnectionPool;
+  /** Lock mode's additions to each attempt; absent in optimistic mode. */
+  readonly guard?: CommitGuard;
 }
 
 /** Why an attempt ended without a commit and may be retried. */
@@ -25,7 +28,8 @@ export type RetryReason = 'conflict' | 'connection' | 'unknown';
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
   | { readonly kind: 'committed'; readonly value: T; readonly replies: unknown[] }
-  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown };
+  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown }
+  | { readonly kind: 'wait' };
 
 /** Thrown into races when the call's scope stops; never escapes this module. */
 const STOPPED = Symbol('stopped');
@@ -63,9 +67,11 @@ interface Lease {
 
 async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
   const { connection } = lease;
-  const { keys, scope } = call;
-  const watches: Promise<unknown>[] = [connection.watch(keys)];
+  const { keys, scope, guard } = call;
+  const guarded = guard?.begin(connection);
+  const watches: Promise<unknown>[] = [connection.watch(guarded ? [...keys, ...guarded] : keys)];
   watches[0]!.catch(noop);
+  guard?.probe(connection);
   const { builder, commit } = connection.multi();
   let ended = false;
   const context: TransactionContext<unknown, unknown> = {
@@ -101,15 +107,34 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   if (scope.stopped || !connection.alive) {
     return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
   }
+  if (guard) {
+    let verdict: 'go' | 'wait' | 'recheck';
+    try {
+      verdict = await guard.check();
+    } catch (err) {
+      return failedBeforeExec(err, lease, call, attempt);
+    }
+    if (verdict !== 'go') {
+      connection.abandonWatch();
+      return verdict === 'wait' ? { kind: 'wait' } : { kind: 'retry', reason: 'conflict', cause: undefined };
+    }
+    guard.beforeExec(builder);
+  }
 
   let replies: unknown[];
   try {
     replies = await scope.race(commit(), STOPPED);
   } catch (err) {
-    return failedAtExec(err, lease, call, attempt);
+    const outcome = failedAtExec(err, lease, call, attempt);
+    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await guard.afterAbort();
+    return outcome;
+  }
+  if (guard) {
+    guard.committed();
+    replies = replies.slice(0, -1); // the guard's own command (the lock release) is not the caller's
   }
   // No reply at all means nothing was queued and EXEC was skipped: drop the WATCH.
-  if (replies.length === 0) connection.abandonWatch();
+  if (replies.length === 0 && !guard) connection.abandonWatch();
   return { kind: 'committed', value, replies };
 }
 

@@ -41,13 +41,21 @@ export async function runTransaction<T>(
 ): Promise<TransactResult<T>> {
   const { keys, scope } = call;
   try {
+    await call.guard?.prepare();
     let previousDelay = 0;
+    let waits = 0;
     for (let attempt = 1; ; attempt++) {
       const outcome = await runAttempt(call, attempt);
       if (outcome.kind === 'committed') {
         return { value: outcome.value, replies: outcome.replies, attempts: attempt };
       }
-      if (attempt >= policy.maxAttempts) throw exhausted(outcome, keys, attempt);
+      if (outcome.kind === 'wait') {
+        // Lock mode: the lock was busy. Waiting for it is not a failed attempt.
+        await call.guard!.waitForTurn(scope);
+        waits++;
+        continue;
+      }
+      if (attempt - waits >= policy.maxAttempts) throw exhausted(outcome, keys, attempt);
       const delayMs = backoffDelay(policy, attempt, previousDelay);
       previousDelay = delayMs;
       // Never sleep past the deadline just to fail after waking.
@@ -61,10 +69,11 @@ export async function runTransaction<T>(
     }
   } finally {
     scope.dispose();
+    await call.guard?.dispose();
   }
 }
 
-function exhausted(outcome: AttemptOutcome<unknown> & { kind: 'retry' }, keys: string[], attempts: number): Error {
+function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>, keys: string[], attempts: number): Error {
   const failure = { keys, attempts, cause: outcome.cause };
   switch (outcome.reason) {
     case 'conflict':

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { LockUnavailableError } from '../errors/lock-errors.js';
+import type { AcquireResult, LockBackend, ReleaseListener } from './lock-backend.js';
+import type { ResolvedLockOptions } from './lock-options.js';
+import { QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
+import { sleep } from '../retry/sleep.js';
+
+/** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */
+export function newLockToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Pause after a failed try that got no verdict (Redis unreachable), before trying again. */
+const ERROR_BACKOFF_MS = 50;
+
+/**
+ * Acquires `resources` for `token`, waiting while they are busy. A waiter does not poll on a
+ * fixed delay: it sleeps until a release names it (or everyone), bounded by the holder's
+ * remaining lease and by its own queue-entry refresh, so a crashed holder or waiter costs at most
+ * one lease. `first` is a try already made (lock mode sends it with the transaction's first
+ * reads). Resolves to the successful try; throws {@link LockUnavailableError}.
+ */
+export async function acquireLock(
+  backend: LockBackend,
+  resources: readonly string[],
+  token: string,
+  options: ResolvedLockOptions,
+  first?: AcquireResult,
+): Promise<AcquireResult & { acquired: true }> {
+  const { ttlMs, acquireTimeoutMs, signal } = options;
+  const deadline = performance.now() + acquireTimeoutMs;
+  let listener: ReleaseListener | undefined;
+  let lastError: unknown;
+  let result: AcquireResult | undefined = first;
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
+      if (!result) {
+        try {
+          result = await backend.tryAcquire(resources, token, ttlMs);
+        } catch (err) {
+          lastError = err;
+        }
+      }
+      if (result?.acquired) return result;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        if (lastError instanceof LockUnavailableError) throw lastError; // e.g. no quorum: say so
+        const detail = `still busy after ${acquireTimeoutMs} ms`;
+        throw new LockUnavailableError(resources, 'timeout', lastError ? `${detail} (last error: ${(lastError as Error).message})` : detail, lastError);
+      }
+      if (!result) {
+        await sleep(Math.min(ERROR_BACKOFF_MS, remaining), signal).catch(() => {});
+      } else if (!listener) {
+        // Subscribe, then look again at once: a release before the subscription was missed.
+        listener = await backend.listen(resources);
+      } else {
+        const hint = Math.max(1, result.waitHintMs + 1);
+        await listener.wait(token, Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
+      }
+      result = undefined;
+    }
+  } catch (err) {
+    void backend.leave(resources, token).catch(() => {});
+    throw err;
+  } finally {
+    listener?.close();
+  }
+}

@@ -1,0 +1,40 @@
+/** What one try at acquiring a lock gave. */
+export type AcquireResult =
+  | { readonly acquired: true; readonly fencingToken: number; readonly validUntil: number }
+  | { readonly acquired: false; readonly waitHintMs: number };
+
+/**
+ * Where locks live: one Redis server, or a quorum of independent ones. Times (`validUntil`) are
+ * `performance.now()` values: monotonic, immune to wall-clock jumps.
+ * @internal
+ */
+export interface LockBackend {
+  /** Whether waiters are served first come, first served. */
+  readonly fair: boolean;
+  /** One try, all resources or none. Rejects only when no verdict could be had (e.g. Redis down). */
+  tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult>;
+  /** Renews the lease; resolves to the new `validUntil`, or `null` when the token no longer holds it. */
+  extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null>;
+  /** Releases what `token` holds (never another holder's lock); resolves to whether it still held it. */
+  release(resources: readonly string[], token: string): Promise<boolean>;
+  /** A waiter that gives up leaves the wait queue. Best effort. */
+  leave(resources: readonly string[], token: string): Promise<void>;
+  /** Starts listening for releases of `resources`; the returned function waits for one (or times out). */
+  listen(resources: readonly string[]): Promise<ReleaseListener>;
+  /** Closes the backend's own connections. */
+  close(): Promise<void>;
+}
+
+/** Waits for releases of the resources it was opened on. @internal */
+export interface ReleaseListener {
+  wait(token: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
+  close(): void;
+}
+
+/**
+ * How much of a lease to give up for clock drift between this process and Redis: 1% of the TTL
+ * plus 2 ms, as in the Redlock algorithm.
+ */
+export function driftMs(ttlMs: number): number {
+  return Math.floor(ttlMs * 0.01) + 2;
+}

@@ -1,0 +1,142 @@
+import { performance } from 'node:perf_hooks';
+import type { DedicatedConnection } from '../connection/dedicated-connection.js';
+import type { MultiBuilder } from '../connection/node-redis-types.js';
+import { LockLostError, LockUnavailableError } from '../errors/lock-errors.js';
+import type { CallScope } from '../transaction/call-scope.js';
+import type { CommitGuard } from '../transaction/commit-guard.js';
+import { acquireLock, newLockToken } from './acquire-lock.js';
+import type { AcquireResult } from './lock-backend.js';
+import { Lock } from './lock-handle.js';
+import type { ResolvedLockOptions } from './lock-options.js';
+import { queueScript, runScript } from './run-script.js';
+import { ACQUIRE, RELEASE } from './scripts.js';
+import { acquireResult, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
+
+const noop = () => {};
+
+/**
+ * Lock mode for one `transact` call. The lock is taken in the same write as WATCH and the first
+ * reads; the lock keys are watched with the data keys and read right after WATCH, so the commit
+ * proves the token was ours at WATCH time and WATCH proves it stayed ours until EXEC (a lease that
+ * runs out, or a new holder, aborts EXEC: the fenced EXEC). The release is queued inside the same
+ * MULTI. Uncontended, that is two round trips, like optimistic mode.
+ */
+export class LockGuard implements CommitGuard {
+  readonly #backend: SingleNodeBackend;
+  readonly #keys: readonly string[];
+  readonly #options: ResolvedLockOptions;
+  readonly #token = newLockToken();
+  #lock: Lock | undefined;
+  #acquiring: Promise<AcquireResult> | undefined;
+  #probe: Promise<unknown[]> | undefined;
+  #busy: AcquireResult | undefined;
+  #settled = false;
+
+  constructor(backend: SingleNodeBackend, keys: readonly string[], options: ResolvedLockOptions) {
+    this.#backend = backend;
+    this.#keys = keys;
+    this.#options = options;
+  }
+
+  prepare(): Promise<void> {
+    return this.#backend.loadScripts();
+  }
+
+  begin(connection: DedicatedConnection): readonly string[] {
+    if (!this.#lock) {
+      const sentAt = performance.now();
+      const { ttlMs } = this.#options;
+      this.#acquiring = runScript(connection.client, ACQUIRE, this.#backend.keyspace.keys(this.#keys), [
+        this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1',
+      ]).then((reply) => acquireResult(reply, sentAt, ttlMs));
+      this.#acquiring.catch(noop);
+    }
+    return this.#backend.keyspace.unprefixedLockKeys(this.#keys);
+  }
+
+  probe(connection: DedicatedConnection): void {
+    const mGet = connection.client.mGet as (keys: string[]) => Promise<unknown[]>;
+    this.#probe = mGet.call(connection.client, this.#backend.keyspace.unprefixedLockKeys(this.#keys));
+    this.#probe.catch(noop);
+  }
+
+  async check(): Promise<'go' | 'wait' | 'recheck'> {
+    const acquiring = this.#acquiring;
+    this.#acquiring = undefined;
+    const holders = await this.#probe;
+    if (acquiring) {
+      const result = await acquiring;
+      if (!result.acquired) {
+        this.#busy = result;
+        return 'wait';
+      }
+      this.#hold(result);
+      // Taken after WATCH (the script had to be loaded first): our own SET would abort EXEC.
+      if (!holders?.every((h) => h === this.#token)) return 'recheck';
+      return 'go';
+    }
+    if (holders?.every((h) => h === this.#token)) return 'go';
+    this.#lock?.released();
+    this.#lock = undefined;
+    throw new LockLostError(this.#keys, 'its lease ran out before the commit; nothing was written');
+  }
+
+  beforeExec(builder: MultiBuilder): void {
+    queueScript(builder, RELEASE, this.#backend.keyspace.keys(this.#keys), [this.#token, ...this.#backend.keyspace.channels(this.#keys)]);
+  }
+
+  async afterAbort(): Promise<void> {
+    const held = await this.#backend.extend(this.#keys, this.#token, this.#options.ttlMs).catch(() => null);
+    if (held !== null) return; // a writer that ignores the lock changed a data key: retry under the lock
+    this.#lock?.released();
+    this.#lock = undefined;
+    throw new LockLostError(this.#keys, 'its lease ran out before the commit and EXEC was refused; nothing was written');
+  }
+
+  committed(): void {
+    this.#settled = true;
+    this.#lock?.released();
+    this.#lock = undefined;
+  }
+
+  async waitForTurn(scope: CallScope): Promise<void> {
+    const first = this.#busy;
+    this.#busy = undefined;
+    const remaining = Math.min(this.#options.acquireTimeoutMs, Math.max(0, scope.remainingMs()));
+    try {
+      const result = await acquireLock(
+        this.#backend,
+        this.#keys,
+        this.#token,
+        { ...this.#options, acquireTimeoutMs: Math.floor(remaining), signal: scope.abortable },
+        first,
+      );
+      this.#hold(result);
+    } catch (err) {
+      if (err instanceof LockUnavailableError && scope.stopped) throw scope.stopError(this.#keys, 0);
+      throw err;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#lock?.released();
+    this.#lock = undefined;
+    // Also when no lock was recorded: an acquire whose reply was lost may have taken it. The
+    // release is by token, so it never touches another holder's lock.
+    await this.#backend.release(this.#keys, this.#token).catch(() => false);
+  }
+
+  #hold(result: AcquireResult & { acquired: true }): void {
+    this.#lock = new Lock({
+      backend: this.#backend,
+      resources: this.#keys,
+      token: this.#token,
+      fencingToken: result.fencingToken,
+      validUntil: result.validUntil,
+      ttlMs: this.#options.ttlMs,
+      autoExtend: this.#options.autoExtend,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import { performance } from 'node:perf_hooks';
+import { LockLostError } from '../errors/lock-errors.js';
+import type { LockBackend } from './lock-backend.js';
+
+/** Retry a failed renewal this often (a network blip should not cost the lease). */
+const EXTEND_RETRY_MS = 100;
+
+/**
+ * A held lock. Hand `fencingToken` to whatever the lock protects outside Redis (a database row,
+ * a file store) so it can refuse writes from a holder whose lease already ran out.
+ *
+ * @example
+ * ```ts
+ * const lock = await tx.lock(['report:2026-11'], { ttlMs: 30_000, autoExtend: true });
+ * try {
+ *   await renderReport({ fencingToken: lock.fencingToken, signal: lock.signal });
+ * } finally {
+ *   await lock.release();
+ * }
+ * ```
+ */
+export class Lock {
+  /** The resources held, all of them. */
+  readonly resources: readonly string[];
+  /** A number that strictly increases with every acquisition of any of these resources. */
+  readonly fencingToken: number;
+  /**
+   * Aborts when the lock must be considered gone: its lease is about to run out unrenewed (a
+   * drift margin before it does), a renewal found it taken, or it was released.
+   */
+  readonly signal: AbortSignal;
+  /** @internal */
+  readonly token: string;
+  readonly #backend: LockBackend;
+  readonly #ttlMs: number;
+  readonly #controller = new AbortController();
+  #validUntil: number;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #extendTimer: NodeJS.Timeout | undefined;
+  #autoExtend: boolean;
+  #done = false;
+
+  /** @internal */
+  constructor(init: {
+    backend: LockBackend;
+    resources: readonly string[];
+    token: string;
+    fencingToken: number;
+    validUntil: number;
+    ttlMs: number;
+    autoExtend: boolean;
+  }) {
+    this.#backend = init.backend;
+    this.resources = init.resources;
+    this.token = init.token;
+    this.fencingToken = init.fencingToken;
+    this.#validUntil = init.validUntil;
+    this.#ttlMs = init.ttlMs;
+    this.#autoExtend = init.autoExtend;
+    this.signal = this.#controller.signal;
+    this.#schedule();
+  }
+
+  /**
+   * Milliseconds the lock is still guaranteed to be held, measured on a monotonic clock from
+   * when the acquiring (or renewing) request was sent, minus a drift margin. 0 once it is not.
+   */
+  get validityMs(): number {
+    return this.#done ? 0 : Math.max(0, this.#validUntil - performance.now());
+  }
+
+  /** Whether the lock is still held as far as this process can tell. */
+  get held(): boolean {
+    return !this.signal.aborted && this.validityMs > 0;
+  }
+
+  /**
+   * Renews the lease to `ttlMs` from now. Throws {@link LockLostError} (and aborts `signal`) when
+   * the lock was lost; it never renews a lock someone else now holds.
+   */
+  async extend(ttlMs: number = this.#ttlMs): Promise<void> {
+    if (this.#done) throw new LockLostError(this.resources, 'it was already released or lost');
+    const validUntil = await this.#backend.extend(this.resources, this.token, ttlMs);
+    if (validUntil === null) {
+      const lost = new LockLostError(this.resources, 'its lease ran out and it was taken or expired');
+      this.#finish(lost);
+      throw lost;
+    }
+    if (this.#done) return;
+    this.#validUntil = validUntil;
+    this.#schedule();
+  }
+
+  /**
+   * Releases the lock. Resolves to `true` when it was still held, `false` when it had already run
+   * out (no other holder's lock is ever touched). Safe to call more than once.
+   */
+  async release(): Promise<boolean> {
+    if (this.#done) return false;
+    this.#finish(new Error('the lock was released'));
+    return this.#backend.release(this.resources, this.token);
+  }
+
+  /** Records a release done elsewhere (inside a lock-mode EXEC). @internal */
+  released(): void {
+    this.#finish(new Error('the lock was released'));
+  }
+
+  /** Stops renewing (the caller is about to release, or is testing expiry). @internal */
+  stopAutoExtend(): void {
+    this.#autoExtend = false;
+    clearTimeout(this.#extendTimer);
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#extendTimer);
+    if (this.#done) return;
+    const left = this.#validUntil - performance.now();
+    this.#expiryTimer = setTimeout(
+      () => this.#finish(new LockLostError(this.resources, 'its lease ran out before it was renewed')),
+      Math.max(0, left),
+    );
+    this.#expiryTimer.unref();
+    if (this.#autoExtend) this.#scheduleExtend(Math.max(0, left - this.#ttlMs / 2));
+  }
+
+  #scheduleExtend(delay: number): void {
+    this.#extendTimer = setTimeout(() => {
+      this.extend().catch((err: unknown) => {
+        // Lost: extend() already aborted the signal. Otherwise (Redis unreachable) try again
+        // while the lease lasts; the expiry timer aborts the signal if it never succeeds.
+        if (!this.#done && !(err instanceof LockLostError)) this.#scheduleExtend(Math.min(EXTEND_RETRY_MS, this.validityMs / 4));
+      });
+    }, delay);
+    this.#extendTimer.unref();
+  }
+
+  #finish(reason: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#extendTimer);
+    this.#controller.abort(reason);
+  }
+}

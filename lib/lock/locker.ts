@@ -1,0 +1,68 @@
+import { InvalidOptionsError } from '../errors/usage-errors.js';
+import { LockLostError } from '../errors/lock-errors.js';
+import { validateKeys } from '../transaction/keys.js';
+import { describeValue, parseInput } from '../validation/parse-input.js';
+import { acquireLock, newLockToken } from './acquire-lock.js';
+import type { LockBackend } from './lock-backend.js';
+import { Lock } from './lock-handle.js';
+import { type LockOptions, lockOptionsSchema, resolveLockOptions } from './lock-options.js';
+
+/** The lock API, the same over one Redis server (`tx.lock`) and a quorum (`createRedlock`). */
+export interface Locker {
+  /**
+   * Acquires all of `resources` atomically (never a partial hold), waiting while any is busy.
+   * Release it with `lock.release()`.
+   * @throws {@link LockUnavailableError} when the wait times out or is aborted.
+   * @example
+   * ```ts
+   * const lock = await tx.lock(['invoice:7']);
+   * try { await work(lock.fencingToken); } finally { await lock.release(); }
+   * ```
+   */
+  lock(resources: readonly string[], options?: LockOptions): Promise<Lock>;
+  /**
+   * Runs `fn` while holding `resources` (renewing the lease as it runs) and always releases.
+   * Rejects with `fn`'s error, or with {@link LockLostError} when the lock was lost before `fn`
+   * finished (then `fn`'s work was not protected to the end: `lock.signal` told it when).
+   * @example
+   * ```ts
+   * await tx.withLock(['report:2026-11'], async (lock) => {
+   *   await storage.write(report, { fencingToken: lock.fencingToken, signal: lock.signal });
+   * });
+   * ```
+   */
+  withLock<T>(resources: readonly string[], fn: (lock: Lock) => T | Promise<T>, options?: LockOptions): Promise<T>;
+}
+
+/** Builds the {@link Locker} API over a backend, with defaults for its options. @internal */
+export function createLocker(backend: () => LockBackend, defaults: { ttlMs: number; acquireTimeoutMs: number }): Locker {
+  async function lock(resources: readonly string[], options: LockOptions | undefined, autoExtend: boolean): Promise<Lock> {
+    const valid = validateKeys(resources, 'resources');
+    const resolved = resolveLockOptions(
+      options === undefined ? undefined : parseInput(lockOptionsSchema, options, 'options'),
+      defaults,
+      autoExtend,
+    );
+    const token = newLockToken();
+    const held = backend();
+    const acquired = await acquireLock(held, valid, token, resolved);
+    return new Lock({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend });
+  }
+
+  return {
+    lock: (resources, options) => lock(resources, options, false),
+    async withLock(resources, fn, options) {
+      if (typeof fn !== 'function') {
+        throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
+      }
+      const held = await lock(resources, options, true);
+      try {
+        const value = await fn(held);
+        if (held.signal.aborted && held.signal.reason instanceof LockLostError) throw held.signal.reason;
+        return value;
+      } finally {
+        await held.release().catch(() => false);
+      }
+    },
+  };
+}

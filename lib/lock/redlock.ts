@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { serverSourceFor } from '../connection/connection-source.js';
+import type { NodeRedisClient } from '../connection/node-redis-types.js';
+import type { TransactorSource } from '../transactor.js';
+import { parseInput } from '../validation/parse-input.js';
+import { createLocker, type Locker } from './locker.js';
+import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema } from './lock-options.js';
+import { type QuorumNode, QuorumBackend } from './quorum-backend.js';
+import { ReleaseNotifier, type ShardedSubscriber } from './release-notifier.js';
+import { LockKeyspace } from './single-node-backend.js';
+
+/** Options of {@link createRedlock}. */
+export interface RedlockOptions {
+  /** Default lease length of its locks, ms. @defaultValue 10000 */
+  ttlMs?: number;
+  /** Default wait for a busy lock, ms. @defaultValue 10000 */
+  acquireTimeoutMs?: number;
+  /** How long each node gets to answer one request before it counts as failed, ms. @defaultValue 100 */
+  nodeTimeoutMs?: number;
+  /** Mean random delay before retrying a contended acquire when no release was announced, ms. @defaultValue 50 */
+  retryDelayMs?: number;
+}
+
+/** A lock over a quorum of independent Redis servers. */
+export interface Redlock extends Locker {
+  /** How many nodes must agree: a majority. */
+  readonly quorum: number;
+  /** Closes the connections it opened (the clients it was given stay open). */
+  close(): Promise<void>;
+}
+
+const redlockOptionsSchema = lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).extend({
+  nodeTimeoutMs: z.number({ error: 'must be a positive number of milliseconds' }).int({ error: 'must be a whole number of milliseconds' }).min(1, { error: 'must be a positive number of milliseconds' }).optional(),
+  retryDelayMs: z.number({ error: 'must be 0 or more milliseconds' }).min(0, { error: 'must be 0 or more milliseconds' }).optional(),
+});
+
+/**
+ * The same lock API as `tx.lock` / `tx.withLock`, over N independent Redis servers (the Redlock
+ * algorithm): a lock is held when a majority granted it within its validity time, so locking
+ * keeps working, and stays exclusive, while a minority of the servers is down. Fencing tokens
+ * strictly increase per resource across the quorum.
+ *
+ * @example
+ * ```ts
+ * const redlock = createRedlock([clientA, clientB, clientC, clientD, clientE]);
+ * await redlock.withLock(['payout:42'], (lock) => payouts.send(42, { fencingToken: lock.fencingToken }));
+ * ```
+ * @throws {@link InvalidOptionsError} for bad clients or options.
+ */
+export function createRedlock(clients: readonly TransactorSource[], options?: RedlockOptions): Redlock {
+  const parsed = parseInput(redlockOptionsSchema, options ?? {}, 'options');
+  if (!Array.isArray(clients) || clients.length === 0) {
+    parseInput(z.array(z.unknown()).min(1, { error: 'must list at least one node-redis client' }), clients, 'clients');
+  }
+  const opened: NodeRedisClient[] = [];
+  const nodes: QuorumNode[] = clients.map((client, i) => {
+    const server = (() => {
+      try {
+        return serverSourceFor(client);
+      } catch (err) {
+        throw Object.assign(err as Error, { message: (err as Error).message.replace('client:', `clients[${i}]:`) });
+      }
+    })();
+    let commands: Promise<NodeRedisClient> | undefined;
+    return {
+      // Not awaited: a node that is down keeps reconnecting in the background, and its commands
+      // fail at once meanwhile (no offline queue) instead of waiting for it.
+      client: () =>
+        (commands ??= server.duplicate({ disableOfflineQueue: true }).then((c) => {
+          opened.push(c);
+          c.connect().catch(() => {});
+          return c;
+        })),
+      notifier: new ReleaseNotifier(() =>
+        server.duplicate().then((c) => {
+          c.connect().catch(() => {}); // subscriptions wait in its queue until it is up
+          return c as unknown as ShardedSubscriber;
+        }),
+      ),
+      keyspace: new LockKeyspace(server.keyPrefix),
+    };
+  });
+  const backend = new QuorumBackend(nodes, {
+    nodeTimeoutMs: parsed.nodeTimeoutMs ?? 100,
+    retryDelayMs: parsed.retryDelayMs ?? 50,
+  });
+  return {
+    quorum: backend.quorum,
+    ...createLocker(() => backend, { ...DEFAULT_LOCK_OPTIONS, ...parsed }),
+    async close() {
+      await backend.close();
+      await Promise.all(opened.map(async (c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
+    },
+  };
+}
+

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The lock's Lua scripts, each defined once with its SHA1. Keys only through KEYS, values only
+ * through ARGV. Every script takes four KEYS per resource, in `resourceKeys` order:
+ * lock, meta, queue, expiry.
+ */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(name: string, source: string): LuaScript {
+  return Object.freeze({ name, source, sha: createHash('sha1').update(source).digest('hex') });
+}
+
+// Shared prelude: server time in ms, and dropping waiters whose entries expired (they crashed or
+// gave up without leaving), so a dead waiter cannot block the queue for longer than its entry TTL.
+const PRELUDE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function prune(queue, expiry)
+  local dead = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
+  if #dead > 0 then
+    redis.call('ZREM', queue, unpack(dead))
+    redis.call('ZREM', expiry, unpack(dead))
+  end
+end
+`;
+
+/**
+ * Takes every resource, or none. ARGV: token, ttlMs, entryTtlMs, fair ('1': first come, first
+ * served; '0': whoever asks first when free). A token that already holds a resource (a retried
+ * acquire whose first reply was lost) takes it again. Returns `{1, fencingToken}` when taken (the fencing
+ * token is one more than the largest of the resources' last tokens, and becomes the last token
+ * of each), or `{0, waitHintMs}` when busy (the longest remaining lease, or the time until the
+ * waiter ahead must refresh); a fair waiter is then queued (or its entry refreshed).
+ */
+export const ACQUIRE = script(
+  'acquire',
+  `${PRELUDE}
+local token, ttl, entryTtl, fair = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local busy, waitHint = false, 0
+for i = 1, #KEYS, 4 do
+  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
+  if fair then prune(queue, expiry) end
+  local holder = redis.call('GET', lock)
+  if holder and holder ~= token then
+    busy = true
+    waitHint = math.max(waitHint, redis.call('PTTL', lock))
+  elseif fair and not holder then
+    local head = redis.call('ZRANGE', queue, 0, 0)[1]
+    if head and head ~= token then
+      busy = true
+      waitHint = math.max(waitHint, tonumber(redis.call('ZSCORE', expiry, head)) - now)
+    end
+  end
+end
+if busy then
+  if fair then
+    for i = 1, #KEYS, 4 do
+      local meta, queue, expiry = KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
+      if not redis.call('ZSCORE', queue, token) then
+        redis.call('ZADD', queue, redis.call('HINCRBY', meta, 'seq', 1), token)
+      end
+      redis.call('ZADD', expiry, now + entryTtl, token)
+      redis.call('PEXPIRE', queue, entryTtl * 2)
+      redis.call('PEXPIRE', expiry, entryTtl * 2)
+    end
+  end
+  return {0, waitHint}
+end
+local fence = 0
+for i = 1, #KEYS, 4 do
+  fence = math.max(fence, tonumber(redis.call('HGET', KEYS[i + 1], 'fence') or '0'))
+end
+fence = fence + 1
+for i = 1, #KEYS, 4 do
+  redis.call('SET', KEYS[i], token, 'PX', ttl)
+  redis.call('HSET', KEYS[i + 1], 'fence', fence)
+  if fair then
+    redis.call('ZREM', KEYS[i + 2], token)
+    redis.call('ZREM', KEYS[i + 3], token)
+  end
+end
+return {1, fence}
+`,
+);
+
+/**
+ * Releases the resources this token holds (never another holder's) and announces each release
+ * on its channel with the token whose turn it is next ('' when nobody waits). ARGV: token, then
+ * one channel per resource. Returns how many resources were released.
+ */
+export const RELEASE = script(
+  'release',
+  `${PRELUDE}
+local token, released = ARGV[1], 0
+for i = 1, #KEYS, 4 do
+  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
+  if redis.call('GET', lock) == token then
+    redis.call('DEL', lock)
+    released = released + 1
+    prune(queue, expiry)
+    redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 1], redis.call('ZRANGE', queue, 0, 0)[1] or '')
+  end
+end
+return released
+`,
+);
+
+/**
+ * Renews the lease of every resource, only if this token holds all of them. ARGV: token, ttlMs.
+ * Returns 1 when renewed, 0 when the token no longer holds them all (nothing is changed then).
+ */
+export const EXTEND = script(
+  'extend',
+  `
+local token, ttl = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS, 4 do
+  if redis.call('GET', KEYS[i]) ~= token then return 0 end
+end
+for i = 1, #KEYS, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+return 1
+`,
+);
+
+/**
+ * A waiter that gives up leaves the queues; if that makes a free resource someone else's turn,
+ * that waiter is told. ARGV: token, then one channel per resource.
+ */
+export const LEAVE = script(
+  'leave',
+  `${PRELUDE}
+local token = ARGV[1]
+for i = 1, #KEYS, 4 do
+  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
+  local wasHead = redis.call('ZRANGE', queue, 0, 0)[1] == token
+  redis.call('ZREM', queue, token)
+  redis.call('ZREM', expiry, token)
+  prune(queue, expiry)
+  if wasHead and redis.call('EXISTS', lock) == 0 then
+    redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 1], redis.call('ZRANGE', queue, 0, 0)[1] or '')
+  end
+end
+return 1
+`,
+);
+
+/**
+ * Raises the fencing counter of each resource to at least ARGV[1] (quorum locks: makes the token
+ * a majority agreed on the floor for every later acquisition). Returns 1.
+ */
+export const RAISE_FENCE = script(
+  'raise-fence',
+  `
+local fence = tonumber(ARGV[1])
+for i = 1, #KEYS, 4 do
+  if tonumber(redis.call('HGET', KEYS[i + 1], 'fence') or '0') < fence then
+    redis.call('HSET', KEYS[i + 1], 'fence', fence)
+  end
+end
+return 1
+`,
+);

@@ -1,0 +1,116 @@
+import { performance } from 'node:perf_hooks';
+import type { NodeRedisClient } from '../connection/node-redis-types.js';
+import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
+import { resourceKeys } from './lock-keys.js';
+import type { ReleaseNotifier } from './release-notifier.js';
+import { runScript } from './run-script.js';
+import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './scripts.js';
+
+const SCRIPTS = [ACQUIRE, EXTEND, LEAVE, RELEASE];
+
+/** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
+export const QUEUE_ENTRY_TTL_MS = 2_000;
+
+/**
+ * Resource names to the KEYS and channels the scripts take, with the client's key prefix applied
+ * (node-redis does not prefix raw commands or channels).
+ * @internal
+ */
+export class LockKeyspace {
+  readonly #prefix: string;
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  keys(resources: readonly string[]): string[] {
+    const p = this.#prefix;
+    return resources.flatMap((r) => {
+      const k = resourceKeys(r);
+      return [p + k.lock, p + k.meta, p + k.queue, p + k.expiry];
+    });
+  }
+
+  lockKeys(resources: readonly string[]): string[] {
+    return resources.map((r) => this.#prefix + resourceKeys(r).lock);
+  }
+
+  /** Lock keys as node-redis commands take them (it adds the prefix itself). */
+  unprefixedLockKeys(resources: readonly string[]): string[] {
+    return resources.map((r) => resourceKeys(r).lock);
+  }
+
+  channels(resources: readonly string[]): string[] {
+    return resources.map((r) => this.#prefix + resourceKeys(r).channel);
+  }
+}
+
+/** Turns an ACQUIRE reply into a result, timing the lease from when the request was sent. */
+export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): AcquireResult {
+  const [taken, value] = reply as [number, number];
+  if (taken === 1) return { acquired: true, fencingToken: Number(value), validUntil: sentAt + ttlMs - driftMs(ttlMs) };
+  return { acquired: false, waitHintMs: Number(value) };
+}
+
+/** Locks on one Redis server, served first come, first served. @internal */
+export class SingleNodeBackend implements LockBackend {
+  readonly fair = true;
+  readonly keyspace: LockKeyspace;
+  readonly #client: () => Promise<NodeRedisClient>;
+  readonly #notifier: ReleaseNotifier;
+  #scriptsLoaded: Promise<void> | undefined;
+
+  constructor(client: () => Promise<NodeRedisClient>, notifier: ReleaseNotifier, keyPrefix: string) {
+    this.#client = client;
+    this.#notifier = notifier;
+    this.keyspace = new LockKeyspace(keyPrefix);
+  }
+
+  /**
+   * Loads the scripts into the server's cache once, so lock mode can send its acquire by SHA in
+   * the same write as WATCH. (After a SCRIPT FLUSH, lock mode notices and recovers by itself.)
+   */
+  loadScripts(): Promise<void> {
+    this.#scriptsLoaded ??= this.#client()
+      .then((client) => Promise.all(SCRIPTS.map((lua) => client.sendCommand(['SCRIPT', 'LOAD', lua.source]))))
+      .then(
+        () => {},
+        () => {
+          this.#scriptsLoaded = undefined; // not fatal: EVALSHA falls back to EVAL
+        },
+      );
+    return this.#scriptsLoaded;
+  }
+
+  async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
+    const client = await this.#client();
+    const sentAt = performance.now();
+    const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
+    return acquireResult(reply, sentAt, ttlMs);
+  }
+
+  async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {
+    const client = await this.#client();
+    const sentAt = performance.now();
+    const renewed = await runScript(client, EXTEND, this.keyspace.keys(resources), [token, String(ttlMs)]);
+    return Number(renewed) === 1 ? sentAt + ttlMs - driftMs(ttlMs) : null;
+  }
+
+  async release(resources: readonly string[], token: string): Promise<boolean> {
+    const client = await this.#client();
+    const released = await runScript(client, RELEASE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
+    return Number(released) === resources.length;
+  }
+
+  async leave(resources: readonly string[], token: string): Promise<void> {
+    const client = await this.#client();
+    await runScript(client, LEAVE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
+  }
+
+  listen(resources: readonly string[]): Promise<ReleaseListener> {
+    return this.#notifier.subscribe(this.keyspace.channels(resources));
+  }
+
+  close(): Promise<void> {
+    return this.#notifier.close();
+  }
+}

@@ -1,0 +1,164 @@
+import { createClient, type RedisClientType } from 'redis';
+import { createTransactor, LockLostError, TransactConflictError } from '../../lib';
+import { resourceKeys } from '../../lib/lock/lock-keys';
+import { useRedis, waitFor } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const redis = useRedis();
+
+describe("transact(..., { mode: 'lock' })", () => {
+  it('commits under the lock and releases it in the same EXEC', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    await admin.set('stock:1', '5');
+
+    const result = await tx.transact(['stock:1'], async (t) => {
+      const stock = Number(await t.read.get('stock:1'));
+      expect(await admin.get(resourceKeys('stock:1').lock)).not.toBeNull(); // held while fn runs
+      t.write.set('stock:1', String(stock - 1));
+      return stock;
+    }, { mode: 'lock' });
+
+    expect(result).toEqual({ value: 5, replies: ['OK'], attempts: 1 });
+    expect(await admin.get('stock:1')).toBe('4');
+    expect(await admin.exists(resourceKeys('stock:1').lock)).toBe(0);
+    await tx.close();
+  });
+
+  it('costs two round trips when uncontended, like optimistic mode', async () => {
+    const { hostname, port } = new URL(redis.url);
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
+    const client = createClient({ url: proxy.url }) as RedisClientType;
+    await client.connect();
+    const tx = createTransactor(client, { maxConnections: 1 });
+    const run = () =>
+      tx.transact(['n'], async (t) => {
+        const n = Number(await t.read.get('n'));
+        t.write.set('n', String(n + 1));
+      }, { mode: 'lock' });
+    await run(); // connection opened, scripts loaded
+
+    const before = proxy.flights;
+    await run();
+
+    expect(proxy.flights - before).toBe(2);
+    await tx.close();
+    await client.close();
+    await proxy.stop();
+  });
+
+  it('serialises concurrent callers: no conflicts, exact result', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { retry: { maxAttempts: 1 } });
+
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        tx.transact(['counter'], async (t) => {
+          const n = Number(await t.read.get('counter'));
+          t.write.set('counter', String(n + 1));
+        }, { mode: 'lock' }),
+      ),
+    );
+
+    expect(await admin.get('counter')).toBe('40'); // maxAttempts 1: a single conflict would have failed a call
+    expect(results.every((r) => r.attempts >= 1)).toBe(true);
+    await tx.close();
+  });
+
+  it('rejects the commit of a holder paused past its lease: LockLostError, data untouched', async () => {
+    const admin = await redis.connect();
+    const holder = createTransactor(await redis.connect());
+    const other = createTransactor(await redis.connect());
+    await admin.set('balance', '100');
+
+    const paused = holder.transact(['balance'], async (t) => {
+      const balance = Number(await t.read.get('balance'));
+      // A GC pause / stalled event loop: the lease runs out and another client takes over.
+      await waitFor(async () => (await admin.exists(resourceKeys('balance').lock)) === 0, 'the lease to run out');
+      await other.transact(['balance'], (o) => void o.write.set('balance', 'written-by-the-new-holder'), { mode: 'lock' });
+      t.write.set('balance', String(balance - 30));
+    }, { mode: 'lock', lock: { ttlMs: 100, autoExtend: false } });
+
+    await expect(paused).rejects.toBeInstanceOf(LockLostError);
+    await expect(paused).rejects.toMatchObject({ code: 'ERR_LOCK_LOST', resources: ['balance'] });
+    expect(await admin.get('balance')).toBe('written-by-the-new-holder');
+    await holder.close();
+    await other.close();
+  });
+
+  it('rejects the commit when the lease ran out even if nobody took the lock', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+
+    const failure = tx.transact(['k'], async (t) => {
+      await t.read.get('k');
+      await waitFor(async () => (await admin.exists(resourceKeys('k').lock)) === 0, 'the lease to run out');
+      t.write.set('k', 'late');
+    }, { mode: 'lock', lock: { ttlMs: 50, autoExtend: false } });
+
+    await expect(failure).rejects.toBeInstanceOf(LockLostError);
+    expect(await admin.get('k')).toBeNull();
+    await tx.close();
+  });
+
+  it('waits for a withLock holder of the same key', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const events: string[] = [];
+    const held = await tx.lock(['doc:1'], { ttlMs: 30_000 });
+
+    const writing = tx.transact(['doc:1'], (t) => {
+      events.push(`transaction attempt ${t.attempt}`);
+      t.write.set('doc:1', 'v2');
+    }, { mode: 'lock' });
+    await waitFor(async () => (await admin.zCard(resourceKeys('doc:1').queue)) === 1, 'the transaction to queue');
+    events.push('holder releases');
+    await held.release();
+    await writing;
+
+    expect(events).toEqual(['transaction attempt 1', 'holder releases', 'transaction attempt 2']);
+    expect(await admin.get('doc:1')).toBe('v2');
+    await tx.close();
+  });
+
+  it('retries under the lock when a writer that ignores the lock changes a watched key', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+
+    const result = await tx.transact(['k'], async (t) => {
+      const v = await t.read.get('k');
+      if (t.attempt === 1) await admin.set('k', 'rogue');
+      t.write.set('k', `${v}+mine`);
+    }, { mode: 'lock' });
+
+    expect(result.attempts).toBe(2);
+    expect(await admin.get('k')).toBe('rogue+mine');
+    expect(await admin.exists(resourceKeys('k').lock)).toBe(0);
+    await tx.close();
+  });
+
+  it('releases the lock when fn throws', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const boom = new Error('no');
+
+    await expect(tx.transact(['k'], () => Promise.reject(boom), { mode: 'lock' })).rejects.toBe(boom);
+    expect(await admin.exists(resourceKeys('k').lock)).toBe(0);
+    await tx.close();
+  });
+
+  it('keeps optimistic semantics for conflicts that exhaust the policy', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { retry: { maxAttempts: 2, backoff: 'none' } });
+
+    const failure = tx.transact(['k'], async (t) => {
+      await t.read.get('k');
+      await admin.incr('k'); // a writer that ignores the lock, every time
+      t.write.set('k', 'x');
+    }, { mode: 'lock' });
+
+    await expect(failure).rejects.toBeInstanceOf(TransactConflictError);
+    expect(await admin.exists(resourceKeys('k').lock)).toBe(0);
+    await tx.close();
+  });
+});

@@ -1,0 +1,257 @@
+import {
+  createTransactor,
+  InvalidOptionsError,
+  LockLostError,
+  LockUnavailableError,
+} from '../../lib';
+import { resourceKeys } from '../../lib/lock/lock-keys';
+import { runScript } from '../../lib/lock/run-script';
+import { EXTEND, RELEASE } from '../../lib/lock/scripts';
+import { LockKeyspace } from '../../lib/lock/single-node-backend';
+import { commandsProcessed, useRedis, waitFor } from '../support/redis';
+
+const redis = useRedis();
+
+async function commandCalls(admin: Awaited<ReturnType<typeof redis.connect>>, command: string): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
+
+describe('tx.lock', () => {
+  it('gives one holder at a time, and the next one after release', async () => {
+    const admin = await redis.connect();
+    const a = createTransactor(await redis.connect());
+    const b = createTransactor(await redis.connect());
+
+    const first = await a.lock(['invoice:7']);
+    const busy = b.lock(['invoice:7'], { acquireTimeoutMs: 0 });
+    await expect(busy).rejects.toBeInstanceOf(LockUnavailableError);
+    await expect(busy).rejects.toMatchObject({ code: 'ERR_LOCK_UNAVAILABLE', reason: 'timeout', resources: ['invoice:7'] });
+    expect(await admin.get(resourceKeys('invoice:7').lock)).toBe(first.token);
+
+    expect(await first.release()).toBe(true);
+    const second = await b.lock(['invoice:7'], { acquireTimeoutMs: 0 });
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    expect(first.signal.aborted).toBe(true);
+    await second.release();
+    await a.close();
+    await b.close();
+  });
+
+  it('issues fencing tokens that strictly increase per resource, across multi-resource locks', async () => {
+    const tx = createTransactor(await redis.connect());
+    const tokens: number[] = [];
+    for (const resources of [['a'], ['b'], ['b'], ['a', 'b'], ['a'], ['c', 'a']]) {
+      const lock = await tx.lock(resources);
+      tokens.push(lock.fencingToken);
+      await lock.release();
+    }
+    expect(tokens).toEqual([1, 1, 2, 3, 4, 5]);
+    await tx.close();
+  });
+
+  it('takes several resources all or nothing', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const holder = await tx.lock(['r2']);
+
+    await expect(tx.lock(['r1', 'r2', 'r3'], { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(LockUnavailableError);
+
+    expect(await admin.exists([resourceKeys('r1').lock, resourceKeys('r3').lock])).toBe(0);
+    const r1 = await tx.lock(['r1'], { acquireTimeoutMs: 0 });
+    await r1.release();
+    await holder.release();
+    await tx.close();
+  });
+
+  it('never releases or extends a lock it no longer holds', async () => {
+    const admin = await redis.connect();
+    const a = createTransactor(await redis.connect());
+    const b = createTransactor(await redis.connect());
+    const stale = await a.lock(['job:1'], { ttlMs: 50 });
+    await waitFor(() => stale.signal.aborted, 'the first lease to run out');
+    const current = await b.lock(['job:1']);
+
+    expect(stale.signal.reason).toBeInstanceOf(LockLostError);
+    await expect(stale.extend()).rejects.toBeInstanceOf(LockLostError);
+    expect(await stale.release()).toBe(false);
+    expect(await admin.get(resourceKeys('job:1').lock)).toBe(current.token);
+    expect(await admin.pTTL(resourceKeys('job:1').lock)).toBeGreaterThan(1000);
+    await current.release();
+    await a.close();
+    await b.close();
+  });
+
+  it('refuses a release or renewal by a foreign token', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const held = await tx.lock(['acct:9'], { ttlMs: 30_000 });
+    const keyspace = new LockKeyspace('');
+    const foreign = 'f'.repeat(32);
+
+    const released = await runScript(admin, RELEASE, keyspace.keys(['acct:9']), [foreign, ...keyspace.channels(['acct:9'])]);
+    const extended = await runScript(admin, EXTEND, keyspace.keys(['acct:9']), [foreign, '999999']);
+
+    expect([released, extended]).toEqual([0, 0]);
+    expect(await admin.get(resourceKeys('acct:9').lock)).toBe(held.token);
+    expect(await admin.pTTL(resourceKeys('acct:9').lock)).toBeLessThanOrEqual(30_000);
+    expect(await held.release()).toBe(true);
+    await tx.close();
+  });
+
+  it('lets a crashed holder’s lock expire, then serves the waiter', async () => {
+    const admin = await redis.connect();
+    const crashed = createTransactor(await redis.connect());
+    const waiter = createTransactor(await redis.connect());
+    const dead = await crashed.lock(['cron:nightly'], { ttlMs: 300 });
+    await admin.clientKill({ filter: 'SKIPME', skipMe: true }); // the holder's process is gone
+
+    const next = await waiter.lock(['cron:nightly'], { acquireTimeoutMs: 5_000 });
+
+    expect(next.fencingToken).toBe(dead.fencingToken + 1);
+    await next.release();
+    await crashed.close();
+    await waiter.close();
+  });
+
+  it('wakes a waiter when the holder releases, without polling', async () => {
+    const admin = await redis.connect();
+    const a = createTransactor(await redis.connect());
+    const b = createTransactor(await redis.connect());
+    const held = await a.lock(['hot'], { ttlMs: 60_000 });
+    await admin.configResetStat();
+
+    const waiting = b.lock(['hot'], { acquireTimeoutMs: 30_000 });
+    await waitFor(async () => (await admin.zCard(resourceKeys('hot').queue)) === 1, 'the waiter to queue');
+    await held.release();
+    const next = await waiting;
+
+    // A first try, one after subscribing, one after the release named it: no polling loop.
+    expect(await commandCalls(admin, 'evalsha')).toBeLessThanOrEqual(4); // 3 tries + the release
+    expect(next.fencingToken).toBe(held.fencingToken + 1);
+    await next.release();
+    await a.close();
+    await b.close();
+  });
+
+  it('serves waiters first come, first served', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const holder = await tx.lock(['q'], { ttlMs: 60_000 });
+    const order: string[] = [];
+    const waiters: Promise<void>[] = [];
+    for (const name of ['first', 'second', 'third', 'fourth']) {
+      waiters.push(
+        tx.withLock(['q'], () => {
+          order.push(name);
+        }),
+      );
+      await waitFor(async () => (await admin.zCard(resourceKeys('q').queue)) === waiters.length, `${name} to queue`);
+    }
+
+    await holder.release();
+    await Promise.all(waiters);
+
+    expect(order).toEqual(['first', 'second', 'third', 'fourth']);
+    await tx.close();
+  });
+
+  it('fails with reason aborted when the signal aborts the wait', async () => {
+    const a = createTransactor(await redis.connect());
+    const held = await a.lock(['x']);
+    const controller = new AbortController();
+    const waiting = a.lock(['x'], { signal: controller.signal });
+    controller.abort(new Error('client went away'));
+
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_LOCK_UNAVAILABLE', reason: 'aborted' });
+    await held.release();
+    await a.close();
+  });
+});
+
+describe('tx.withLock', () => {
+  it('renews the lease while fn runs past the TTL, and always releases', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    await admin.configResetStat();
+
+    const value = await tx.withLock(['long-job'], async (lock) => {
+      await waitFor(async () => (await commandCalls(admin, 'pexpire')) >= 3, 'three renewals');
+      expect(lock.signal.aborted).toBe(false);
+      expect(await admin.get(resourceKeys('long-job').lock)).toBe(lock.token);
+      return lock.fencingToken;
+    }, { ttlMs: 60 });
+
+    expect(value).toBe(1);
+    expect(await admin.exists(resourceKeys('long-job').lock)).toBe(0);
+    await tx.close();
+  });
+
+  it('aborts lock.signal when a renewal finds the lock taken, and rejects with LockLostError', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+
+    const failure = tx.withLock(['job'], async (lock) => {
+      await admin.set(resourceKeys('job').lock, 'someone-else', { PX: 60_000 }); // e.g. after a long GC pause
+      await new Promise((resolve) => lock.signal.addEventListener('abort', resolve));
+      return 'done';
+    }, { ttlMs: 100 });
+
+    await expect(failure).rejects.toBeInstanceOf(LockLostError);
+    expect(await admin.get(resourceKeys('job').lock)).toBe('someone-else');
+    await tx.close();
+  });
+
+  it('aborts lock.signal before the lease ends when renewals cannot reach Redis', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    let pttlAtAbort = -1;
+
+    const failure = tx.withLock(['job'], async (lock) => {
+      await admin.sendCommand(['CLIENT', 'PAUSE', '5000', 'WRITE']); // renewals (scripts) hang
+      await new Promise((resolve) => lock.signal.addEventListener('abort', resolve));
+      pttlAtAbort = await admin.pTTL(resourceKeys('job').lock);
+    }, { ttlMs: 400 });
+
+    await expect(failure).rejects.toBeInstanceOf(LockLostError);
+    await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+    expect(pttlAtAbort).toBeGreaterThan(0); // the server still held it: the signal came first
+    await tx.close();
+  });
+
+  it('rethrows fn’s error after releasing', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const boom = new Error('boom');
+
+    await expect(tx.withLock(['r'], () => Promise.reject(boom))).rejects.toBe(boom);
+    expect(await admin.exists(resourceKeys('r').lock)).toBe(0);
+    await tx.close();
+  });
+});
+
+describe('lock bad input', () => {
+  it.each([
+    [{ ttlMs: 0 }, 'options.ttlMs: must be a positive number of milliseconds, at least 20 (a lease must outlast a round trip), got 0'],
+    [{ ttlMs: -5 }, 'options.ttlMs: must be a positive number of milliseconds, at least 20'],
+    [{ acquireTimeoutMs: -1 }, 'options.acquireTimeoutMs: must be 0 or a positive number of milliseconds, got -1'],
+    [{ ttl: 100 }, 'options.ttl: is not a known option'],
+  ])('refuses %j before sending anything', async (options, message) => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const before = await commandsProcessed(admin);
+
+    await expect(tx.lock(['r'], options as never)).rejects.toThrow(InvalidOptionsError);
+    await expect(tx.lock(['r'], options as never)).rejects.toThrow(message);
+    expect(await commandsProcessed(admin)).toBe(before + 1);
+    await tx.close();
+  });
+
+  it('refuses empty or non-string resources', async () => {
+    const tx = createTransactor(await redis.connect());
+    await expect(tx.lock([])).rejects.toThrow('resources: must name at least one key');
+    await expect(tx.withLock([7] as never, () => 1)).rejects.toThrow('resources[0]: must be a non-empty string, got 7');
+    await expect(tx.withLock(['r'], 'x' as never)).rejects.toThrow('fn: must be a function');
+    await tx.close();
+  });
+});

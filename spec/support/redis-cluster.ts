@@ -1,0 +1,320 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createClient,
+  createCluster,
+  type RedisClientType,
+  type RedisClusterOptions,
+  type RedisClusterType,
+} from 'redis';
+import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+
+/** Hash slots in every Redis Cluster. */
+export const CLUSTER_SLOTS = 16384;
+
+/** How often topology conditions are polled: convergence on loopback takes a few ms per step. */
+const POLL_MS = 5;
+
+/** Keys moved per MIGRATE round trip while emptying a slot. */
+const MIGRATE_BATCH = 100;
+
+/** MIGRATE's own I/O timeout, ms: generous, a loopback transfer never gets near it. */
+const MIGRATE_TIMEOUT_MS = 5_000;
+
+/** One master of the cluster. */
+export interface ClusterNode {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  /** The node's cluster id (CLUSTER MYID), as CLUSTER SLOTS and SETSLOT name it. */
+  readonly id: string;
+}
+
+/** Options of {@link RedisClusterHarness.createClusterClient}; `rootNodes` defaults to every node. */
+export type ClusterClientOptions = Partial<RedisClusterOptions<None, None, None, 3, None>>;
+
+/** The cluster client `createCluster` gives for options without modules, functions or scripts. */
+export type ClusterClient = RedisClusterType<None, None, None, 3, None>;
+
+/** node-redis's "no extensions" default (`{}`), spelled so the linter accepts it. */
+type None = Record<never, never>;
+
+/** Options of {@link RedisClusterHarness.moveSlot}. */
+export interface MoveSlotOptions {
+  /**
+   * Called once the target is IMPORTING and the source MIGRATING the slot, before any key moves:
+   * traffic sent meanwhile meets ASK redirections (and MOVED from the target without ASKING).
+   * If it throws, the move is still completed, so later tests see a consistent cluster.
+   */
+  afterMigrating?: () => Promise<void>;
+}
+
+/** A running loopback Redis Cluster of masters only, and the tools to drive it in a spec. */
+export interface RedisClusterHarness {
+  /** The masters, in start order; `nodes[i]` is what `moveSlot(slot, i)` targets. */
+  readonly nodes: readonly ClusterNode[];
+  /** Every node, ready for `createCluster({ rootNodes })`. */
+  readonly rootNodes: ReadonlyArray<{ url: string }>;
+  /** A connected cluster client (closed by `stop()`), with a no-op `error` listener. */
+  createClusterClient(options?: ClusterClientOptions): Promise<ClusterClient>;
+  /** A connected plain client to one node (closed by `stop()`): it sees MOVED/ASK as errors. */
+  connectNode(node: ClusterNode | number): Promise<RedisClientType>;
+  /** The node that owns `slot` now (the harness is the only one moving slots, so it knows). */
+  nodeForSlot(slot: number): ClusterNode;
+  /** The node that owns the slot of `key` now. */
+  nodeForKey(key: string): ClusterNode;
+  /**
+   * Migrates `slot` and all its keys to `nodes[toNodeIndex]`, the way `redis-cli --cluster
+   * reshard` does, and resolves once every node's CLUSTER SLOTS names the new owner. Do not run
+   * two moves at once.
+   */
+  moveSlot(slot: number, toNodeIndex: number, options?: MoveSlotOptions): Promise<void>;
+  /** Closes every client it handed out, stops every node and deletes their files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Anything with node-redis's close/destroy pair: node clients and cluster clients alike. */
+interface Closable {
+  readonly isOpen: boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/**
+ * Starts `masters` redis-server processes (no replicas) as one cluster with the 16384 slots split
+ * evenly, and resolves when every node reports `cluster_state:ok` and the same slot map.
+ * `timeoutMs` bounds each wait for the cluster to converge.
+ */
+export async function startRedisCluster({
+  masters = 3,
+  timeoutMs = 20_000,
+}: { masters?: number; timeoutMs?: number } = {}): Promise<RedisClusterHarness> {
+  if (!Number.isInteger(masters) || masters < 1) throw new RangeError(`masters must be a positive integer, got ${masters}`);
+  const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
+  const servers: EmbeddedRedis[] = [];
+  const clients: Closable[] = [];
+  const admins: RedisClientType[] = [];
+  const nodes: ClusterNode[] = [];
+  /** owners[slot] is the index in `nodes` of the slot's master. */
+  const owners = Array.from({ length: CLUSTER_SLOTS }, (_, slot) => Math.floor((slot * masters) / CLUSTER_SLOTS));
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.all(clients.splice(0).map(closeClient));
+      await Promise.all(servers.map((server) => server.stop().catch(() => {})));
+      rmSync(dir, { recursive: true, force: true });
+    })());
+
+  async function connectUrl(url: string): Promise<RedisClientType> {
+    const client = createClient({ url }) as RedisClientType;
+    client.on('error', () => {}); // a node stopped by a test must not crash jest
+    clients.push(client);
+    return client.connect();
+  }
+
+  function nodeAt(index: number): ClusterNode {
+    const node = nodes[index];
+    if (!node) throw new RangeError(`no node ${index}: the cluster has ${nodes.length}`);
+    return node;
+  }
+
+  /** Every node agrees with `owners`, naming each master by its loopback address and id. */
+  const slotMapAgrees = async (): Promise<string | undefined> => {
+    const expected = owners.map((index) => describeNode(nodeAt(index)));
+    for (const [index, admin] of admins.entries()) {
+      const seen = new Array<string>(CLUSTER_SLOTS).fill('nobody');
+      for (const range of await admin.clusterSlots()) {
+        seen.fill(describeNode(range.master), range.from, range.to + 1);
+      }
+      const slot = seen.findIndex((owner, i) => owner !== expected[i]);
+      if (slot !== -1) return `node ${index} says slot ${slot} is on ${seen[slot]}, not ${expected[slot]}`;
+    }
+    return undefined;
+  };
+
+  try {
+    // The bus port is port+10000 unless set: past 65535 for a fifth of Linux's ephemeral ports,
+    // where redis-server refuses to start ("Redis port number too high").
+    const ports = await reserveLoopbackPorts(2 * masters);
+    const busPorts = ports.slice(masters);
+    for (let i = 0; i < masters; i++) {
+      servers.push(
+        await startEmbeddedRedis({
+          port: ports[i]!,
+          args: [
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', join(dir, `nodes-${i}.conf`),
+            '--cluster-node-timeout', '2000',
+            '--cluster-port', String(busPorts[i]),
+            // CLUSTER SLOTS must hand clients an address they can reach: the loopback one.
+            '--cluster-announce-ip', '127.0.0.1',
+            '--dir', dir,
+          ],
+        }),
+      );
+    }
+    for (const server of servers) {
+      const admin = await connectUrl(server.url);
+      admins.push(admin);
+      nodes.push({ host: server.host, port: server.port, url: server.url, id: await admin.clusterMyId() });
+    }
+    // Like `redis-cli --cluster create`: distinct epochs up front spare the nodes resolving a
+    // config-epoch collision, and slots assigned before MEET spread with the first gossip.
+    await Promise.all(
+      admins.map(async (admin, i) => {
+        await admin.clusterSetConfigEpoch(i + 1);
+        await admin.clusterAddSlotsRange({ start: owners.indexOf(i), end: owners.lastIndexOf(i) });
+      }),
+    );
+    // MEET assumes the bus is on port+10000 unless told, and node-redis's clusterMeet cannot tell it.
+    await Promise.all(
+      nodes
+        .slice(1)
+        .map((node, i) => admins[0]!.sendCommand(['CLUSTER', 'MEET', node.host, String(node.port), String(busPorts[i + 1])])),
+    );
+    await waitUntil(
+      async () => {
+        for (const [index, admin] of admins.entries()) {
+          const info = await admin.clusterInfo();
+          if (!info.includes('cluster_state:ok')) return `node ${index}: ${oneLine(info)}`;
+        }
+        return slotMapAgrees();
+      },
+      `${masters} nodes to agree on the slot map and report cluster_state:ok`,
+      timeoutMs,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    nodes,
+    rootNodes: nodes.map(({ url }) => ({ url })),
+
+    async createClusterClient(options = {}) {
+      const cluster = createCluster({ rootNodes: nodes.map(({ url }) => ({ url })), ...options });
+      cluster.on('error', () => {}); // a node stopped by a test must not crash jest
+      clients.push(cluster);
+      return cluster.connect();
+    },
+
+    connectNode(node) {
+      return connectUrl(typeof node === 'number' ? nodeAt(node).url : node.url);
+    },
+
+    nodeForSlot(slot) {
+      return nodeAt(owners[checkSlot(slot)]!);
+    },
+
+    nodeForKey(key) {
+      return nodeAt(owners[keySlot(key)]!);
+    },
+
+    async moveSlot(slot, toNodeIndex, { afterMigrating } = {}) {
+      const from = owners[checkSlot(slot)]!;
+      const target = nodeAt(toNodeIndex);
+      if (from === toNodeIndex) throw new Error(`moveSlot: slot ${slot} is already on node ${toNodeIndex}`);
+      const source = admins[from]!;
+      const importer = admins[toNodeIndex]!;
+      // IMPORTING first: once the source says MIGRATING it sends ASK, which the target must accept.
+      await importer.clusterSetSlot(slot, 'IMPORTING', nodes[from]!.id);
+      await source.clusterSetSlot(slot, 'MIGRATING', target.id);
+      try {
+        await afterMigrating?.();
+      } finally {
+        for (;;) {
+          const keys = await source.clusterGetKeysInSlot(slot, MIGRATE_BATCH);
+          if (keys.length === 0) break;
+          await source.migrate(target.host, target.port, keys, 0, MIGRATE_TIMEOUT_MS);
+        }
+        // Target first: once the source lets go it answers MOVED to the target, which must own the
+        // slot by then or clients bounce between the two. The others would learn it by gossip;
+        // telling them is just faster.
+        await importer.clusterSetSlot(slot, 'NODE', target.id);
+        await source.clusterSetSlot(slot, 'NODE', target.id);
+        await Promise.all(
+          admins.filter((_, i) => i !== from && i !== toNodeIndex).map((a) => a.clusterSetSlot(slot, 'NODE', target.id)),
+        );
+        owners[slot] = toNodeIndex;
+        await waitUntil(slotMapAgrees, `every node to see slot ${slot} on node ${toNodeIndex}`, timeoutMs);
+      }
+    },
+
+    stop,
+  };
+}
+
+/** The hash slot of `key`, as Redis computes it (CRC16/XMODEM of the hash tag or the whole key). */
+export function keySlot(key: string | Buffer): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+  const open = bytes.indexOf('{');
+  const close = open === -1 ? -1 : bytes.indexOf('}', open + 1);
+  // An empty tag ("{}") does not count: Redis then hashes the whole key.
+  const hashed = close > open + 1 ? bytes.subarray(open + 1, close) : bytes;
+  let crc = 0;
+  for (const byte of hashed) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % CLUSTER_SLOTS;
+}
+
+function checkSlot(slot: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= CLUSTER_SLOTS) throw new RangeError(`no slot ${slot}`);
+  return slot;
+}
+
+function describeNode(node: { host: string; port: number; id: string }): string {
+  return `${node.host}:${node.port} (${node.id.slice(0, 8)})`;
+}
+
+function oneLine(info: string): string {
+  return info.trim().split(/\r?\n/).slice(0, 4).join(' ');
+}
+
+/** Polls `problem` until it reports none; the timeout error carries the last problem seen. */
+async function waitUntil(problem: () => Promise<string | undefined>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await problem();
+    if (last === undefined) return;
+    if (Date.now() > deadline) throw new Error(`redis-cluster: timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Distinct free loopback ports, all held at once so none is handed out twice. */
+async function reserveLoopbackPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Closes gracefully, but never hangs teardown on replies a dead node will not send. */
+async function closeClient(client: Closable): Promise<void> {
+  if (!client.isOpen) return;
+  const timer = setTimeout(() => client.destroy(), 1_000);
+  try {
+    await client.close();
+  } catch {
+    client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
