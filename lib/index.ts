@@ -47,3 +47,4 @@ export { isLockLostError, isLockUnavailableError, LockLostError, LockUnavailable
 export type { LockUnavailableReason } from './errors/lock-errors.js';
 export { createRedlock } from './lock/redlock.js';
 export type { Redlock, RedlockOptions } from './lock/redlock.js';
+export { CrossSlotError, isCrossSlotError } from './errors/cluster-errors.js';

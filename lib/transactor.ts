@@ -1,10 +1,8 @@
-import type { RedisClientPoolType, RedisClientType } from 'redis';
-import { ConnectionPool } from './connection/connection-pool.js';
+import type { RedisClientPoolType, RedisClientType, RedisClusterType } from 'redis';
 import { serverSourceFor } from './connection/connection-source.js';
 import { InvalidOptionsError } from './errors/usage-errors.js';
 import { LockGuard } from './lock/lock-guard.js';
 import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js';
-import { LockService } from './lock/lock-service.js';
 import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
 import type { TransactionFn } from './transaction/attempt.js';
@@ -20,12 +18,25 @@ import {
   transactorOptionsSchema,
 } from './transactor-options.js';
 import { describeValue, parseInput } from './validation/parse-input.js';
+import { ClusterTopology, isCluster } from './topology/cluster-topology.js';
+import { StandaloneTopology } from './topology/standalone-topology.js';
+import type { Topology } from './topology/topology.js';
 
-/** What `createTransactor` accepts: a node-redis client or client pool. */
-export type TransactorSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
+/** What `createTransactor` accepts: a node-redis client, client pool, or cluster client. */
+export type TransactorSource =
+  | RedisClientType<any, any, any, any, any>
+  | RedisClientPoolType<any, any, any, any, any>
+  | RedisClusterType<any, any, any, any, any>;
 
-/** The node-redis client type `fn` reads with (`t.read`): the client's own, or a pool member's. */
-export type ReadClientOf<C> = C extends { execute(fn: (client: infer Client) => any): any } ? Client : C;
+/**
+ * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's, or
+ * (on a cluster) a node client's.
+ */
+export type ReadClientOf<C> = C extends { execute(fn: (client: infer Client) => any): any }
+  ? Client
+  : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
+    ? Client
+    : C;
 
 /** The node-redis MULTI builder type `fn` queues writes on (`t.write`). */
 export type WriteBuilderOf<C> = ReadClientOf<C> extends { multi(): infer Builder } ? Builder : never;
@@ -36,7 +47,7 @@ export type RepliesOf<C> = WriteBuilderOf<C> extends { exec(): Promise<infer Rep
 /** The context `fn` receives for a transactor built on `C`. */
 export type ContextOf<C> = TransactionContext<ReadClientOf<C>, WriteBuilderOf<C>>;
 
-/** Runs read-modify-write transactions, and takes locks, on one Redis server. */
+/** Runs read-modify-write transactions, and takes locks, on one Redis server or a Redis Cluster. */
 export interface Transactor<C extends TransactorSource = TransactorSource> extends Locker {
   /**
    * WATCHes `keys`, runs `fn` (which reads with `t.read` and queues writes on `t.write`), and
@@ -69,9 +80,10 @@ export interface Transactor<C extends TransactorSource = TransactorSource> exten
 }
 
 /**
- * Creates a transactor on a connected node-redis client or client pool. The transactor opens its
- * own dedicated connections (same server, credentials, TLS and key prefix) so that concurrent
- * transactions never share a WATCH; the client itself is never left watching.
+ * Creates a transactor on a connected node-redis client, client pool, or cluster client. The
+ * transactor opens its own dedicated connections (same server, credentials, TLS and key prefix;
+ * on a cluster, to the master that owns each transaction's slot) so that concurrent transactions
+ * never share a WATCH; the client itself is never left watching.
  *
  * @example
  * ```ts
@@ -83,15 +95,16 @@ export interface Transactor<C extends TransactorSource = TransactorSource> exten
 export function createTransactor<C extends TransactorSource>(client: C, options?: TransactorOptions): Transactor<C> {
   const parsed = parseInput(transactorOptionsSchema, options ?? {}, 'options');
   const policy = mergeRetryPolicy(DEFAULT_RETRY_POLICY, parsed.retry, 'options.retry');
-  const server = serverSourceFor(client);
-  const pool = new ConnectionPool(server.openDedicated, parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
-  const locks = new LockService(server);
+  const maxConnections = parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const topology: Topology = isCluster(client)
+    ? new ClusterTopology(client, maxConnections)
+    : new StandaloneTopology(serverSourceFor(client), maxConnections);
   const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const hooks: TransactHooks = parsed.hooks ?? {};
 
   return {
     retryPolicy: policy,
-    ...createLocker(() => locks.backend, lockDefaults),
+    ...createLocker(() => topology.locks.backend, lockDefaults, (resources) => topology.route(resources)),
     async transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
       const validKeys = validateKeys(keys, 'keys');
       if (typeof fn !== 'function') {
@@ -99,15 +112,15 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       }
       const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
       const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
+      const route = topology.route(validKeys);
       const guard =
-        call?.mode === 'lock' ? new LockGuard(locks.backend, validKeys, resolveLockOptions(call.lock, lockDefaults, true)) : undefined;
+        call?.mode === 'lock'
+          ? new LockGuard(topology.locks.backend, validKeys, resolveLockOptions(call.lock, lockDefaults, true))
+          : undefined;
       const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, pool, guard };
+      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, guard };
       return runTransaction(run, callPolicy, hooks) as Promise<TransactResult<T, any>>;
     },
-    close: async () => {
-      await pool.close();
-      await locks.close();
-    },
+    close: () => topology.close(),
   };
 }

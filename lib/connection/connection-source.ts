@@ -33,7 +33,7 @@ export function serverSourceFor(source: unknown): ServerSource {
     template = () => Promise.resolve(source);
   } else {
     throw new InvalidOptionsError([
-      { path: 'client', message: 'must be a node-redis client (createClient) or client pool (createClientPool)' },
+      { path: 'client', message: 'must be a node-redis client (createClient), client pool (createClientPool) or cluster client (createCluster)' },
     ]);
   }
   const duplicate = async (overrides?: Record<string, unknown>) => {

@@ -46,9 +46,12 @@ export class DedicatedConnection {
     }
   }
 
-  /** Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`. */
-  static async open(template: NodeRedisClient): Promise<DedicatedConnection> {
-    const socket = { ...template.options?.socket, reconnectStrategy: false };
+  /**
+   * Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`,
+   * and `socket` overrides (another node of the same cluster).
+   */
+  static async open(template: NodeRedisClient, socketOverrides?: Record<string, unknown>): Promise<DedicatedConnection> {
+    const socket = { ...template.options?.socket, ...socketOverrides, reconnectStrategy: false };
     const client = template.duplicate({ socket });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', () => {});

@@ -81,13 +81,14 @@ nameError(TransactOutcomeUnknownError, 'TransactOutcomeUnknownError');
 
 /**
  * Every attempt failed because the connection could not be opened or was lost before EXEC was
- * sent, and the retry policy allowed no more. Nothing was written; `cause` is the last socket error.
+ * sent (or, on a cluster, the slot kept moving or the cluster was down), and the retry policy
+ * allowed no more. Nothing was written; `cause` is the last error.
  */
 export class TransactConnectionError extends TransactionError {
   readonly code = 'ERR_TRANSACT_CONNECTION' as const;
   constructor(failure: TransactionFailure) {
     super(
-      `no connection to Redis for ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}`,
+      `could not reach the Redis node serving ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}`,
       failure,
     );
   }

@@ -5,6 +5,8 @@ import type { AcquireResult, LockBackend, ReleaseListener } from './lock-backend
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
 import { sleep } from '../retry/sleep.js';
+import { isErrorReply } from '../transaction/node-redis-errors.js';
+import { isTransientReply } from '../transaction/transient-replies.js';
 
 /** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */
 export function newLockToken(): string {
@@ -40,6 +42,8 @@ export async function acquireLock(
         try {
           result = await backend.tryAcquire(resources, token, ttlMs);
         } catch (err) {
+          // A refusal that will not change by waiting (NOPERM, WRONGTYPE...) ends the wait now.
+          if (isErrorReply(err) && !isTransientReply(err)) throw err;
           lastError = err;
         }
       }
@@ -54,10 +58,10 @@ export async function acquireLock(
         await sleep(Math.min(ERROR_BACKOFF_MS, remaining), signal).catch(() => {});
       } else if (!listener) {
         // Subscribe, then look again at once: a release before the subscription was missed.
-        listener = await backend.listen(resources);
+        listener = await backend.listen(resources, token);
       } else {
         const hint = Math.max(1, result.waitHintMs + 1);
-        await listener.wait(token, Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
+        await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
       }
       result = undefined;
     }

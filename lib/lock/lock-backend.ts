@@ -19,15 +19,16 @@ export interface LockBackend {
   release(resources: readonly string[], token: string): Promise<boolean>;
   /** A waiter that gives up leaves the wait queue. Best effort. */
   leave(resources: readonly string[], token: string): Promise<void>;
-  /** Starts listening for releases of `resources`; the returned function waits for one (or times out). */
-  listen(resources: readonly string[]): Promise<ReleaseListener>;
+  /** Starts listening, for `token`'s waiter, for releases of `resources`. */
+  listen(resources: readonly string[], token: string): Promise<ReleaseListener>;
   /** Closes the backend's own connections. */
   close(): Promise<void>;
 }
 
 /** Waits for releases of the resources it was opened on. @internal */
 export interface ReleaseListener {
-  wait(token: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
+  /** Resolves on a release that names the waiter (or nobody), a timeout, or an abort. */
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
   close(): void;
 }
 

@@ -86,7 +86,8 @@ export class LockGuard implements CommitGuard {
   }
 
   async afterAbort(): Promise<void> {
-    const held = await this.#backend.extend(this.#keys, this.#token, this.#options.ttlMs).catch(() => null);
+    // Unreachable now: retry; the next attempt's probe proves (or disproves) the lock is ours.
+    const held = await this.#backend.extend(this.#keys, this.#token, this.#options.ttlMs).catch(() => undefined);
     if (held !== null) return; // a writer that ignores the lock changed a data key: retry under the lock
     this.#lock?.released();
     this.#lock = undefined;

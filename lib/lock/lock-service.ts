@@ -1,34 +1,36 @@
-import type { ServerSource } from '../connection/connection-source.js';
-import type { NodeRedisClient } from '../connection/node-redis-types.js';
+import type { ScriptClient } from './run-script.js';
 import { ReleaseNotifier, type ShardedSubscriber } from './release-notifier.js';
 import { SingleNodeBackend } from './single-node-backend.js';
 
+/** The connections a topology lends its locks. @internal */
+export interface LockConnections {
+  /** Runs lock scripts (routed by their first key on a cluster); opened on first use. */
+  commands(): Promise<ScriptClient>;
+  /** Receives release notifications (sharded pub/sub); opened on first use. */
+  subscriber(): Promise<ShardedSubscriber>;
+  /** Puts the lock scripts in the script cache of every server that may run them. */
+  loadScripts(sources: readonly string[]): Promise<void>;
+  /** Closes what `commands` and `subscriber` opened. */
+  close(): Promise<void>;
+}
+
 /**
- * A transactor's locks on its one server: one command connection shared by every lock operation
- * (they pipeline), and one subscriber connection for release notifications; both opened on first
- * use and closed with the transactor.
+ * A transactor's locks: one command connection shared by every lock operation (they pipeline) and
+ * one subscriber for release notifications, both opened on first use and closed with the
+ * transactor.
  * @internal
  */
 export class LockService {
   readonly backend: SingleNodeBackend;
-  #commands: Promise<NodeRedisClient> | undefined;
-  readonly #server: ServerSource;
+  readonly #connections: LockConnections;
 
-  constructor(server: ServerSource) {
-    this.#server = server;
-    const notifier = new ReleaseNotifier(() => server.openShared() as unknown as Promise<ShardedSubscriber>);
-    this.backend = new SingleNodeBackend(() => (this.#commands ??= this.#open()), notifier, server.keyPrefix);
+  constructor(connections: LockConnections, keyPrefix: string) {
+    this.#connections = connections;
+    this.backend = new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), keyPrefix);
   }
 
   async close(): Promise<void> {
-    const commands = await this.#commands?.catch(() => undefined);
-    this.#commands = undefined;
-    await Promise.all([this.backend.close(), commands?.close().catch(() => commands.destroy())]);
-  }
-
-  #open(): Promise<NodeRedisClient> {
-    const opening = this.#server.openShared();
-    opening.catch(() => (this.#commands = undefined)); // try again on next use
-    return opening;
+    await this.backend.close();
+    await this.#connections.close();
   }
 }

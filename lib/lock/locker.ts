@@ -35,9 +35,14 @@ export interface Locker {
 }
 
 /** Builds the {@link Locker} API over a backend, with defaults for its options. @internal */
-export function createLocker(backend: () => LockBackend, defaults: { ttlMs: number; acquireTimeoutMs: number }): Locker {
+export function createLocker(
+  backend: () => LockBackend,
+  defaults: { ttlMs: number; acquireTimeoutMs: number },
+  checkResources: (resources: readonly string[]) => unknown = () => undefined,
+): Locker {
   async function lock(resources: readonly string[], options: LockOptions | undefined, autoExtend: boolean): Promise<Lock> {
     const valid = validateKeys(resources, 'resources');
+    checkResources(valid); // on a cluster: one hash slot, or CrossSlotError
     const resolved = resolveLockOptions(
       options === undefined ? undefined : parseInput(lockOptionsSchema, options, 'options'),
       defaults,

@@ -98,11 +98,11 @@ export class QuorumBackend implements LockBackend {
     // No queues to leave.
   }
 
-  async listen(resources: readonly string[]): Promise<ReleaseListener> {
+  async listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
     const subscriptions = (
       await Promise.all(
         this.#nodes.map((n) =>
-          withTimeout(n.notifier.subscribe(n.keyspace.channels(resources)), this.#settings.nodeTimeoutMs).then(
+          withTimeout(n.notifier.subscribe(n.keyspace.channels(resources), token), this.#settings.nodeTimeoutMs).then(
             (s) => s,
             () => undefined,
           ),
@@ -110,10 +110,10 @@ export class QuorumBackend implements LockBackend {
       )
     ).filter((s): s is Subscription => s !== undefined);
     return {
-      wait: async (token, timeoutMs, signal) => {
+      wait: async (timeoutMs, signal) => {
         const controller = new AbortController();
         const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-        await Promise.race(subscriptions.map((s) => s.wait(token, timeoutMs, stop)));
+        await Promise.race(subscriptions.map((s) => s.wait(timeoutMs, stop)));
         controller.abort();
         // Everyone woke on the same release: spread the retries so they do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 3).unref());
@@ -122,8 +122,9 @@ export class QuorumBackend implements LockBackend {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.#nodes.map((n) => n.notifier.close()));
+  close(): Promise<void> {
+    for (const node of this.#nodes) node.notifier.close();
+    return Promise.resolve();
   }
 
   #randomDelay(): number {

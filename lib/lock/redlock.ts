@@ -73,6 +73,7 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
         })),
       notifier: new ReleaseNotifier(() =>
         server.duplicate().then((c) => {
+          opened.push(c);
           c.connect().catch(() => {}); // subscriptions wait in its queue until it is up
           return c as unknown as ShardedSubscriber;
         }),

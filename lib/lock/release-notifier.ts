@@ -2,20 +2,12 @@
 export interface ShardedSubscriber {
   sSubscribe(channels: string | string[], listener: (message: string, channel: string) => void): Promise<unknown>;
   sUnsubscribe(channels?: string | string[], listener?: (message: string, channel: string) => void): Promise<unknown>;
-  close?(): Promise<unknown>;
-  destroy?(): unknown;
-  readonly isReady?: boolean;
-}
-
-interface Waiter {
-  readonly token: string;
-  readonly wake: () => void;
 }
 
 interface ChannelState {
   refs: number;
   ready: Promise<unknown>;
-  readonly waiters: Set<Waiter>;
+  readonly waiters: Set<Subscription>;
   linger: NodeJS.Timeout | undefined;
 }
 
@@ -33,7 +25,7 @@ export class ReleaseNotifier {
   readonly #channels = new Map<string, ChannelState>();
   readonly #listener = (message: string, channel: string) => {
     for (const waiter of this.#channels.get(channel)?.waiters ?? []) {
-      if (message === '' || message === waiter.token) waiter.wake();
+      if (message === '' || message === waiter.token) waiter.notify();
     }
   };
 
@@ -42,42 +34,54 @@ export class ReleaseNotifier {
   }
 
   /**
-   * Subscribes to `channels` (if not already) and resolves once the server confirmed, so a
-   * release published after this resolves is seen. Check the lock again after this: a release
-   * published before it was missed.
+   * Subscribes `token`'s waiter to `channels` (if not already) and resolves once the server
+   * confirmed, so a release published after this resolves is seen, also between two waits.
+   * Check the lock again after this: a release published before it was missed.
    */
-  async subscribe(channels: readonly string[]): Promise<Subscription> {
+  async subscribe(channels: readonly string[], token: string): Promise<Subscription> {
     const subscriber = await (this.#subscriber ??= this.#open());
-    await Promise.all(channels.map((channel) => this.#retain(subscriber, channel)));
-    return new Subscription(this.#channels, channels, (channel) => this.#releaseRef(channel));
+    const states = channels.map((channel) => this.#retain(subscriber, channel));
+    const subscription = new Subscription(token, () => {
+      for (const [i, state] of states.entries()) {
+        state.waiters.delete(subscription);
+        this.#releaseRef(channels[i]!, state);
+      }
+    });
+    for (const state of states) state.waiters.add(subscription);
+    try {
+      await Promise.all(states.map((state) => state.ready));
+    } catch (err) {
+      subscription.close();
+      throw err;
+    }
+    return subscription;
   }
 
-  /** Unsubscribes everything and closes the subscriber connection. */
-  async close(): Promise<void> {
+  /** Forgets every subscription. The subscriber connection belongs to whoever opened it. */
+  close(): void {
     for (const state of this.#channels.values()) clearTimeout(state.linger);
     this.#channels.clear();
-    const subscriber = await this.#subscriber?.catch(() => undefined);
     this.#subscriber = undefined;
-    if (subscriber?.isReady === false) subscriber.destroy?.();
-    else await subscriber?.close?.().catch(() => subscriber.destroy?.());
   }
 
-  #retain(subscriber: ShardedSubscriber, channel: string): Promise<unknown> {
+  #retain(subscriber: ShardedSubscriber, channel: string): ChannelState {
     let state = this.#channels.get(channel);
     if (!state) {
       state = { refs: 0, ready: subscriber.sSubscribe(channel, this.#listener), waiters: new Set(), linger: undefined };
       this.#channels.set(channel, state);
-      state.ready.catch(() => this.#channels.delete(channel));
+      const created = state;
+      state.ready.catch(() => {
+        if (this.#channels.get(channel) === created) this.#channels.delete(channel);
+      });
     }
     clearTimeout(state.linger);
     state.linger = undefined;
     state.refs++;
-    return state.ready;
+    return state;
   }
 
-  #releaseRef(channel: string): void {
-    const state = this.#channels.get(channel);
-    if (!state || --state.refs > 0) return;
+  #releaseRef(channel: string, state: ChannelState): void {
+    if (--state.refs > 0) return;
     state.linger = setTimeout(() => {
       if (state.refs > 0 || this.#channels.get(channel) !== state) return;
       this.#channels.delete(channel);
@@ -87,35 +91,47 @@ export class ReleaseNotifier {
   }
 }
 
-/** One waiter's hold on a set of channels. */
+/**
+ * One waiter's hold on a set of channels. A release that names it while it is not waiting (it is
+ * busy re-checking the lock) is kept, and ends its next wait at once.
+ */
 export class Subscription {
-  readonly #channels: Map<string, ChannelState>;
-  readonly #names: readonly string[];
-  readonly #release: (channel: string) => void;
+  /** The lock token this waiter answers to. */
+  readonly token: string;
+  readonly #release: () => void;
+  #notified = false;
+  #wake: (() => void) | undefined;
   #closed = false;
 
   /** @internal */
-  constructor(channels: Map<string, ChannelState>, names: readonly string[], release: (channel: string) => void) {
-    this.#channels = channels;
-    this.#names = names;
+  constructor(token: string, release: () => void) {
+    this.token = token;
     this.#release = release;
   }
 
+  /** @internal */
+  notify(): void {
+    if (this.#wake) this.#wake();
+    else this.#notified = true;
+  }
+
   /**
-   * Resolves when a release on one of the channels names `token` (or nobody), after `timeoutMs`,
-   * or when `signal` aborts, whichever comes first. Never rejects: the caller checks the lock.
+   * Resolves when a release names this waiter (or nobody), after `timeoutMs`, or when `signal`
+   * aborts, whichever comes first. Never rejects: the caller checks the lock.
    */
-  wait(token: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#notified || signal?.aborted) {
+      this.#notified = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const states = this.#names.map((name) => this.#channels.get(name)).filter((s) => s !== undefined);
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        for (const state of states) state.waiters.delete(waiter);
+        this.#wake = undefined;
         resolve();
       };
-      const waiter: Waiter = { token, wake: done };
-      for (const state of states) state.waiters.add(waiter);
+      this.#wake = done;
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       timer.unref();
       signal?.addEventListener('abort', done, { once: true });
@@ -126,6 +142,6 @@ export class Subscription {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const name of this.#names) this.#release(name);
+    this.#release();
   }
 }

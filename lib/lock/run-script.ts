@@ -1,12 +1,17 @@
-import type { MultiBuilder, NodeRedisClient } from '../connection/node-redis-types.js';
+import type { MultiBuilder } from '../connection/node-redis-types.js';
 import { isErrorReply } from '../transaction/node-redis-errors.js';
 import type { LuaScript } from './scripts.js';
+
+/** What runs a script: a node-redis client, or a cluster client routed by the first key. */
+export interface ScriptClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
 
 /**
  * Runs a lock script by SHA (EVALSHA), loading it with EVAL when the server's script cache does
  * not have it (first use, a restart, SCRIPT FLUSH). Keys and channels arrive already prefixed.
  */
-export async function runScript(client: Pick<NodeRedisClient, 'sendCommand'>, lua: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+export async function runScript(client: ScriptClient, lua: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args];
   try {
     return await client.sendCommand(['EVALSHA', lua.sha, ...tail]);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import { resourceKeys } from './lock-keys.js';
+import type { LockConnections } from './lock-service.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './scripts.js';
@@ -51,16 +51,20 @@ export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): Ac
   return { acquired: false, waitHintMs: Number(value) };
 }
 
-/** Locks on one Redis server, served first come, first served. @internal */
+/**
+ * Locks on one Redis server (or on the one cluster node that owns their slot), served first come,
+ * first served.
+ * @internal
+ */
 export class SingleNodeBackend implements LockBackend {
   readonly fair = true;
   readonly keyspace: LockKeyspace;
-  readonly #client: () => Promise<NodeRedisClient>;
+  readonly #connections: LockConnections;
   readonly #notifier: ReleaseNotifier;
   #scriptsLoaded: Promise<void> | undefined;
 
-  constructor(client: () => Promise<NodeRedisClient>, notifier: ReleaseNotifier, keyPrefix: string) {
-    this.#client = client;
+  constructor(connections: LockConnections, notifier: ReleaseNotifier, keyPrefix: string) {
+    this.#connections = connections;
     this.#notifier = notifier;
     this.keyspace = new LockKeyspace(keyPrefix);
   }
@@ -70,8 +74,8 @@ export class SingleNodeBackend implements LockBackend {
    * the same write as WATCH. (After a SCRIPT FLUSH, lock mode notices and recovers by itself.)
    */
   loadScripts(): Promise<void> {
-    this.#scriptsLoaded ??= this.#client()
-      .then((client) => Promise.all(SCRIPTS.map((lua) => client.sendCommand(['SCRIPT', 'LOAD', lua.source]))))
+    this.#scriptsLoaded ??= this.#connections
+      .loadScripts(SCRIPTS.map((lua) => lua.source))
       .then(
         () => {},
         () => {
@@ -82,35 +86,36 @@ export class SingleNodeBackend implements LockBackend {
   }
 
   async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
-    const client = await this.#client();
+    const client = await this.#connections.commands();
     const sentAt = performance.now();
     const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
     return acquireResult(reply, sentAt, ttlMs);
   }
 
   async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {
-    const client = await this.#client();
+    const client = await this.#connections.commands();
     const sentAt = performance.now();
     const renewed = await runScript(client, EXTEND, this.keyspace.keys(resources), [token, String(ttlMs)]);
     return Number(renewed) === 1 ? sentAt + ttlMs - driftMs(ttlMs) : null;
   }
 
   async release(resources: readonly string[], token: string): Promise<boolean> {
-    const client = await this.#client();
+    const client = await this.#connections.commands();
     const released = await runScript(client, RELEASE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
     return Number(released) === resources.length;
   }
 
   async leave(resources: readonly string[], token: string): Promise<void> {
-    const client = await this.#client();
+    const client = await this.#connections.commands();
     await runScript(client, LEAVE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
   }
 
-  listen(resources: readonly string[]): Promise<ReleaseListener> {
-    return this.#notifier.subscribe(this.keyspace.channels(resources));
+  listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
+    return this.#notifier.subscribe(this.keyspace.channels(resources), token);
   }
 
   close(): Promise<void> {
-    return this.#notifier.close();
+    this.#notifier.close();
+    return Promise.resolve();
   }
 }

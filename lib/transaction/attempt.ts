@@ -1,12 +1,14 @@
 import type { ConnectionPool } from '../connection/connection-pool.js';
+import type { Route } from '../topology/topology.js';
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
-import { TransactorClosedError } from '../errors/usage-errors.js';
+import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
 import type { CommitGuard } from './commit-guard.js';
 import type { TransactionContext } from './context.js';
 import { validateKeys } from './keys.js';
 import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from './node-redis-errors.js';
+import { isTransientReply } from './transient-replies.js';
 
 /** The user's transaction function, as the engine sees it. */
 export type TransactionFn<T> = (t: TransactionContext<any, any>) => T | Promise<T>;
@@ -17,13 +19,18 @@ export interface TransactionCall<T> {
   readonly fn: TransactionFn<T>;
   readonly idempotent: boolean;
   readonly scope: CallScope;
-  readonly pool: ConnectionPool;
+  /** Where the keys live: the pool to lease from, slot checks and redirections on a cluster. */
+  readonly route: Route;
   /** Lock mode's additions to each attempt; absent in optimistic mode. */
   readonly guard?: CommitGuard;
 }
 
-/** Why an attempt ended without a commit and may be retried. */
-export type RetryReason = 'conflict' | 'connection' | 'unknown';
+/**
+ * Why an attempt ended without a commit and may be retried: a watched key changed, the connection
+ * was lost before EXEC, a cluster redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), or (idempotent
+ * calls only) EXEC's outcome was unknown.
+ */
+export type RetryReason = 'conflict' | 'connection' | 'redirect' | 'unknown';
 
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
@@ -45,8 +52,10 @@ const noop = () => {};
  */
 export async function runAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
   let connection: DedicatedConnection;
+  let pool: ConnectionPool;
   try {
-    connection = await call.pool.acquire(call.scope.abortable, STOPPED);
+    pool = call.route.pool();
+    connection = await pool.acquire(call.scope.abortable, STOPPED);
   } catch (err) {
     if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
     if (err instanceof TransactorClosedError) throw err;
@@ -56,7 +65,7 @@ export async function runAttempt<T>(call: TransactionCall<T>, attempt: number): 
   try {
     return await attemptOn(lease, call, attempt);
   } finally {
-    call.pool.release(connection, lease.reusable);
+    pool.release(connection, lease.reusable);
   }
 }
 
@@ -80,8 +89,15 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     attempt,
     signal: scope.signal,
     watch: (...more: string[]) => {
-      if (ended) return Promise.reject(new Error('t.watch() was called after its attempt ended'));
-      const watched = connection.watch(validateKeys(more, 't.watch()'));
+      if (ended) return Promise.reject(new TransactUsageError('t.watch() was called after its attempt ended'));
+      let valid: string[];
+      try {
+        valid = validateKeys(more, 't.watch()');
+        call.route.check(valid);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const watched = connection.watch(valid);
       watched.catch(noop);
       watches.push(watched);
       return watched.then(noop);
@@ -100,7 +116,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
     await Promise.all(watches);
   } catch (err) {
-    if (!connection.alive) return failedBeforeExec(err, lease, call, attempt);
+    if (!connection.alive || call.route.redirected(err) || isTransientReply(err)) return failedBeforeExec(err, lease, call, attempt);
     connection.abandonWatch();
     throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
   }
@@ -149,6 +165,10 @@ function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unkn
     return { kind: 'retry', reason: 'connection', cause: err };
   }
   lease.connection.abandonWatch();
+  // A read or WATCH answered MOVED/ASK/TRYAGAIN/CLUSTERDOWN (fn may have rethrown it): retry
+  // where the slot lives now.
+  if (call.route.redirected(err)) return { kind: 'retry', reason: 'redirect', cause: err };
+  if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
   throw err;
 }
 
@@ -161,7 +181,10 @@ function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>
       keys, attempts: attempt, applied: 'partial', cause: err, replies: err.replies, errorIndexes: err.errorIndexes,
     });
   }
-  // A queue-time error reply (EXECABORT): Redis discarded the whole transaction.
+  // A queue-time error reply (EXECABORT): Redis discarded the whole transaction; on a cluster
+  // MOVED/ASK/TRYAGAIN/CLUSTERDOWN are such replies, and worth another try on the right node.
+  if (call.route.redirected(err)) return { kind: 'retry', reason: 'redirect', cause: err };
+  if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
   if (isErrorReply(err)) throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
   lease.reusable = false;
   // Refused before anything was queued on the socket.

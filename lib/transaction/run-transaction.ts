@@ -19,7 +19,7 @@ export interface RetryEvent {
   readonly keys: readonly string[];
   /** The attempt that just failed (1-based). */
   readonly attempt: number;
-  /** Why it failed: a watched key changed, the connection was lost before EXEC, or (idempotent calls only) the outcome was unknown. */
+  /** Why it failed: a watched key changed, the connection was lost before EXEC, a cluster redirection, or (idempotent calls only) the outcome was unknown. */
   readonly reason: RetryReason;
   /** The sleep the policy chose before the next attempt, in milliseconds. */
   readonly delayMs: number;
@@ -79,6 +79,7 @@ function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>,
     case 'conflict':
       return new TransactConflictError(failure);
     case 'connection':
+    case 'redirect':
       return new TransactConnectionError(failure);
     case 'unknown':
       return new TransactOutcomeUnknownError(failure);

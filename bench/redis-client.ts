@@ -1,0 +1,19 @@
+import { createClient } from 'redis';
+
+function newClient(url: string) {
+  const client = createClient({ url });
+  // A dropped connection surfaces as a failed command (which fails the cell); the 'error' event
+  // only needs a listener so that node does not treat it as unhandled.
+  client.on('error', () => {});
+  return client;
+}
+
+/** A node-redis client as the harness creates it: RESP3, no modules or scripts of its own. */
+export type BenchClient = ReturnType<typeof newClient>;
+
+/** A connected node-redis client on `url`. */
+export async function connectClient(url: string): Promise<BenchClient> {
+  const client = newClient(url);
+  await client.connect();
+  return client;
+}

@@ -1,0 +1,86 @@
+/** The run as markdown: one table per workload with absolute numbers and ratios, and invariant lines. */
+import { WATCH_LOOP_MAX_ATTEMPTS } from '../contenders/watch-loop-core.js';
+import type { WorkloadName } from '../types.js';
+import { formatMs, formatOps, formatRatio } from './format.js';
+import type { BenchReport, CellRecord } from './results.js';
+
+/** The contender the ×loop column divides by: the best hand-written loop. */
+export const LOOP_BASELINE = 'watch-loop-pipelined';
+/** The contender the ×lua column divides by: the one-round-trip ceiling. */
+export const LUA_CEILING = 'lua';
+
+const HEADER = [
+  '| contender | c | ops/s | ×loop | ×lua | attempts mean/max | p50 ms | p99 ms | give-ups |',
+  '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
+];
+
+function row(cell: CellRecord, peers: readonly CellRecord[]): string {
+  const c = cell.processes > 1 ? `${cell.concurrency} (${cell.processes} proc)` : String(cell.concurrency);
+  if (!cell.available || !cell.stats) return `| ${cell.contender} | ${c} | n/a | | | | | | |`;
+  const s = cell.stats;
+  const base = (name: string) => peers.find((p) => p.contender === name && p.concurrency === cell.concurrency)?.stats?.opsPerSec;
+  const flag = cell.ok ? '' : ' ⚠';
+  const attempts = Number.isFinite(s.attemptsMean) ? `${s.attemptsMean.toFixed(2)}/${s.attemptsMax}` : `–/${s.attemptsMax}`;
+  return (
+    `| ${cell.contender} | ${c} | ${formatOps(s.opsPerSec)}${flag} | ${formatRatio(s.opsPerSec, base(LOOP_BASELINE))} | ` +
+    `${formatRatio(s.opsPerSec, base(LUA_CEILING))} | ${attempts} | ${formatMs(s.p50Ms)} | ${formatMs(s.p99Ms)} | ${s.giveUps} |`
+  );
+}
+
+/** `invariant <label>: ok` or `invariant <label>: FAIL (...)`, plus one line per cell with errors. */
+function verdict(label: string, cells: readonly CellRecord[]): string[] {
+  const ran = cells.filter((c) => c.invariant);
+  const broken = ran.filter((c) => !c.invariant!.ok);
+  const lines = [
+    broken.length === 0
+      ? `invariant ${label}: ok (${ran.length} cells${ran[0] ? `; e.g. ${ran[ran.length - 1]!.invariant!.detail}` : ''})`
+      : `invariant ${label}: FAIL (${broken.map((c) => `${c.contender} c=${c.concurrency}: ${c.invariant!.detail}`).join('; ')})`,
+  ];
+  for (const c of cells) {
+    if (c.stats && c.stats.errors > 0) lines.push(`errors ${label}: ${c.contender} c=${c.concurrency}: ${c.stats.errors} (${c.stats.firstError})`);
+  }
+  return lines;
+}
+
+function table(cells: readonly CellRecord[]): string[] {
+  return [...HEADER, ...cells.map((c) => row(c, cells))];
+}
+
+/** Renders the whole report. */
+export function renderMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const s = report.settings;
+  const out: string[] = [
+    '# redis-transact benchmark',
+    '',
+    `${report.date} · ${m.cpus} × ${m.cpuModel} · node ${m.node} · redis ${m.redis} (${m.redisServer}) · load ${m.loadAverageAtStart.toFixed(2)} at start`,
+    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
+    '',
+    `ops/s: committed ops per second · ×loop: ops/s ÷ ${LOOP_BASELINE}'s at the same c · ×lua: ÷ ${LUA_CEILING}'s (the ceiling) · ` +
+      'attempts: all attempts ÷ commits / most for one op (lock contenders: lock acquisitions) · ' +
+      `p50/p99: ms from first attempt to commit · give-ups: ops abandoned (loops after ${WATCH_LOOP_MAX_ATTEMPTS} attempts, ` +
+      'redlock after its retries, transact at maxAttempts) · ⚠: cell failed (see below)',
+  ];
+  for (const w of report.workloads) {
+    const cells = report.cells.filter((c) => c.workload === w.name);
+    out.push('', `## ${w.name}: ${w.summary}`, '', ...table(cells), '', ...verdict(w.name, cells));
+  }
+  if (report.multiProcess.length > 0) {
+    const first = report.multiProcess[0]!;
+    const label: `${WorkloadName} ×${number} processes` = `${first.workload} ×${first.processes} processes`;
+    out.push(
+      '',
+      `## ${first.workload} over ${first.processes} processes × ${s.workersPerProcess} workers (${first.concurrency} in all)`,
+      '',
+      ...table(report.multiProcess),
+      '',
+      ...verdict(label, report.multiProcess),
+    );
+  }
+  out.push('', '## contenders', '');
+  for (const c of report.contenders) {
+    out.push(`- **${c.name}**: ${c.available ? c.summary : `n/a: ${c.unavailable}`}`);
+  }
+  out.push('', report.ok ? 'result: ok' : 'result: FAIL');
+  return out.join('\n');
+}

@@ -1,0 +1,65 @@
+/** The shape of bench/results/latest.json: every raw number of a run, and where it ran. */
+import type { CellStats } from '../measure.js';
+import type { ContenderName, InvariantResult, WorkloadName } from '../types.js';
+
+/** One (contender, workload, concurrency) cell. */
+export interface CellRecord {
+  readonly workload: WorkloadName;
+  readonly contender: ContenderName;
+  /** Workers in all (in the multi-process run: across every process). */
+  readonly concurrency: number;
+  /** Processes the workers ran in: 1 in-process, more in the multi-process run. */
+  readonly processes: number;
+  /** False when the contender could not run here (see the contender's `unavailable`): no numbers. */
+  readonly available: boolean;
+  readonly stats: CellStats | null;
+  readonly invariant: InvariantResult | null;
+  /** Invariant held and no unexpected error (true for unavailable cells: nothing ran). */
+  readonly ok: boolean;
+}
+
+/** A contender as the run saw it. */
+export interface ContenderInfo {
+  readonly name: ContenderName;
+  readonly summary: string;
+  readonly available: boolean;
+  readonly unavailable?: string;
+}
+
+/** Where and when the run happened. */
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly platform: string;
+  readonly arch: string;
+  readonly node: string;
+  readonly redis: string;
+  /** `embedded` (a redis-server started for the run) or the REDIS_URL host. */
+  readonly redisServer: string;
+  readonly totalMemoryGiB: number;
+  /** 1-minute load average when the run started: a busy shared machine shows here. */
+  readonly loadAverageAtStart: number;
+}
+
+/** Everything a run produced. */
+export interface BenchReport {
+  readonly date: string;
+  readonly machine: MachineInfo;
+  readonly settings: {
+    readonly durationMs: number;
+    readonly warmupMs: number;
+    readonly concurrency: readonly number[];
+    readonly processes: number;
+    readonly workersPerProcess: number;
+    readonly smoke: boolean;
+  };
+  readonly workloads: ReadonlyArray<{ readonly name: WorkloadName; readonly summary: string }>;
+  readonly contenders: readonly ContenderInfo[];
+  /** In-process cells: one per (contender, workload, concurrency). */
+  readonly cells: readonly CellRecord[];
+  /** Cells of the multi-process run (hot-key), one per contender; empty when skipped. */
+  readonly multiProcess: readonly CellRecord[];
+  readonly elapsedMs: number;
+  /** Every cell ok. */
+  readonly ok: boolean;
+}

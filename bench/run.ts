@@ -1,0 +1,225 @@
+/**
+ * The benchmark: contenders × workloads × concurrency levels against one real redis-server, cell
+ * after cell, plus the hot-key workload split over child processes. Prints markdown tables,
+ * writes <out>/latest.json and <out>/latest.svg, exits 1 if an invariant breaks or a cell fails.
+ *
+ *   npm run bench                                  # defaults: see --help
+ *   npm run bench -- --duration 1000 --processes 0
+ *   REDIS_URL=redis://127.0.0.1:6390 npm run bench # a server of your own (fresh keys, deleted after)
+ *
+ * Progress goes to stderr, the report to stdout.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startEmbeddedRedis } from '../examples/support/embedded-redis.js';
+import { driveCell } from './cell.js';
+import { type BenchFlags, parseFlags, USAGE, WORKERS_PER_PROCESS } from './cli.js';
+import { CONTENDERS } from './contenders/index.js';
+import { emptyStats, type RawStats, recordError, summarize } from './measure.js';
+import { runMultiProcess } from './multi-process.js';
+import { connectClient } from './redis-client.js';
+import { renderMarkdown } from './report/markdown.js';
+import type { BenchReport, CellRecord, ContenderInfo, MachineInfo } from './report/results.js';
+import { renderSvg } from './report/svg.js';
+import type { BenchClient, Contender, Workload, WorkloadCell } from './types.js';
+import { WORKLOADS } from './workloads/index.js';
+
+/** How long workers may take to finish their op after a window closes (a redlock give-up takes ~2-3 s). */
+const DRAIN_MS = 30_000;
+
+/** Runs the benchmark; resolves to the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseFlags(argv, resolve(__dirname, 'results'));
+  if (parsed.ok === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.ok === false) {
+    for (const e of parsed.errors) console.error(`bench: ${e}`);
+    console.error('run `npm run bench -- --help` for the flags');
+    return 2;
+  }
+  const flags = parsed.flags;
+  const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
+
+  const embedded = process.env.REDIS_URL ? undefined : await startEmbeddedRedis();
+  const url = process.env.REDIS_URL ?? embedded!.url;
+  const admin = await connectClient(url);
+  try {
+    const runId = randomUUID().slice(0, 8);
+    let cellNumber = 0;
+    const nextTag = () => `{bench:${runId}:${++cellNumber}}`;
+    const machine = await machineInfo(admin, embedded ? 'embedded' : new URL(url).host, loadAtStart);
+    progress(`redis ${machine.redis} at ${url}; ${machine.cpus} CPUs, load ${loadAtStart.toFixed(2)}, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
+
+    const contenders = await probeAll(flags, url);
+
+    const cells: CellRecord[] = [];
+    for (const workload of flags.workloads.map((w) => WORKLOADS[w])) {
+      for (const concurrency of flags.concurrency) {
+        for (const info of contenders) {
+          if (!info.available) {
+            cells.push(unavailableCell(info, workload, concurrency, 1));
+            continue;
+          }
+          cells.push(await runCell(admin, CONTENDERS[info.name], workload, concurrency, flags, nextTag(), url));
+        }
+      }
+    }
+
+    const multiProcess: CellRecord[] = [];
+    if (flags.processes > 0 && flags.workloads.includes('hot-key')) {
+      for (const info of contenders) {
+        if (!info.available) {
+          multiProcess.push(unavailableCell(info, WORKLOADS['hot-key'], flags.processes * WORKERS_PER_PROCESS, flags.processes));
+          continue;
+        }
+        multiProcess.push(await runMultiProcessCell(admin, CONTENDERS[info.name], flags, nextTag(), url));
+      }
+    }
+
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      machine,
+      settings: {
+        durationMs: flags.durationMs,
+        warmupMs: flags.warmupMs,
+        concurrency: flags.concurrency,
+        processes: flags.processes,
+        workersPerProcess: WORKERS_PER_PROCESS,
+        smoke: flags.smoke,
+      },
+      workloads: flags.workloads.map((w) => ({ name: w, summary: WORKLOADS[w].summary })),
+      contenders,
+      cells,
+      multiProcess,
+      elapsedMs: performance.now() - started,
+      ok: [...cells, ...multiProcess].every((c) => c.ok),
+    };
+    mkdirSync(flags.outDir, { recursive: true });
+    writeFileSync(join(flags.outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(flags.outDir, 'latest.svg'), renderSvg(report));
+    console.log(renderMarkdown(report));
+    progress(`wrote ${join(flags.outDir, 'latest.json')} and latest.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await admin.close();
+    await embedded?.stop();
+  }
+}
+
+function progress(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+/** Asks each selected contender, once, whether it can run here. */
+async function probeAll(flags: BenchFlags, url: string): Promise<ContenderInfo[]> {
+  const infos: ContenderInfo[] = [];
+  for (const name of flags.contenders) {
+    const contender = CONTENDERS[name];
+    const reason = await contender.probe?.(url);
+    if (reason !== undefined) progress(`${name}: n/a (${reason})`);
+    infos.push(reason === undefined ? { name, summary: contender.summary, available: true } : { name, summary: contender.summary, available: false, unavailable: reason });
+  }
+  return infos;
+}
+
+function unavailableCell(info: ContenderInfo, workload: Workload, concurrency: number, processes: number): CellRecord {
+  return { workload: workload.name, contender: info.name, concurrency, processes, available: false, stats: null, invariant: null, ok: true };
+}
+
+/** One in-process cell: fresh keys, set up, warm up, measure, tear down, check, delete the keys. */
+async function runCell(admin: BenchClient, contender: Contender, workload: Workload, concurrency: number, flags: BenchFlags, tag: string, url: string): Promise<CellRecord> {
+  const cell = workload.cell(tag);
+  await cell.init(admin);
+  const session = await contender.setup({ url, workload, concurrency });
+  let raw: RawStats;
+  let drained = true;
+  try {
+    raw = await driveCell(session, cell, concurrency, { startAt: Date.now(), warmupMs: flags.warmupMs, durationMs: flags.durationMs, drainMs: DRAIN_MS });
+  } catch (err) {
+    // Workers still hang on to their connections: leave them (the process exits at the end).
+    drained = false;
+    raw = emptyStats();
+    recordError(raw, err);
+  }
+  if (drained) await session.teardown();
+  return finishCell(admin, { contender, workload, cell, concurrency, processes: 1, tag }, raw, flags);
+}
+
+/** The hot-key workload over `flags.processes` child processes of WORKERS_PER_PROCESS workers each. */
+async function runMultiProcessCell(admin: BenchClient, contender: Contender, flags: BenchFlags, tag: string, url: string): Promise<CellRecord> {
+  const workload = WORKLOADS['hot-key'];
+  const cell = workload.cell(tag);
+  await cell.init(admin);
+  let raw: RawStats;
+  try {
+    raw = await runMultiProcess(
+      { url, contender: contender.name, workload: workload.name, tag, concurrency: WORKERS_PER_PROCESS, warmupMs: flags.warmupMs, durationMs: flags.durationMs, drainMs: DRAIN_MS },
+      flags.processes,
+    );
+  } catch (err) {
+    raw = emptyStats();
+    recordError(raw, err);
+  }
+  const concurrency = flags.processes * WORKERS_PER_PROCESS;
+  return finishCell(admin, { contender, workload, cell, concurrency, processes: flags.processes, tag }, raw, flags);
+}
+
+/** Which cell `finishCell` closes. */
+interface CellId {
+  readonly contender: Contender;
+  readonly workload: Workload;
+  readonly cell: WorkloadCell;
+  readonly concurrency: number;
+  readonly processes: number;
+  readonly tag: string;
+}
+
+/** Checks the invariant against every op committed, deletes the cell's keys, and reports the cell. */
+async function finishCell(admin: BenchClient, id: CellId, raw: RawStats, flags: BenchFlags): Promise<CellRecord> {
+  const { contender, workload, concurrency, processes } = id;
+  const invariant = await id.cell.check(admin, raw.totalCommitted);
+  await deleteKeys(admin, id.tag);
+  const stats = summarize(raw, flags.durationMs);
+  const ok = invariant.ok && stats.errors === 0;
+  progress(
+    `${workload.name} c=${concurrency}${processes > 1 ? ` (${processes} processes)` : ''} ${contender.name}: ` +
+      `${Math.round(stats.opsPerSec)} ops/s, attempts ${Number.isFinite(stats.attemptsMean) ? stats.attemptsMean.toFixed(2) : '–'}/${stats.attemptsMax}, give-ups ${stats.giveUps}` +
+      `${stats.errors ? `, ${stats.errors} errors (${stats.firstError})` : ''}, invariant ${invariant.ok ? 'ok' : `FAIL: ${invariant.detail}`}`,
+  );
+  return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok };
+}
+
+/** Deletes every key of a cell, the contenders' own (lock keys...) included: they all carry the tag. */
+async function deleteKeys(admin: BenchClient, tag: string): Promise<void> {
+  for await (const keys of admin.scanIterator({ MATCH: `*${tag}*`, COUNT: 1000 })) {
+    if (keys.length > 0) await admin.unlink(keys);
+  }
+}
+
+async function machineInfo(admin: BenchClient, redisServer: string, loadAverageAtStart: number): Promise<MachineInfo> {
+  const info = await admin.info('server');
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    platform: process.platform,
+    arch: process.arch,
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    redisServer,
+    totalMemoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart,
+  };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('bench:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,71 @@
+import { ConnectionPool } from '../connection/connection-pool.js';
+import type { ServerSource } from '../connection/connection-source.js';
+import type { NodeRedisClient } from '../connection/node-redis-types.js';
+import { type LockConnections, LockService } from '../lock/lock-service.js';
+import type { ShardedSubscriber } from '../lock/release-notifier.js';
+import type { Route, Topology } from './topology.js';
+
+/** One Redis server: one pool of dedicated connections, no slots to check. @internal */
+export class StandaloneTopology implements Topology {
+  readonly locks: LockService;
+  readonly #pool: ConnectionPool;
+  readonly #route: Route;
+  readonly #lockConnections: SharedConnections;
+
+  constructor(server: ServerSource, maxConnections: number) {
+    this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
+    this.#route = { pool: () => this.#pool, check: () => {}, redirected: () => false };
+    this.#lockConnections = new SharedConnections(server);
+    this.locks = new LockService(this.#lockConnections, server.keyPrefix);
+  }
+
+  route(): Route {
+    return this.#route;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+    await this.locks.close();
+  }
+}
+
+/** The lock service's two ordinary connections to the server, opened on first use. */
+class SharedConnections implements LockConnections {
+  readonly #server: ServerSource;
+  readonly #opened: Array<Promise<NodeRedisClient>> = [];
+  #commands: Promise<NodeRedisClient> | undefined;
+
+  constructor(server: ServerSource) {
+    this.#server = server;
+  }
+
+  commands(): Promise<NodeRedisClient> {
+    if (!this.#commands) {
+      const opening = this.#open();
+      opening.catch(() => (this.#commands = undefined)); // try again on next use
+      this.#commands = opening;
+    }
+    return this.#commands;
+  }
+
+  subscriber(): Promise<ShardedSubscriber> {
+    return this.#open() as unknown as Promise<ShardedSubscriber>;
+  }
+
+  async loadScripts(sources: readonly string[]): Promise<void> {
+    const client = await this.commands();
+    await Promise.all(sources.map((source) => client.sendCommand(['SCRIPT', 'LOAD', source])));
+  }
+
+  async close(): Promise<void> {
+    const clients = await Promise.all(this.#opened.splice(0).map((p) => p.catch(() => undefined)));
+    this.#commands = undefined;
+    await Promise.all(clients.map(async (c) => c?.close().catch(() => c.destroy())));
+  }
+
+  #open(): Promise<NodeRedisClient> {
+    const opening = this.#server.openShared();
+    this.#opened.push(opening);
+    return opening;
+  }
+}

@@ -1,0 +1,185 @@
+import { createTransactor, CrossSlotError, type RetryEvent, type Transactor } from '../../lib';
+import { keyHashSlot } from '../../lib/cluster/hash-slot';
+import { resourceKeys } from '../../lib/lock/lock-keys';
+import { type ClusterClient, type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster';
+import { waitFor } from '../support/redis';
+
+let cluster: RedisClusterHarness;
+let client: ClusterClient;
+const transactors: Transactor[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 });
+  client = await cluster.createClusterClient();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+afterEach(async () => {
+  await Promise.all(transactors.splice(0).map((tx) => tx.close()));
+});
+
+function transactor(options?: Parameters<typeof createTransactor>[1]): Transactor {
+  const tx = createTransactor(client as never, options) as unknown as Transactor;
+  transactors.push(tx);
+  return tx;
+}
+
+/** Commands processed by every node so far (each count includes the INFO that asks). */
+async function commandsOnAllNodes(nodes: ReadonlyArray<Awaited<ReturnType<RedisClusterHarness['connectNode']>>>): Promise<number[]> {
+  return Promise.all(nodes.map(async (node) => Number(/total_commands_processed:(\d+)/.exec(await node.info('stats'))?.[1])));
+}
+
+describe('createTransactor on Redis Cluster', () => {
+  it('sells inventory across many slots on every master, never oversold', async () => {
+    const tx = transactor({ retry: { maxAttempts: 200, baseDelayMs: 1, maxDelayMs: 20 } });
+    const skus = Array.from({ length: 24 }, (_, i) => `{sku:${i}}`);
+    await Promise.all(skus.map((sku) => client.set(`${sku}:stock`, '5')));
+    const owners = new Set(skus.map((sku) => cluster.nodeForKey(`${sku}:stock`).port));
+    expect(owners.size).toBe(3);
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 240 }, (_, buyer) => {
+        const sku = skus[buyer % skus.length]!;
+        return tx.transact([`${sku}:stock`, `${sku}:orders`], async (t) => {
+          const stock = Number(await t.read.get(`${sku}:stock`));
+          if (stock <= 0) return 'sold-out';
+          t.write.decr(`${sku}:stock`).rPush(`${sku}:orders`, `buyer-${buyer}`);
+          return 'bought';
+        });
+      }),
+    );
+
+    expect(outcomes.filter((o) => o.value === 'bought')).toHaveLength(24 * 5);
+    for (const sku of skus) {
+      expect(await client.get(`${sku}:stock`)).toBe('0');
+      expect(await client.lLen(`${sku}:orders`)).toBe(5);
+    }
+  });
+
+  it('moves money between accounts in many slots and keeps every group’s total', async () => {
+    const tx = transactor({ retry: { maxAttempts: 200, baseDelayMs: 1, maxDelayMs: 20 } });
+    const groups = Array.from({ length: 12 }, (_, g) => `{bank:${g}}`);
+    const account = (g: string, n: number) => `${g}:acct:${n}`;
+    await Promise.all(groups.flatMap((g) => [0, 1, 2, 3].map((n) => client.set(account(g, n), '100'))));
+
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const g = groups[i % groups.length]!;
+        const from = account(g, i % 4);
+        const to = account(g, (i + 1 + (i % 3)) % 4);
+        return tx.transact([from, to], async (t) => {
+          const [a, b] = (await Promise.all([t.read.get(from), t.read.get(to)])).map(Number) as [number, number];
+          const amount = 1 + (i % 17);
+          if (a < amount) return 'insufficient';
+          t.write.set(from, String(a - amount)).set(to, String(b + amount));
+          return 'moved';
+        });
+      }),
+    );
+
+    for (const g of groups) {
+      const balances = (await Promise.all([0, 1, 2, 3].map((n) => client.get(account(g, n))))).map(Number);
+      expect(balances.reduce((s, b) => s + b, 0)).toBe(400);
+      expect(balances.every((b) => b >= 0)).toBe(true);
+    }
+  });
+
+  it('refuses keys in different slots with CrossSlotError, before sending anything', async () => {
+    const tx = transactor();
+    await tx.transact(['{warm}:a'], (t) => t.read.get('{warm}:a')); // connections opened
+    const nodes = await Promise.all(cluster.nodes.map((_, i) => cluster.connectNode(i)));
+    const before = await commandsOnAllNodes(nodes);
+
+    const failure = tx.transact(['stock:42', 'orders:42'], (t) => void t.write.set('stock:42', '1'));
+
+    await expect(failure).rejects.toBeInstanceOf(CrossSlotError);
+    await expect(failure).rejects.toMatchObject({
+      code: 'ERR_TRANSACT_CROSS_SLOT',
+      slots: { 'stock:42': keyHashSlot('stock:42'), 'orders:42': keyHashSlot('orders:42') },
+    });
+    await expect(failure).rejects.toThrow('give them a common hash tag, e.g. {order:42}:stock and {order:42}:orders');
+    const after = await commandsOnAllNodes(nodes);
+    expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1]); // each node only saw our INFO
+  });
+
+  it('refuses t.watch() of a key in another slot', async () => {
+    const tx = transactor();
+
+    const failure = tx.transact(['{a}:one'], async (t) => {
+      await t.watch('{b}:two');
+    });
+
+    await expect(failure).rejects.toBeInstanceOf(CrossSlotError);
+  });
+
+  it('takes locks and runs lock mode with the fenced EXEC on a cluster', async () => {
+    const tx = transactor();
+    expect(keyHashSlot(resourceKeys('{order:7}:stock').lock)).toBe(keyHashSlot('{order:7}:stock'));
+    expect(keyHashSlot(resourceKeys('plain:key').lock)).toBe(keyHashSlot('plain:key'));
+
+    const lock = await tx.lock(['{order:7}:stock', '{order:7}:orders']);
+    expect(lock.fencingToken).toBe(1);
+    await lock.release();
+    await expect(tx.lock(['a', 'b'])).rejects.toBeInstanceOf(CrossSlotError);
+
+    await client.set('{order:7}:stock', '3');
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        tx.transact(['{order:7}:stock'], async (t) => {
+          const stock = Number(await t.read.get('{order:7}:stock'));
+          if (stock <= 0) return false;
+          t.write.set('{order:7}:stock', String(stock - 1));
+          return true;
+        }, { mode: 'lock', retry: { maxAttempts: 1 } }),
+      ),
+    );
+    expect(results.filter((r) => r.value)).toHaveLength(3);
+    expect(await client.get('{order:7}:stock')).toBe('0');
+  });
+
+  it('loses and doubles nothing while the slot moves to another master mid-traffic', async () => {
+    const redirects: RetryEvent[] = [];
+    const tx = transactor({
+      retry: { maxAttempts: 1_000, backoff: 'exponential', baseDelayMs: 1, maxDelayMs: 10 },
+      hooks: { onRetry: (e) => void (e.reason === 'redirect' && redirects.push(e)) },
+    });
+    const tag = '{moving}';
+    const slot = keyHashSlot(tag);
+    const from = cluster.nodes.indexOf(cluster.nodeForSlot(slot));
+    const to = (from + 1) % cluster.nodes.length;
+    let committed = 0;
+    let running = true;
+
+    const traffic = Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        for (let i = 0; running || i < 5; i++) {
+          const id = `w${worker}-${i}`;
+          await tx.transact([`${tag}:counter`, `${tag}:log`], async (t) => {
+            const n = Number(await t.read.get(`${tag}:counter`));
+            t.write.set(`${tag}:counter`, String(n + 1)).rPush(`${tag}:log`, id);
+          });
+          committed++;
+        }
+      }),
+    );
+    await waitFor(() => committed >= 20, 'traffic to flow');
+    await cluster.moveSlot(slot, to, {
+      afterMigrating: async () => {
+        const mark = committed;
+        await waitFor(() => committed >= mark + 10, 'traffic during the migration');
+      },
+    });
+    const moved = committed;
+    await waitFor(() => committed >= moved + 20, 'traffic on the new owner');
+    running = false;
+    await traffic;
+
+    const log = await client.lRange(`${tag}:log`, 0, -1);
+    expect(Number(await client.get(`${tag}:counter`))).toBe(committed);
+    expect(log).toHaveLength(committed);
+    expect(new Set(log).size).toBe(committed);
+    expect(cluster.nodeForSlot(slot)).toBe(cluster.nodes[to]);
+    expect(redirects.length).toBeGreaterThan(0); // the move was really seen by transactions
+  });
+});

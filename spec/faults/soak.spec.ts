@@ -1,0 +1,147 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type RedisClientType } from 'redis';
+import { createTransactor, isTransactError, isTransactOutcomeUnknownError } from '../../lib';
+import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { waitFor } from '../support/redis';
+
+/**
+ * Bank transfers between 100 accounts while connections are killed at random and the server is
+ * restarted. A few seconds in `npm test`; `SOAK_SECONDS=60 npx jest spec/faults/soak` for longer.
+ */
+const SOAK_MS = Number(process.env.SOAK_SECONDS ?? 4) * 1_000;
+const ACCOUNTS = 100;
+const OPENING_BALANCE = 1_000;
+const WORKERS = 24;
+
+interface Transfer {
+  readonly id: string;
+  readonly from: number;
+  readonly to: number;
+  readonly amount: number;
+  outcome?: 'committed' | 'declined' | 'failed' | 'unknown';
+}
+
+let dir: string;
+let server: EmbeddedRedis;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'soak-'));
+  // Durable, so a restart keeps what was acknowledged.
+  server = await startEmbeddedRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] });
+});
+afterAll(async () => {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function connect(): Promise<RedisClientType> {
+  const client = createClient({ url: server.url, socket: { reconnectStrategy: (retries) => Math.min(retries * 20, 200) } }) as RedisClientType;
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+const account = (n: number) => `acct:${n}`;
+
+it(`keeps every transfer exact through killed connections and a server restart (${SOAK_MS / 1000} s)`, async () => {
+  const admin = await connect();
+  await admin.flushAll();
+  await admin.mSet(Array.from({ length: ACCOUNTS }, (_, n) => [account(n), String(OPENING_BALANCE)] as [string, string]));
+  const app = await connect();
+  const tx = createTransactor(app, { retry: { maxAttempts: 100, baseDelayMs: 2, maxDelayMs: 100, deadlineMs: 20_000 } });
+  const transfers: Transfer[] = [];
+  const errors = new Map<string, number>();
+  let running = true;
+  let restarted = false;
+
+  async function worker(w: number): Promise<void> {
+    for (let i = 0; running; i++) {
+      const from = Math.floor(Math.random() * ACCOUNTS);
+      const to = (from + 1 + Math.floor(Math.random() * (ACCOUNTS - 1))) % ACCOUNTS;
+      const transfer: Transfer = { id: `w${w}-${i}`, from, to, amount: 1 + Math.floor(Math.random() * 50) };
+      transfers.push(transfer);
+      try {
+        const { value } = await tx.transact([account(from), account(to)], async (t) => {
+          const [a, b] = (await Promise.all([t.read.get(account(from)), t.read.get(account(to))])).map(Number) as [number, number];
+          if (a < transfer.amount) return 'declined' as const;
+          t.write
+            .set(account(from), String(a - transfer.amount))
+            .set(account(to), String(b + transfer.amount))
+            .set(`transfer:${transfer.id}`, '1'); // the id lets us reconcile an unknown outcome
+          return 'committed' as const;
+        }, i % 4 === 0 ? { mode: 'lock' } : undefined);
+        transfer.outcome = value;
+      } catch (err) {
+        transfer.outcome = isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed';
+        const code = isTransactError(err) ? err.code : `${(err as Error).constructor.name}: ${(err as Error).message.split(' ')[0]}`;
+        errors.set(code, (errors.get(code) ?? 0) + 1);
+      }
+    }
+  }
+
+  async function chaos(): Promise<number> {
+    const chaosClient = await connect();
+    let kills = 0;
+    const started = Date.now();
+    while (running) {
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
+      try {
+        if (!restarted && Date.now() - started > SOAK_MS / 2) {
+          restarted = true;
+          await server.stop();
+          await server.start();
+          continue;
+        }
+        const list = await chaosClient.sendCommand<string>(['CLIENT', 'LIST', 'TYPE', 'normal']);
+        const own = await chaosClient.clientId();
+        const ids = [...list.matchAll(/^id=(\d+) /gm)].map((m) => Number(m[1])).filter((id) => id !== own);
+        const victim = ids[Math.floor(Math.random() * ids.length)];
+        if (victim !== undefined) {
+          await chaosClient.clientKill({ filter: 'ID', id: victim });
+          kills++;
+        }
+      } catch {
+        // the server is restarting: try again next round
+      }
+    }
+    chaosClient.destroy();
+    return kills;
+  }
+
+  const work = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+  const chaosRun = chaos();
+  await new Promise((resolve) => setTimeout(resolve, SOAK_MS));
+  running = false;
+  const [, kills] = await Promise.all([work, chaosRun]);
+  await tx.close();
+  app.destroy();
+
+  const check = await connect();
+  await waitFor(async () => (await check.ping()) === 'PONG', 'the server to answer');
+  const balances = (await check.mGet(Array.from({ length: ACCOUNTS }, (_, n) => account(n)))).map(Number);
+  const recorded = await Promise.all(transfers.map((t) => check.exists(`transfer:${t.id}`)));
+  const expected = Array.from({ length: ACCOUNTS }, () => OPENING_BALANCE);
+  const tally = { committed: 0, declined: 0, failed: 0, unknown: 0, unknownApplied: 0 };
+  transfers.forEach((t, i) => {
+    tally[t.outcome!]++;
+    const applied = recorded[i] === 1;
+    if (t.outcome === 'committed') expect({ id: t.id, applied }).toEqual({ id: t.id, applied: true });
+    if (t.outcome === 'declined' || t.outcome === 'failed') expect({ id: t.id, applied }).toEqual({ id: t.id, applied: false });
+    if (t.outcome === 'unknown' && applied) tally.unknownApplied++;
+    if (applied) {
+      expected[t.from]! -= t.amount;
+      expected[t.to]! += t.amount;
+    }
+  });
+
+  expect(balances.reduce((sum, b) => sum + b, 0)).toBe(ACCOUNTS * OPENING_BALANCE);
+  expect(balances).toEqual(expected); // every applied transfer applied once, in full
+  expect(restarted).toBe(true);
+  expect(kills).toBeGreaterThan(5);
+  expect(tally.committed).toBeGreaterThan(50);
+  console.log(`soak: ${transfers.length} transfers, ${kills} connections killed, 1 restart:`, tally, Object.fromEntries(errors));
+  check.destroy();
+  admin.destroy();
+}, 120_000);

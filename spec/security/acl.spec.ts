@@ -1,0 +1,76 @@
+import { createClient, type RedisClientType } from 'redis';
+import { createTransactor } from '../../lib';
+import { useRedis, waitFor } from '../support/redis';
+
+/**
+ * The README's minimal ACL, verbatim: what redis-transact itself needs. The application adds its
+ * own keys and data commands (here: `~app:*` and get/set/incr/rpush/lrange).
+ */
+const LIBRARY_ACL =
+  '~rtlock:* &rtlock:* -@all +hello +watch +unwatch +multi +exec +mget ' +
+  '+evalsha +eval +script|load +ssubscribe +sunsubscribe ' +
+  '+time +get +set +del +exists +pttl +pexpire +hget +hset +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
+const APP_ACL = '~app:* +get +set +incr +rpush +lrange';
+
+const redis = useRedis();
+
+describe('as an ACL user restricted to the documented minimum', () => {
+  let user: RedisClientType;
+
+  beforeEach(async () => {
+    const admin = await redis.connect();
+    await admin.sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>s3cret', ...`${LIBRARY_ACL} ${APP_ACL}`.split(' ')]);
+    const url = new URL(redis.url);
+    url.username = 'app';
+    url.password = 's3cret';
+    user = createClient({ url: url.toString() });
+    user.on('error', () => {});
+    await user.connect();
+  });
+  afterEach(async () => {
+    await user.close();
+  });
+
+  it('is really restricted (AUTH passed through to the dedicated connections)', async () => {
+    await expect(user.sendCommand(['FLUSHALL'])).rejects.toThrow(/NOPERM/);
+    await expect(user.get('other:key')).rejects.toThrow(/NOPERM/);
+  });
+
+  it('runs optimistic transactions with conflicts', async () => {
+    const tx = createTransactor(user);
+    await user.set('app:n', '0');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        tx.transact(['app:n'], async (t) => {
+          const n = Number(await t.read.get('app:n'));
+          t.write.set('app:n', String(n + 1)).rPush('app:log', String(n));
+        }, { retry: { maxAttempts: 100 } }),
+      ),
+    );
+    expect(await user.get('app:n')).toBe('20');
+    expect(results.some((r) => r.attempts > 1)).toBe(true);
+    await tx.close();
+  });
+
+  it('takes locks, waits on release notifications, and runs lock mode', async () => {
+    const tx = createTransactor(user);
+    const held = await tx.lock(['app:doc'], { ttlMs: 30_000 });
+    const order: string[] = [];
+    const waiter = tx.withLock(['app:doc'], () => void order.push('waiter'));
+    const admin = await redis.connect();
+    await waitFor(async () => (await admin.zCard('rtlock:{app:doc}:queue')) === 1, 'the waiter to queue');
+    order.push('release');
+    await held.release();
+    await waiter;
+
+    const result = await tx.transact(['app:doc'], async (t) => {
+      const v = await t.read.get('app:doc');
+      t.write.set('app:doc', `${v ?? ''}x`);
+    }, { mode: 'lock' });
+
+    expect(order).toEqual(['release', 'waiter']);
+    expect(result.attempts).toBe(1);
+    expect(await user.get('app:doc')).toBe('x');
+    await tx.close();
+  });
+});
