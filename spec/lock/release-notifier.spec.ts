@@ -9,7 +9,7 @@ describe('ReleaseNotifier', () => {
   let notifier: ReleaseNotifier;
 
   beforeEach(async () => {
-    subscriber = createClient({ url: redis.url }) as RedisClientType;
+    subscriber = createClient({ url: redis.url });
     await subscriber.connect();
     notifier = new ReleaseNotifier(() => Promise.resolve(subscriber as unknown as ShardedSubscriber));
   });
