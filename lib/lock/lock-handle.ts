@@ -6,6 +6,12 @@ import type { LockBackend } from './lock-backend.js';
 const EXTEND_RETRY_MS = 100;
 
 /**
+ * Unrenewed, `signal` aborts this share of the lease before its validity ends: time for the
+ * holder to notice and stop, even if its event loop is a little late to fire the timer.
+ */
+const ABORT_AHEAD_SHARE = 0.1;
+
+/**
  * A held lock. Hand `fencingToken` to whatever the lock protects outside Redis (a database row,
  * a file store) so it can refuse writes from a holder whose lease already ran out.
  *
@@ -25,8 +31,8 @@ export class Lock {
   /** A number that strictly increases with every acquisition of any of these resources. */
   readonly fencingToken: number;
   /**
-   * Aborts when the lock must be considered gone: its lease is about to run out unrenewed (a
-   * drift margin before it does), a renewal found it taken, or it was released.
+   * Aborts when the lock must be considered gone: its lease is about to run out unrenewed (10% of
+   * the TTL, plus a drift margin, before it does), a renewal found it taken, or it was released.
    */
   readonly signal: AbortSignal;
   /** @internal */
@@ -118,8 +124,8 @@ export class Lock {
     if (this.#done) return;
     const left = this.#validUntil - performance.now();
     this.#expiryTimer = setTimeout(
-      () => this.#finish(new LockLostError(this.resources, 'its lease ran out before it was renewed')),
-      Math.max(0, left),
+      () => this.#finish(new LockLostError(this.resources, 'its lease is running out and could not be renewed')),
+      Math.max(0, left - this.#ttlMs * ABORT_AHEAD_SHARE),
     );
     this.#expiryTimer.unref();
     if (this.#autoExtend) this.#scheduleExtend(Math.max(0, left - this.#ttlMs / 2));
