@@ -7,10 +7,26 @@ export type {
   TransactorSource,
   WriteBuilderOf,
 } from './transactor.js';
-export { DEFAULT_MAX_CONNECTIONS } from './transactor-options.js';
-export type { TransactMode, TransactOptions, TransactorOptions } from './transactor-options.js';
+export { DEFAULT_AUTO_MODE, DEFAULT_MAX_CONNECTIONS } from './transactor-options.js';
+export type { AutoModeOptions, TransactMode, TransactOptions, TransactorOptions } from './transactor-options.js';
 export type { TransactionContext } from './transaction/context.js';
-export type { RetryEvent, TransactHooks, TransactResult } from './transaction/run-transaction.js';
+export type { TransactResult } from './transaction/run-transaction.js';
+export type {
+  AttemptEvent,
+  AttemptMode,
+  CommitEvent,
+  ConflictEvent,
+  DeescalationEvent,
+  EscalationEvent,
+  LockAcquiredEvent,
+  LockExtendedEvent,
+  LockLostEvent,
+  RetryEvent,
+  TransactHooks,
+} from './observability/events.js';
+export { keyPrefixOf } from './observability/stats.js';
+export type { TransactCounters, TransactStats } from './observability/stats.js';
+export type { SpanLike, TracerLike } from './observability/tracing.js';
 export type { RetryReason } from './transaction/attempt.js';
 
 export { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from './retry/retry-policy.js';

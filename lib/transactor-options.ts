@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { lockOptionsSchema, type LockOptions } from './lock/lock-options.js';
 import { retryPolicyInputSchema, type RetryPolicyInput } from './retry/retry-policy.js';
-import type { TransactHooks } from './transaction/run-transaction.js';
+import { HOOK_NAMES, type TransactHooks } from './observability/events.js';
+import type { TracerLike } from './observability/tracing.js';
 
 /** Options of {@link createTransactor}. */
 export interface TransactorOptions {
@@ -13,17 +14,34 @@ export interface TransactorOptions {
    * @defaultValue 16
    */
   maxConnections?: number;
-  /** Callbacks that observe the retry loop. */
+  /** Callbacks that observe transactions and locks (attempts, conflicts, retries, escalations, commits, lock events). */
   hooks?: TransactHooks;
+  /**
+   * An OpenTelemetry tracer (`trace.getTracer('redis-transact')` from `@opentelemetry/api`): one
+   * span per `transact` call. Without it, tracing costs nothing.
+   */
+  tracer?: TracerLike;
+  /** Auto mode's tuning. */
+  auto?: AutoModeOptions;
   /** Defaults for every lock this transactor takes (`lock`, `withLock`, lock mode). */
   lock?: Pick<LockOptions, 'ttlMs' | 'acquireTimeoutMs'>;
 }
 
+/** Auto mode's tuning (see {@link TransactMode}). */
+export interface AutoModeOptions {
+  /** Conflicts in one call before it escalates to lock mode. @defaultValue 2 */
+  escalateAfter?: number;
+  /** Lock-mode commits in a row that found the lock free before hot keys go back to optimistic. @defaultValue 8 */
+  relaxAfter?: number;
+}
+
 /**
  * How a transaction is protected. `optimistic`: WATCH, retry on conflict. `lock`: take a lock on
- * the keys first (waiting in line when busy), then commit with a fenced EXEC.
+ * the keys first (waiting in line when busy), then commit with a fenced EXEC. `auto`: optimistic,
+ * but lock-aware (it waits behind a lock instead of competing), escalating to lock mode after
+ * repeated conflicts, and back once contention fades.
  */
-export type TransactMode = 'optimistic' | 'lock';
+export type TransactMode = 'optimistic' | 'lock' | 'auto';
 
 /** Options of one `transact` call; they override the transactor's. */
 export interface TransactOptions {
@@ -46,6 +64,15 @@ export interface TransactOptions {
 /** Transactor defaults, documented in {@link TransactorOptions}. */
 export const DEFAULT_MAX_CONNECTIONS = 16;
 
+/** Auto mode defaults, documented in {@link AutoModeOptions}. */
+export const DEFAULT_AUTO_MODE = Object.freeze({ escalateAfter: 2, relaxAfter: 8 });
+
+const count = z
+  .number({ error: 'must be a positive integer' })
+  .int({ error: 'must be a positive integer' })
+  .min(1, { error: 'must be a positive integer' })
+  .max(1_000_000, { error: 'must be at most 1000000' });
+
 const fn = z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
 
 /** @internal */
@@ -57,7 +84,13 @@ export const transactorOptionsSchema = z.strictObject({
     .min(1, { error: 'must be a positive integer' })
     .max(10_000, { error: 'must be at most 10000' })
     .optional(),
-  hooks: z.strictObject({ onRetry: fn.optional() }, { error: 'must be an object of callbacks' }).optional(),
+  hooks: z
+    .strictObject(Object.fromEntries(HOOK_NAMES.map((name) => [name, fn.optional()])), { error: 'must be an object of callbacks' })
+    .optional(),
+  tracer: z
+    .custom<TracerLike>((v) => typeof (v as TracerLike | null)?.startSpan === 'function', { error: 'must be an OpenTelemetry tracer' })
+    .optional(),
+  auto: z.strictObject({ escalateAfter: count.optional(), relaxAfter: count.optional() }, { error: 'must be an object' }).optional(),
   lock: lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).optional(),
 }, { error: 'must be an object' });
 
@@ -66,6 +99,6 @@ export const transactOptionsSchema = z.strictObject({
   retry: retryPolicyInputSchema.optional(),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   idempotent: z.boolean({ error: 'must be true or false' }).optional(),
-  mode: z.enum(['optimistic', 'lock'], { error: 'must be "optimistic" or "lock"' }).optional(),
+  mode: z.enum(['optimistic', 'lock', 'auto'], { error: 'must be "optimistic", "lock" or "auto"' }).optional(),
   lock: lockOptionsSchema.omit({ signal: true }).optional(),
 }, { error: 'must be an object' });

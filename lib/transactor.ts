@@ -1,7 +1,9 @@
 import type { RedisClientPoolType, RedisClientType, RedisClusterType } from 'redis';
 import { serverSourceFor } from './connection/connection-source.js';
-import { InvalidOptionsError } from './errors/usage-errors.js';
-import { LockGuard } from './lock/lock-guard.js';
+import { InvalidOptionsError, TransactorClosedError } from './errors/usage-errors.js';
+import { ContentionTracker } from './adaptive/contention-tracker.js';
+import { guardForMode } from './adaptive/guard-for-mode.js';
+import { Lanes } from './coalescing/lanes.js';
 import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js';
 import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
@@ -9,8 +11,12 @@ import type { TransactionFn } from './transaction/attempt.js';
 import { CallScope } from './transaction/call-scope.js';
 import type { TransactionContext } from './transaction/context.js';
 import { validateKeys } from './transaction/keys.js';
-import { runTransaction, type TransactHooks, type TransactResult } from './transaction/run-transaction.js';
+import { Observer } from './observability/observer.js';
+import { StatsRecorder, type TransactStats } from './observability/stats.js';
+import { traced } from './observability/tracing.js';
+import { runTransaction, type TransactResult } from './transaction/run-transaction.js';
 import {
+  DEFAULT_AUTO_MODE,
   DEFAULT_MAX_CONNECTIONS,
   type TransactOptions,
   transactOptionsSchema,
@@ -73,6 +79,11 @@ export interface Transactor<C extends TransactorSource = TransactorSource> exten
   /** The validated retry policy every call starts from. */
   readonly retryPolicy: RetryPolicy;
   /**
+   * Counters since the transactor was created (calls, commits, failures, attempts, conflicts,
+   * escalations), in all and by key prefix. Cheap: counted as it goes, copied on request.
+   */
+  stats(): TransactStats;
+  /**
    * Stops taking calls, waits for those in flight, and closes the transactor's own connections.
    * The client or pool it was built from is left open.
    */
@@ -99,13 +110,32 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const topology: Topology = isCluster(client)
     ? new ClusterTopology(client, maxConnections)
     : new StandaloneTopology(serverSourceFor(client), maxConnections);
+  const lanes = new Lanes();
   const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
-  const hooks: TransactHooks = parsed.hooks ?? {};
+  const stats = new StatsRecorder();
+  const observer = new Observer((parsed.hooks ?? {}), stats);
+  const tracker = new ContentionTracker(parsed.auto?.relaxAfter ?? DEFAULT_AUTO_MODE.relaxAfter);
+  const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
+  const tracer = parsed.tracer;
+  let closed = false;
+  const checkOpen = () => {
+    if (closed) throw new TransactorClosedError();
+  };
 
   return {
     retryPolicy: policy,
-    ...createLocker(() => topology.locks.backend, lockDefaults, (resources) => topology.route(resources)),
+    ...createLocker(
+      () => topology.locks.backend,
+      lockDefaults,
+      (resources) => {
+        checkOpen();
+        topology.route(resources);
+      },
+      observer,
+    ),
+    stats: () => stats.snapshot(),
     async transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
+      checkOpen();
       const validKeys = validateKeys(keys, 'keys');
       if (typeof fn !== 'function') {
         throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
@@ -113,14 +143,23 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
       const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
       const route = topology.route(validKeys);
-      const guard =
-        call?.mode === 'lock'
-          ? new LockGuard(topology.locks.backend, validKeys, resolveLockOptions(call.lock, lockDefaults, true))
-          : undefined;
+      const mode = call?.mode ?? 'optimistic';
+      const guard = guardForMode(mode, validKeys, {
+        backend: topology.locks.backend,
+        lockOptions: resolveLockOptions(call?.lock, lockDefaults, true),
+        tracker,
+        observer,
+        escalateAfter,
+      });
       const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, guard };
-      return runTransaction(run, callPolicy, hooks) as Promise<TransactResult<T, any>>;
+      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };
+      return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
+        runTransaction(run, callPolicy),
+      ) as Promise<TransactResult<T, any>>;
     },
-    close: () => topology.close(),
+    close: () => {
+      closed = true;
+      return topology.close();
+    },
   };
 }

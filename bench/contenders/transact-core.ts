@@ -36,7 +36,7 @@ async function probeMode(url: string, mode: TransactMode): Promise<boolean | str
   const tx = createTransactor(client, { maxConnections: 1 });
   try {
     // A transaction that queues nothing sends no EXEC: the probe writes no data.
-    await tx.transact([`{bench:probe:${randomUUID().slice(0, 8)}}`], () => undefined, { mode } as TransactOptions);
+    await tx.transact([`{bench:probe:${randomUUID().slice(0, 8)}}`], () => undefined, { mode });
     return true;
   } catch (err) {
     if (isInvalidOptionsError(err) && /\bmode\b/.test(err.message)) return false;
@@ -60,7 +60,7 @@ export function transactContender(name: ContenderName, mode: TransactMode, summa
     async probe(url) {
       const supported = await probeMode(url, mode);
       if (supported === true) {
-        callOptions = { mode } as TransactOptions;
+        callOptions = { mode };
         return undefined;
       }
       if (supported === false) {

@@ -7,6 +7,8 @@ export type ConnectionFactory = () => Promise<DedicatedConnection>;
 interface Waiter {
   resolve(connection: DedicatedConnection): void;
   reject(err: unknown): void;
+  /** Gave up (aborted) or was served: a connection opened for it afterwards goes back to the pool. */
+  settled?: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export class ConnectionPool {
       const onAbort = () => {
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
+        waiter.settled = true;
         reject(stopped);
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -128,7 +131,10 @@ export class ConnectionPool {
   #serveWaitersWithNewConnections(): void {
     while (this.#waiters.length > 0 && this.#size < this.#max && !this.#closed) {
       const waiter = this.#waiters.shift()!;
-      this.#grow().then(waiter.resolve, waiter.reject);
+      this.#grow().then(
+        (connection) => (waiter.settled ? this.release(connection, true) : waiter.resolve(connection)),
+        (err: unknown) => waiter.reject(err),
+      );
     }
   }
 }

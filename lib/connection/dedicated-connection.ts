@@ -48,11 +48,15 @@ export class DedicatedConnection {
 
   /**
    * Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`,
-   * and `socket` overrides (another node of the same cluster).
+   * and overrides: another node of the same cluster (`socket`), or the cluster's key prefix (its
+   * node clients do not carry it).
    */
-  static async open(template: NodeRedisClient, socketOverrides?: Record<string, unknown>): Promise<DedicatedConnection> {
-    const socket = { ...template.options?.socket, ...socketOverrides, reconnectStrategy: false };
-    const client = template.duplicate({ socket });
+  static async open(
+    template: NodeRedisClient,
+    overrides: { socket?: Record<string, unknown>; keyPrefix?: string } = {},
+  ): Promise<DedicatedConnection> {
+    const socket = { ...template.options?.socket, ...overrides.socket, reconnectStrategy: false };
+    const client = template.duplicate(overrides.keyPrefix ? { socket, keyPrefix: overrides.keyPrefix } : { socket });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', () => {});
     await client.connect();

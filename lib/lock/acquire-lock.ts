@@ -47,7 +47,13 @@ export async function acquireLock(
           lastError = err;
         }
       }
-      if (result?.acquired) return result;
+      if (result?.acquired) {
+        if (result.validUntil > performance.now()) return result;
+        // Granted, but the grant took longer than the lease: never hand out a lock without validity.
+        await backend.release(resources, token).catch(() => false);
+        result = undefined;
+        continue;
+      }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         if (lastError instanceof LockUnavailableError) throw lastError; // e.g. no quorum: say so

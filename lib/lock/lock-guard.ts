@@ -8,11 +8,33 @@ import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { AcquireResult } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import type { ResolvedLockOptions } from './lock-options.js';
+import { type Observer, SILENT } from '../observability/observer.js';
 import { queueScript, runScript } from './run-script.js';
-import { ACQUIRE, RELEASE } from './scripts.js';
+import { driftMs } from './lock-backend.js';
+import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
 import { acquireResult, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
 
 const noop = () => {};
+
+/** How long a call waits for its best-effort release when it ends without a commit. */
+const RELEASE_WAIT_MS = 1_000;
+
+function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
 
 /**
  * Lock mode for one `transact` call. The lock is taken in the same write as WATCH and the first
@@ -20,9 +42,14 @@ const noop = () => {};
  * proves the token was ours at WATCH time and WATCH proves it stayed ours until EXEC (a lease that
  * runs out, or a new holder, aborts EXEC: the fenced EXEC). The release is queued inside the same
  * MULTI. Uncontended, that is two round trips, like optimistic mode.
+ *
+ * The lease is renewed at the start of an attempt, in the same write as WATCH, never between
+ * WATCH and EXEC: a renewal touches the watched lock key and would abort the EXEC it protects.
  */
 export class LockGuard implements CommitGuard {
+  readonly mode = 'lock' as const;
   readonly #backend: SingleNodeBackend;
+  readonly #observer: Observer;
   readonly #keys: readonly string[];
   readonly #options: ResolvedLockOptions;
   readonly #token = newLockToken();
@@ -31,11 +58,19 @@ export class LockGuard implements CommitGuard {
   #probe: Promise<unknown[]> | undefined;
   #busy: AcquireResult | undefined;
   #settled = false;
+  #waited = false;
+  #validUntil = 0;
 
-  constructor(backend: SingleNodeBackend, keys: readonly string[], options: ResolvedLockOptions) {
+  constructor(backend: SingleNodeBackend, keys: readonly string[], options: ResolvedLockOptions, observer: Observer = SILENT) {
     this.#backend = backend;
     this.#keys = keys;
     this.#options = options;
+    this.#observer = observer;
+  }
+
+  /** Whether this call found the lock busy, or lost to a writer that ignores the lock. */
+  get waited(): boolean {
+    return this.#waited;
   }
 
   prepare(): Promise<void> {
@@ -43,13 +78,19 @@ export class LockGuard implements CommitGuard {
   }
 
   begin(connection: DedicatedConnection): readonly string[] {
+    const sentAt = performance.now();
+    const { ttlMs } = this.#options;
+    const keys = this.#backend.keyspace.keys(this.#keys);
     if (!this.#lock) {
-      const sentAt = performance.now();
-      const { ttlMs } = this.#options;
-      this.#acquiring = runScript(connection.client, ACQUIRE, this.#backend.keyspace.keys(this.#keys), [
-        this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1',
-      ]).then((reply) => acquireResult(reply, sentAt, ttlMs));
+      this.#acquiring = runScript(connection.client, ACQUIRE, keys, [this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']).then(
+        (reply) => acquireResult(reply, sentAt, ttlMs),
+      );
       this.#acquiring.catch(noop);
+    } else if (this.#options.autoExtend && this.#validUntil - sentAt < ttlMs / 2) {
+      // The probe that follows tells whether the lock is still ours; this only moves the lease.
+      runScript(connection.client, EXTEND, keys, [this.#token, String(ttlMs)]).then((renewed) => {
+        if (Number(renewed) === 1) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
+      }, noop);
     }
     return this.#backend.keyspace.unprefixedLockKeys(this.#keys);
   }
@@ -68,6 +109,7 @@ export class LockGuard implements CommitGuard {
       const result = await acquiring;
       if (!result.acquired) {
         this.#busy = result;
+        this.#waited = true;
         return 'wait';
       }
       this.#hold(result);
@@ -88,10 +130,18 @@ export class LockGuard implements CommitGuard {
   async afterAbort(): Promise<void> {
     // Unreachable now: retry; the next attempt's probe proves (or disproves) the lock is ours.
     const held = await this.#backend.extend(this.#keys, this.#token, this.#options.ttlMs).catch(() => undefined);
+    this.#waited = true;
     if (held !== null) return; // a writer that ignores the lock changed a data key: retry under the lock
     this.#lock?.released();
     this.#lock = undefined;
     throw new LockLostError(this.#keys, 'its lease ran out before the commit and EXEC was refused; nothing was written');
+  }
+
+  afterUnknown(): void {
+    // The EXEC may have run, and released the lock with it: the next attempt acquires again (with
+    // the same token, which takes it back if it is still ours).
+    this.#lock?.released();
+    this.#lock = undefined;
   }
 
   committed(): void {
@@ -100,7 +150,7 @@ export class LockGuard implements CommitGuard {
     this.#lock = undefined;
   }
 
-  async waitForTurn(scope: CallScope): Promise<void> {
+  async waitForTurn(scope: CallScope, attempt: number): Promise<void> {
     const first = this.#busy;
     this.#busy = undefined;
     const remaining = Math.min(this.#options.acquireTimeoutMs, Math.max(0, scope.remainingMs()));
@@ -114,7 +164,7 @@ export class LockGuard implements CommitGuard {
       );
       this.#hold(result);
     } catch (err) {
-      if (err instanceof LockUnavailableError && scope.stopped) throw scope.stopError(this.#keys, 0);
+      if (err instanceof LockUnavailableError && scope.stopped) throw scope.stopError(this.#keys, attempt);
       throw err;
     }
   }
@@ -124,12 +174,14 @@ export class LockGuard implements CommitGuard {
     this.#settled = true;
     this.#lock?.released();
     this.#lock = undefined;
-    // Also when no lock was recorded: an acquire whose reply was lost may have taken it. The
-    // release is by token, so it never touches another holder's lock.
-    await this.#backend.release(this.#keys, this.#token).catch(() => false);
+    // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
+    // call may be waiting in the queue. By token: it never touches another holder's lock. Bounded:
+    // an unreachable server must not hold the call (the lease expires by itself).
+    await settleWithin(this.#backend.release(this.#keys, this.#token), RELEASE_WAIT_MS);
   }
 
   #hold(result: AcquireResult & { acquired: true }): void {
+    this.#validUntil = result.validUntil;
     this.#lock = new Lock({
       backend: this.#backend,
       resources: this.#keys,
@@ -137,7 +189,8 @@ export class LockGuard implements CommitGuard {
       fencingToken: result.fencingToken,
       validUntil: result.validUntil,
       ttlMs: this.#options.ttlMs,
-      autoExtend: this.#options.autoExtend,
+      autoExtend: false, // renewed in begin(), outside the WATCH window
+      observer: this.#observer,
     });
   }
 }

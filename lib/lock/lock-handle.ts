@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LockLostError } from '../errors/lock-errors.js';
+import { type Observer, SILENT } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 
 /** Retry a failed renewal this often (a network blip should not cost the lease). */
@@ -40,6 +41,7 @@ export class Lock {
   readonly #backend: LockBackend;
   readonly #ttlMs: number;
   readonly #controller = new AbortController();
+  readonly #observer: Observer;
   #validUntil: number;
   #expiryTimer: NodeJS.Timeout | undefined;
   #extendTimer: NodeJS.Timeout | undefined;
@@ -55,7 +57,9 @@ export class Lock {
     validUntil: number;
     ttlMs: number;
     autoExtend: boolean;
+    observer?: Observer;
   }) {
+    this.#observer = init.observer ?? SILENT;
     this.#backend = init.backend;
     this.resources = init.resources;
     this.token = init.token;
@@ -65,6 +69,7 @@ export class Lock {
     this.#autoExtend = init.autoExtend;
     this.signal = this.#controller.signal;
     this.#schedule();
+    this.#observer.lockAcquired(this.resources, this.fencingToken);
   }
 
   /**
@@ -95,6 +100,7 @@ export class Lock {
     if (this.#done) return;
     this.#validUntil = validUntil;
     this.#schedule();
+    this.#observer.lockExtended(this.resources, this.validityMs);
   }
 
   /**
@@ -148,5 +154,6 @@ export class Lock {
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#extendTimer);
     this.#controller.abort(reason);
+    if (reason instanceof LockLostError) this.#observer.lockLost(this.resources, reason);
   }
 }

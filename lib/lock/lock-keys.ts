@@ -1,4 +1,4 @@
-import { hashTagOf, keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
+import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
 
 /** The Redis keys and channel behind one lockable resource. All share the resource's hash slot. */
 export interface ResourceKeys {
@@ -14,28 +14,26 @@ export interface ResourceKeys {
   readonly channel: string;
 }
 
-/** Namespace of every key redis-transact's locks create, e.g. `rtlock:{stock:42}`. */
+/** Namespace of every key redis-transact's locks create, e.g. `rtlock:lock:{3lw}:stock:42`. */
 export const LOCK_NAMESPACE = 'rtlock';
 
 /**
- * Derives a resource's lock keys so that they hash to the same cluster slot as the resource
- * itself: a lock-mode transaction watches its lock key next to its data keys, and that must
- * work on Redis Cluster too.
+ * Derives a resource's lock keys (as node-redis takes them: the client's `keyPrefix` is added
+ * by node-redis, or by the script runner). Two rules:
  *
- * - `{order:42}:stock` (has a hash tag) → `rtlock:{order:42}:stock`
- * - `stock:42` (no braces) → `rtlock:{stock:42}`
- * - `a}b` (braces, no usable tag) → `rtlock:{<tag of the same slot>}:a}b`
+ * - They hash to the same cluster slot as the resource's own key, `keyPrefix + resource`, so a
+ *   lock-mode transaction can watch its lock key next to its data keys on Redis Cluster. A short
+ *   hash tag chosen for that slot does it for every resource name, braces or not.
+ * - Different resources, and different kinds of key, never share a name: the kind comes first,
+ *   the resource verbatim last (`rtlock:lock:{3lw}:stock:42`, `rtlock:fence:{3lw}:stock:42`).
  */
-export function resourceKeys(resource: string): ResourceKeys {
-  let base: string;
-  if (hashTagOf(resource) !== undefined) base = `${LOCK_NAMESPACE}:${resource}`;
-  else if (!resource.includes('{') && !resource.includes('}')) base = `${LOCK_NAMESPACE}:{${resource}}`;
-  else base = `${LOCK_NAMESPACE}:{${tagForSlot(keyHashSlot(resource))}}:${resource}`;
+export function resourceKeys(resource: string, keyPrefix = ''): ResourceKeys {
+  const tail = `:{${tagForSlot(keyHashSlot(keyPrefix + resource))}}:${resource}`;
   return {
-    lock: base,
-    meta: `${base}:meta`,
-    queue: `${base}:queue`,
-    expiry: `${base}:expiry`,
-    channel: `${base}:released`,
+    lock: `${LOCK_NAMESPACE}:lock${tail}`,
+    meta: `${LOCK_NAMESPACE}:fence${tail}`,
+    queue: `${LOCK_NAMESPACE}:queue${tail}`,
+    expiry: `${LOCK_NAMESPACE}:expiry${tail}`,
+    channel: `${LOCK_NAMESPACE}:released${tail}`,
   };
 }

@@ -3,6 +3,7 @@ import { LockLostError } from '../errors/lock-errors.js';
 import { validateKeys } from '../transaction/keys.js';
 import { describeValue, parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
+import type { Observer } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import { type LockOptions, lockOptionsSchema, resolveLockOptions } from './lock-options.js';
@@ -39,6 +40,7 @@ export function createLocker(
   backend: () => LockBackend,
   defaults: { ttlMs: number; acquireTimeoutMs: number },
   checkResources: (resources: readonly string[]) => unknown = () => undefined,
+  observer?: Observer,
 ): Locker {
   async function lock(resources: readonly string[], options: LockOptions | undefined, autoExtend: boolean): Promise<Lock> {
     const valid = validateKeys(resources, 'resources');
@@ -51,7 +53,7 @@ export function createLocker(
     const token = newLockToken();
     const held = backend();
     const acquired = await acquireLock(held, valid, token, resolved);
-    return new Lock({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend });
+    return new Lock({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend, observer });
   }
 
   return {

@@ -3,6 +3,7 @@ import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import { LockUnavailableError } from '../errors/lock-errors.js';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import type { ReleaseNotifier, Subscription } from './release-notifier.js';
+import { sleep } from '../retry/sleep.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts.js';
 import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
@@ -99,18 +100,24 @@ export class QuorumBackend implements LockBackend {
   }
 
   async listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
+    let closed = false;
     const subscriptions = (
       await Promise.all(
-        this.#nodes.map((n) =>
-          withTimeout(n.notifier.subscribe(n.keyspace.channels(resources), token), this.#settings.nodeTimeoutMs).then(
+        this.#nodes.map((n) => {
+          const subscribing = n.notifier.subscribe(n.keyspace.channels(resources), token);
+          // One that answers after the timeout is not used: let it go as soon as it arrives.
+          subscribing.then((s) => closed && s.close(), () => {});
+          return withTimeout(subscribing, this.#settings.nodeTimeoutMs).then(
             (s) => s,
             () => undefined,
-          ),
-        ),
+          );
+        }),
       )
     ).filter((s): s is Subscription => s !== undefined);
     return {
       wait: async (timeoutMs, signal) => {
+        // No node could subscribe in time: fall back to the bounded random delay alone.
+        if (subscriptions.length === 0) return sleep(timeoutMs, signal).catch(() => {});
         const controller = new AbortController();
         const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
         await Promise.race(subscriptions.map((s) => s.wait(timeoutMs, stop)));
@@ -118,7 +125,10 @@ export class QuorumBackend implements LockBackend {
         // Everyone woke on the same release: spread the retries so they do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 3).unref());
       },
-      close: () => subscriptions.forEach((s) => s.close()),
+      close: () => {
+        closed = true;
+        subscriptions.forEach((s) => s.close());
+      },
     };
   }
 

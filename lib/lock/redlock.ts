@@ -53,6 +53,7 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
     parseInput(z.array(z.unknown()).min(1, { error: 'must list at least one node-redis client' }), clients, 'clients');
   }
   const opened: NodeRedisClient[] = [];
+  const nodeTimeoutMs = parsed.nodeTimeoutMs ?? 100;
   const nodes: QuorumNode[] = clients.map((client, i) => {
     const server = (() => {
       try {
@@ -66,9 +67,10 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
       // Not awaited: a node that is down keeps reconnecting in the background, and its commands
       // fail at once meanwhile (no offline queue) instead of waiting for it.
       client: () =>
-        (commands ??= server.duplicate({ disableOfflineQueue: true }).then((c) => {
+        (commands ??= server.duplicate({ disableOfflineQueue: true }).then(async (c) => {
           opened.push(c);
-          c.connect().catch(() => {});
+          // The first request waits for the connection (bounded), not a node that is down.
+          await raceTimeout(c.connect(), nodeTimeoutMs);
           return c;
         })),
       notifier: new ReleaseNotifier(() =>
@@ -82,7 +84,7 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
     };
   });
   const backend = new QuorumBackend(nodes, {
-    nodeTimeoutMs: parsed.nodeTimeoutMs ?? 100,
+    nodeTimeoutMs,
     retryDelayMs: parsed.retryDelayMs ?? 50,
   });
   return {
@@ -95,3 +97,21 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
   };
 }
 
+
+/** Waits for `work` at most `ms`; never rejects (the caller deals with a client not ready yet). */
+function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}

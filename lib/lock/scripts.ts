@@ -59,9 +59,17 @@ for i = 1, #KEYS, 4 do
 end
 if busy then
   if fair then
+    -- A waiter holds one place in every queue of its resources, in the same order everywhere
+    -- (queues on one server are appended atomically here): two multi-resource waiters can never
+    -- each be ahead of the other. If pruning dropped one of its places (it stalled past its entry
+    -- TTL), it gives up all of them and queues again at the back of every queue.
+    local everywhere = true
+    for i = 1, #KEYS, 4 do
+      if not redis.call('ZSCORE', KEYS[i + 2], token) then everywhere = false end
+    end
     for i = 1, #KEYS, 4 do
       local meta, queue, expiry = KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
-      if not redis.call('ZSCORE', queue, token) then
+      if not everywhere then
         redis.call('ZADD', queue, redis.call('HINCRBY', meta, 'seq', 1), token)
       end
       redis.call('ZADD', expiry, now + entryTtl, token)
@@ -89,9 +97,11 @@ return {1, fence}
 );
 
 /**
- * Releases the resources this token holds (never another holder's) and announces each release
- * on its channel with the token whose turn it is next ('' when nobody waits). ARGV: token, then
- * one channel per resource. Returns how many resources were released.
+ * Releases the resources this token holds (never another holder's) and takes the token out of
+ * their wait queues (a waiter that gives up). Each release, or departure from the head of a queue
+ * of a free resource, is announced on the resource's channel with the token whose turn it is next
+ * ('' when nobody waits). ARGV: token, then one channel per resource. Returns how many resources
+ * were released.
  */
 export const RELEASE = script(
   'release',
@@ -99,9 +109,15 @@ export const RELEASE = script(
 local token, released = ARGV[1], 0
 for i = 1, #KEYS, 4 do
   local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
-  if redis.call('GET', lock) == token then
+  local wasHead = redis.call('ZRANGE', queue, 0, 0)[1] == token
+  redis.call('ZREM', queue, token)
+  redis.call('ZREM', expiry, token)
+  local holder = redis.call('GET', lock)
+  if holder == token then
     redis.call('DEL', lock)
     released = released + 1
+  end
+  if holder == token or (wasHead and not holder) then
     prune(queue, expiry)
     redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 1], redis.call('ZRANGE', queue, 0, 0)[1] or '')
   end
@@ -122,28 +138,6 @@ for i = 1, #KEYS, 4 do
   if redis.call('GET', KEYS[i]) ~= token then return 0 end
 end
 for i = 1, #KEYS, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
-return 1
-`,
-);
-
-/**
- * A waiter that gives up leaves the queues; if that makes a free resource someone else's turn,
- * that waiter is told. ARGV: token, then one channel per resource.
- */
-export const LEAVE = script(
-  'leave',
-  `${PRELUDE}
-local token = ARGV[1]
-for i = 1, #KEYS, 4 do
-  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
-  local wasHead = redis.call('ZRANGE', queue, 0, 0)[1] == token
-  redis.call('ZREM', queue, token)
-  redis.call('ZREM', expiry, token)
-  prune(queue, expiry)
-  if wasHead and redis.call('EXISTS', lock) == 0 then
-    redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 1], redis.call('ZRANGE', queue, 0, 0)[1] or '')
-  end
-end
 return 1
 `,
 );

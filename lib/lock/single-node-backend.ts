@@ -4,9 +4,9 @@ import { resourceKeys } from './lock-keys.js';
 import type { LockConnections } from './lock-service.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
-import { ACQUIRE, EXTEND, LEAVE, RELEASE } from './scripts.js';
+import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
 
-const SCRIPTS = [ACQUIRE, EXTEND, LEAVE, RELEASE];
+const SCRIPTS = [ACQUIRE, EXTEND, RELEASE];
 
 /** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
 export const QUEUE_ENTRY_TTL_MS = 2_000;
@@ -25,22 +25,18 @@ export class LockKeyspace {
   keys(resources: readonly string[]): string[] {
     const p = this.#prefix;
     return resources.flatMap((r) => {
-      const k = resourceKeys(r);
+      const k = resourceKeys(r, p);
       return [p + k.lock, p + k.meta, p + k.queue, p + k.expiry];
     });
   }
 
-  lockKeys(resources: readonly string[]): string[] {
-    return resources.map((r) => this.#prefix + resourceKeys(r).lock);
-  }
-
   /** Lock keys as node-redis commands take them (it adds the prefix itself). */
   unprefixedLockKeys(resources: readonly string[]): string[] {
-    return resources.map((r) => resourceKeys(r).lock);
+    return resources.map((r) => resourceKeys(r, this.#prefix).lock);
   }
 
   channels(resources: readonly string[]): string[] {
-    return resources.map((r) => this.#prefix + resourceKeys(r).channel);
+    return resources.map((r) => this.#prefix + resourceKeys(r, this.#prefix).channel);
   }
 }
 
@@ -106,8 +102,7 @@ export class SingleNodeBackend implements LockBackend {
   }
 
   async leave(resources: readonly string[], token: string): Promise<void> {
-    const client = await this.#connections.commands();
-    await runScript(client, LEAVE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
+    await this.release(resources, token); // RELEASE also takes a waiter out of the queues
   }
 
   listen(resources: readonly string[], token: string): Promise<ReleaseListener> {

@@ -4,6 +4,7 @@ import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import { keyHashSlot } from '../cluster/hash-slot.js';
 import { redirectionOf } from '../cluster/redirection.js';
 import { CrossSlotError } from '../errors/cluster-errors.js';
+import { TransactorClosedError } from '../errors/usage-errors.js';
 import { type LockConnections, LockService } from '../lock/lock-service.js';
 import type { ShardedSubscriber } from '../lock/release-notifier.js';
 import type { ScriptClient } from '../lock/run-script.js';
@@ -49,6 +50,7 @@ export class ClusterTopology implements Topology {
   readonly #pools = new Map<string, ConnectionPool>();
   readonly #moved = new Map<number, string>();
   readonly #lockConnections: ClusterLockConnections;
+  #closed = false;
 
   constructor(cluster: NodeRedisCluster, maxConnections: number) {
     this.#cluster = cluster;
@@ -67,14 +69,23 @@ export class ClusterTopology implements Topology {
       },
       redirected: (err) => {
         const redirection = redirectionOf(err);
-        if (!redirection) return false;
-        if (redirection.kind === 'MOVED' && redirection.slot === slot) this.#moved.set(slot, redirection.address!);
+        // A MOVED/ASK for another slot is fn reading a key outside the transaction's slot: its
+        // own error, not ours to retry.
+        if (!redirection || (redirection.slot !== undefined && redirection.slot !== slot)) return false;
+        if (redirection.kind === 'MOVED') this.#moved.set(slot, redirection.address!);
         return true;
+      },
+      unreachable: () => {
+        this.#moved.delete(slot);
+        // A keyed command through the cluster client makes it notice a failover and refresh its
+        // slot map (our dedicated connections never tell it).
+        void this.#cluster.sendCommand(this.#keyPrefix + keys[0]!, false, ['PING']).catch(() => {});
       },
     };
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.#pools.clear();
     await this.locks.close();
@@ -96,6 +107,7 @@ export class ClusterTopology implements Topology {
   #poolFor(address: string): ConnectionPool {
     let pool = this.#pools.get(address);
     if (!pool) {
+      if (this.#closed) throw new TransactorClosedError();
       pool = new ConnectionPool(() => this.#openDedicated(address), this.#maxConnections);
       this.#pools.set(address, pool);
     }
@@ -103,13 +115,16 @@ export class ClusterTopology implements Topology {
   }
 
   async #openDedicated(address: string): Promise<DedicatedConnection> {
+    // The cluster's key prefix lives on the cluster client, not on its node clients.
+    const keyPrefix = this.#keyPrefix;
     const master = this.#cluster.masters.find((m) => m.address === address);
-    if (master) return DedicatedConnection.open(await this.#cluster.nodeClient(master));
+    if (master) return DedicatedConnection.open(await this.#cluster.nodeClient(master), { keyPrefix });
     // A node the cluster client has not discovered yet (we learned it from a MOVED): same
     // options as a known node, another address.
     const separator = address.lastIndexOf(':');
     const template = await this.#cluster.nodeClient(this.#cluster.masters[0]!);
-    return DedicatedConnection.open(template, { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) });
+    const socket = { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) };
+    return DedicatedConnection.open(template, { socket, keyPrefix });
   }
 }
 
@@ -121,6 +136,8 @@ export class ClusterTopology implements Topology {
 class ClusterLockConnections implements LockConnections {
   readonly #cluster: NodeRedisCluster;
   #shared: Promise<NodeRedisCluster> | undefined;
+  #created: NodeRedisCluster | undefined;
+  #closed = false;
 
   constructor(cluster: NodeRedisCluster) {
     this.#cluster = cluster;
@@ -146,15 +163,21 @@ class ClusterLockConnections implements LockConnections {
     );
   }
 
-  async close(): Promise<void> {
-    const shared = await this.#shared?.catch(() => undefined);
+  close(): Promise<void> {
+    this.#closed = true;
+    const created = this.#created;
     this.#shared = undefined;
-    await shared?.close().catch(() => {});
+    this.#created = undefined;
+    // Not awaited while it is still connecting: a cluster that is down must not hold close().
+    if (created) (created as unknown as { destroy(): void }).destroy();
+    return Promise.resolve();
   }
 
   #open(): Promise<NodeRedisCluster> {
+    if (this.#closed) return Promise.reject(new TransactorClosedError());
     if (!this.#shared) {
       const shared = this.#cluster.duplicate();
+      this.#created = shared;
       (shared as unknown as { on(e: string, l: () => void): void }).on('error', () => {});
       const opening = shared.connect().then(() => shared);
       opening.catch(() => (this.#shared = undefined));

@@ -3,6 +3,7 @@ import type { ServerSource } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import { type LockConnections, LockService } from '../lock/lock-service.js';
 import type { ShardedSubscriber } from '../lock/release-notifier.js';
+import { TransactorClosedError } from '../errors/usage-errors.js';
 import type { Route, Topology } from './topology.js';
 
 /** One Redis server: one pool of dedicated connections, no slots to check. @internal */
@@ -14,7 +15,7 @@ export class StandaloneTopology implements Topology {
 
   constructor(server: ServerSource, maxConnections: number) {
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
-    this.#route = { pool: () => this.#pool, check: () => {}, redirected: () => false };
+    this.#route = { pool: () => this.#pool, check: () => {}, redirected: () => false, unreachable: () => {} };
     this.#lockConnections = new SharedConnections(server);
     this.locks = new LockService(this.#lockConnections, server.keyPrefix);
   }
@@ -32,8 +33,10 @@ export class StandaloneTopology implements Topology {
 /** The lock service's two ordinary connections to the server, opened on first use. */
 class SharedConnections implements LockConnections {
   readonly #server: ServerSource;
-  readonly #opened: Array<Promise<NodeRedisClient>> = [];
+  /** Every client opened, connected or still connecting, so close() can always end them. */
+  readonly #clients: NodeRedisClient[] = [];
   #commands: Promise<NodeRedisClient> | undefined;
+  #closed = false;
 
   constructor(server: ServerSource) {
     this.#server = server;
@@ -58,14 +61,18 @@ class SharedConnections implements LockConnections {
   }
 
   async close(): Promise<void> {
-    const clients = await Promise.all(this.#opened.splice(0).map((p) => p.catch(() => undefined)));
+    this.#closed = true;
     this.#commands = undefined;
-    await Promise.all(clients.map(async (c) => c?.close().catch(() => c.destroy())));
+    const clients = this.#clients.splice(0);
+    await Promise.all(clients.map(async (c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
   }
 
-  #open(): Promise<NodeRedisClient> {
-    const opening = this.#server.openShared();
-    this.#opened.push(opening);
-    return opening;
+  async #open(): Promise<NodeRedisClient> {
+    if (this.#closed) throw new TransactorClosedError();
+    const client = await this.#server.duplicate();
+    if (this.#closed) throw new TransactorClosedError();
+    this.#clients.push(client);
+    await client.connect();
+    return client;
   }
 }

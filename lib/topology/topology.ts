@@ -29,4 +29,10 @@ export interface Route {
    * A MOVED also re-routes the next `pool()` to the slot's new owner.
    */
   redirected(err: unknown): boolean;
+  /**
+   * A connection to the node serving the keys could not be had or was lost: forget what MOVED
+   * taught about this slot (that node may be gone: a failover), and let the cluster client find
+   * the owner again.
+   */
+  unreachable(): void;
 }

@@ -1,6 +1,8 @@
-import type { ConnectionPool } from '../connection/connection-pool.js';
-import type { Route } from '../topology/topology.js';
+import type { Lanes } from '../coalescing/lanes.js';
+import type { Seat, SeatExit } from '../coalescing/lane.js';
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
+import type { Observer } from '../observability/observer.js';
+import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
 import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
@@ -21,8 +23,18 @@ export interface TransactionCall<T> {
   readonly scope: CallScope;
   /** Where the keys live: the pool to lease from, slot checks and redirections on a cluster. */
   readonly route: Route;
+  /** Where same-key transactions of this process wait their turn. */
+  readonly lanes: Lanes;
   /** Lock mode's additions to each attempt; absent in optimistic mode. */
   readonly guard?: CommitGuard;
+  /** Counts and reports what happens. */
+  readonly observer: Observer;
+}
+
+/** Attempts made so far by one call: runs of `fn`, and of those, the ones that waited for a lock. */
+export interface AttemptCount {
+  attempts: number;
+  waits: number;
 }
 
 /**
@@ -35,46 +47,58 @@ export type RetryReason = 'conflict' | 'connection' | 'redirect' | 'unknown';
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
   | { readonly kind: 'committed'; readonly value: T; readonly replies: unknown[] }
-  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown }
-  | { readonly kind: 'wait' };
+  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown };
+
+/** Besides an outcome: wait for the lock, then run again; or run again at once (lock taken after WATCH). */
+type AttemptStep<T> = AttemptOutcome<T> | { readonly kind: 'wait' } | { readonly kind: 'again' };
 
 /** Thrown into races when the call's scope stops; never escapes this module. */
 const STOPPED = Symbol('stopped');
 const noop = () => {};
 
 /**
- * One attempt: lease a connection, WATCH, run `fn`, and EXEC what it queued. WATCH is not awaited
- * before `fn` runs, so it travels with `fn`'s first reads, and MULTI, the queued commands and EXEC
- * travel together: two round trips when uncontended.
+ * One attempt: take this key set's turn (and its connection), WATCH, run `fn`, and EXEC what it
+ * queued. WATCH is not awaited before `fn` runs, so it travels with `fn`'s first reads, and MULTI,
+ * the queued commands and EXEC travel together: two round trips when uncontended. The turn passes
+ * to the next same-key transaction as soon as EXEC is on the wire.
+ *
+ * In lock mode, a busy lock is waited for while keeping the turn (so other transactions of this
+ * process on these keys do not each queue in Redis), and the attempt runs again.
  *
  * Throws `fn`'s error unchanged, a stop error, a command error, or outcome unknown; returns a
  * retry outcome for conflicts and for connections lost before EXEC was sent.
  */
-export async function runAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
-  let connection: DedicatedConnection;
-  let pool: ConnectionPool;
+export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCount, retrying: boolean): Promise<AttemptOutcome<T>> {
+  let seat: Seat;
   try {
-    pool = call.route.pool();
-    connection = await pool.acquire(call.scope.abortable, STOPPED);
+    seat = await call.lanes.laneFor(call.keys).take(call.route, call.scope.abortable, STOPPED, retrying);
   } catch (err) {
-    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
+    count.attempts++;
+    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
     if (err instanceof TransactorClosedError) throw err;
     return { kind: 'retry', reason: 'connection', cause: err };
   }
-  const lease = { connection, reusable: true };
+  const lease: Lease = { connection: seat.connection, seat, exit: 'keep' };
   try {
-    return await attemptOn(lease, call, attempt);
+    for (;;) {
+      call.observer.attempt(call.keys, ++count.attempts, call.guard?.mode ?? 'optimistic');
+      const step = await attemptOn(lease, call, count.attempts);
+      if (step.kind !== 'wait' && step.kind !== 'again') return step;
+      count.waits++; // not a failed attempt: it does not count against maxAttempts
+      if (step.kind === 'wait') await scopeRace(call, call.guard!.waitForTurn(call.scope, count.attempts), count.attempts);
+    }
   } finally {
-    pool.release(connection, lease.reusable);
+    seat.leave(lease.exit);
   }
 }
 
 interface Lease {
   readonly connection: DedicatedConnection;
-  reusable: boolean;
+  readonly seat: Seat;
+  exit: SeatExit;
 }
 
-async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
+async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptStep<T>> {
   const { connection } = lease;
   const { keys, scope, guard } = call;
   const guarded = guard?.begin(connection);
@@ -114,9 +138,11 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   ended = true;
   try {
     // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
-    await Promise.all(watches);
+    await scope.race(Promise.all(watches), STOPPED);
   } catch (err) {
-    if (!connection.alive || call.route.redirected(err) || isTransientReply(err)) return failedBeforeExec(err, lease, call, attempt);
+    if (err === STOPPED || !connection.alive || call.route.redirected(err) || isTransientReply(err)) {
+      return failedBeforeExec(err, lease, call, attempt);
+    }
     connection.abandonWatch();
     throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
   }
@@ -126,23 +152,26 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   if (guard) {
     let verdict: 'go' | 'wait' | 'recheck';
     try {
-      verdict = await guard.check();
+      verdict = await scope.race(guard.check(), STOPPED);
     } catch (err) {
       return failedBeforeExec(err, lease, call, attempt);
     }
     if (verdict !== 'go') {
       connection.abandonWatch();
-      return verdict === 'wait' ? { kind: 'wait' } : { kind: 'retry', reason: 'conflict', cause: undefined };
+      return verdict === 'wait' ? { kind: 'wait' } : { kind: 'again' };
     }
     guard.beforeExec(builder);
   }
 
   let replies: unknown[];
   try {
-    replies = await scope.race(commit(), STOPPED);
+    const committing = commit(); // MULTI..EXEC are queued on the connection now
+    lease.seat.passTurn();
+    replies = await scope.race(committing, STOPPED);
   } catch (err) {
     const outcome = failedAtExec(err, lease, call, attempt);
-    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await guard.afterAbort();
+    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await scopeRace(call, guard.afterAbort(), attempt);
+    if (guard && outcome.kind === 'retry' && outcome.reason === 'unknown') guard.afterUnknown();
     return outcome;
   }
   if (guard) {
@@ -155,25 +184,28 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
 }
 
 /** Nothing was sent past WATCH and reads: retry on a dead connection, otherwise end the call. */
-function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
+function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptStep<never> {
   if (err === STOPPED) {
-    lease.reusable = false; // fn may still be running commands on it
+    lease.exit = 'destroy'; // fn may still be running commands on it
     throw call.scope.stopError(call.keys, attempt);
   }
   if (!lease.connection.alive) {
-    lease.reusable = false;
+    lease.exit = 'destroy';
     return { kind: 'retry', reason: 'connection', cause: err };
   }
   lease.connection.abandonWatch();
   // A read or WATCH answered MOVED/ASK/TRYAGAIN/CLUSTERDOWN (fn may have rethrown it): retry
   // where the slot lives now.
-  if (call.route.redirected(err)) return { kind: 'retry', reason: 'redirect', cause: err };
+  if (call.route.redirected(err)) {
+    lease.exit = 'return';
+    return { kind: 'retry', reason: 'redirect', cause: err };
+  }
   if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
   throw err;
 }
 
 /** Sorts an EXEC failure into: not sent, conflict, refused by Redis, or outcome unknown. */
-function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
+function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptStep<never> {
   const { keys } = call;
   if (isWatchError(err)) return { kind: 'retry', reason: 'conflict', cause: err };
   if (isMultiErrorReply(err)) {
@@ -183,15 +215,28 @@ function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>
   }
   // A queue-time error reply (EXECABORT): Redis discarded the whole transaction; on a cluster
   // MOVED/ASK/TRYAGAIN/CLUSTERDOWN are such replies, and worth another try on the right node.
-  if (call.route.redirected(err)) return { kind: 'retry', reason: 'redirect', cause: err };
+  if (call.route.redirected(err)) {
+    lease.exit = 'return';
+    return { kind: 'retry', reason: 'redirect', cause: err };
+  }
   if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
   if (isErrorReply(err)) throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
-  lease.reusable = false;
+  lease.exit = 'destroy';
   // Refused before anything was queued on the socket.
   if (isClientClosedError(err)) return { kind: 'retry', reason: 'connection', cause: err };
   const cause = err === STOPPED ? call.scope.stopError(keys, attempt) : err;
   if (call.idempotent && err !== STOPPED) return { kind: 'retry', reason: 'unknown', cause };
   throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause });
+}
+
+/** Bounds a guard's wait by the call's signal and deadline. */
+async function scopeRace<T>(call: TransactionCall<unknown>, work: Promise<T>, attempt: number): Promise<T> {
+  try {
+    return await call.scope.race(work, STOPPED);
+  } catch (err) {
+    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
+    throw err;
+  }
 }
 
 function invoke<T>(fn: TransactionFn<T>, context: TransactionContext<unknown, unknown>): Promise<T> {

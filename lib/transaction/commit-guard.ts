@@ -1,5 +1,6 @@
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
 import type { MultiBuilder } from '../connection/node-redis-types.js';
+import type { AttemptMode } from '../observability/events.js';
 import type { CallScope } from './call-scope.js';
 
 /**
@@ -9,6 +10,8 @@ import type { CallScope } from './call-scope.js';
  * @internal
  */
 export interface CommitGuard {
+  /** The mode the next attempt runs in. */
+  readonly mode: AttemptMode;
   /** Once, before the first attempt (lock mode: make sure the server has the lock scripts). */
   prepare(): Promise<void>;
   /** Start of an attempt, before WATCH, on its connection. Returns more keys to WATCH. */
@@ -25,10 +28,12 @@ export interface CommitGuard {
   beforeExec(builder: MultiBuilder): void;
   /** EXEC aborted on a watched key. Throws `LockLostError` when it was the guard's key. */
   afterAbort(): Promise<void>;
+  /** EXEC's outcome is unknown and the call (idempotent) will try again: forget what EXEC may have done. */
+  afterUnknown(): void;
   /** EXEC committed, and with it what `beforeExec` queued. */
   committed(): void;
   /** Waits until the next attempt may go. */
-  waitForTurn(scope: CallScope): Promise<void>;
+  waitForTurn(scope: CallScope, attempt: number): Promise<void>;
   /** The call ends without a commit: let go of whatever is held. */
   dispose(): Promise<void>;
 }

@@ -2,7 +2,8 @@ import { TransactConflictError, TransactConnectionError, TransactOutcomeUnknownE
 import { backoffDelay } from '../retry/backoff.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import { sleep } from '../retry/sleep.js';
-import { type AttemptOutcome, type RetryReason, runAttempt, type TransactionCall } from './attempt.js';
+import { performance } from 'node:perf_hooks';
+import { type AttemptCount, type AttemptOutcome, runAttempt, type TransactionCall } from './attempt.js';
 
 /** What `transact` resolves to. */
 export interface TransactResult<T, Replies = unknown[]> {
@@ -14,62 +15,59 @@ export interface TransactResult<T, Replies = unknown[]> {
   readonly attempts: number;
 }
 
-/** Handed to `onRetry` before each sleep; frozen. */
-export interface RetryEvent {
-  readonly keys: readonly string[];
-  /** The attempt that just failed (1-based). */
-  readonly attempt: number;
-  /** Why it failed: a watched key changed, the connection was lost before EXEC, a cluster redirection, or (idempotent calls only) the outcome was unknown. */
-  readonly reason: RetryReason;
-  /** The sleep the policy chose before the next attempt, in milliseconds. */
-  readonly delayMs: number;
-  /** The error behind the failure. */
-  readonly error: unknown;
-}
-
-/** Observes the retry loop. Called synchronously; an exception thrown here ends the call with it. */
-export interface TransactHooks {
-  /** Called after a failed attempt, before sleeping `delayMs` and trying again. */
-  onRetry?: (event: RetryEvent) => void;
-}
-
 /** Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped. */
-export async function runTransaction<T>(
-  call: TransactionCall<T>,
-  policy: RetryPolicy,
-  hooks: TransactHooks,
-): Promise<TransactResult<T>> {
-  const { keys, scope } = call;
+export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
+  const { keys, scope, observer } = call;
+  const startedAt = performance.now();
+  // Set once an idempotent retry followed an EXEC whose outcome was unknown: from then on, no
+  // failure may claim that nothing was written.
+  let maybeApplied = false;
   try {
-    await call.guard?.prepare();
+    if (call.guard) await raceStop(scope, call.guard.prepare(), keys);
     let previousDelay = 0;
-    let waits = 0;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await runAttempt(call, attempt);
+    const count: AttemptCount = { attempts: 0, waits: 0 };
+    for (let retrying = false; ; retrying = true) {
+      const outcome = await runAttempt(call, count, retrying);
+      const attempt = count.attempts;
       if (outcome.kind === 'committed') {
+        observer.commit(keys, attempt, call.guard?.mode ?? 'optimistic', performance.now() - startedAt);
         return { value: outcome.value, replies: outcome.replies, attempts: attempt };
       }
-      if (outcome.kind === 'wait') {
-        // Lock mode: the lock was busy. Waiting for it is not a failed attempt.
-        await call.guard!.waitForTurn(scope);
-        waits++;
-        continue;
-      }
-      if (attempt - waits >= policy.maxAttempts) throw exhausted(outcome, keys, attempt);
-      const delayMs = backoffDelay(policy, attempt, previousDelay);
+      if (outcome.reason === 'conflict') observer.conflict(keys, attempt, call.guard?.mode ?? 'optimistic');
+      if (outcome.reason === 'unknown') maybeApplied = true;
+      if (outcome.reason === 'connection') call.route.unreachable();
+      // Waiting for a busy lock is not a failed attempt.
+      if (attempt - count.waits >= policy.maxAttempts) throw exhausted(outcome, keys, attempt);
+      const delayMs = backoffDelay(policy, attempt - count.waits, previousDelay);
       previousDelay = delayMs;
       // Never sleep past the deadline just to fail after waking.
       if (delayMs >= scope.remainingMs() || scope.stopped) throw scope.stopError(keys, attempt);
-      hooks.onRetry?.(Object.freeze({ keys, attempt, reason: outcome.reason, delayMs, error: outcome.cause }));
+      observer.retry(keys, attempt, outcome.reason, delayMs, outcome.cause);
       try {
         await sleep(delayMs, scope.abortable);
       } catch {
         throw scope.stopError(keys, attempt);
       }
     }
+  } catch (err) {
+    observer.failure(keys);
+    if (maybeApplied && !(err instanceof TransactOutcomeUnknownError)) {
+      throw new TransactOutcomeUnknownError({ keys, attempts: (err as { attempts?: number }).attempts ?? 0, cause: err });
+    }
+    throw err;
   } finally {
     scope.dispose();
     await call.guard?.dispose();
+  }
+}
+
+async function raceStop(scope: TransactionCall<unknown>['scope'], work: Promise<void>, keys: string[]): Promise<void> {
+  const stopped = Symbol('stopped');
+  try {
+    await scope.race(work, stopped);
+  } catch (err) {
+    if (err === stopped) throw scope.stopError(keys, 0);
+    throw err;
   }
 }
 

@@ -138,6 +138,49 @@ describe('createTransactor on Redis Cluster', () => {
     expect(await client.get('{order:7}:stock')).toBe('0');
   });
 
+  it('applies the cluster client’s keyPrefix to transactions and keeps lock keys in the data keys’ slot', async () => {
+    const prefixed = await cluster.createClusterClient({ keyPrefix: 'app:' });
+    const tx = createTransactor(prefixed as never) as unknown as Transactor;
+    transactors.push(tx);
+    await client.set('app:plain', '1');
+    await client.set('app:{o:1}:stock', '5');
+
+    await tx.transact(['plain'], async (t) => {
+      const n = Number(await t.read.get('plain'));
+      t.write.set('plain', String(n + 1));
+    });
+    await tx.transact(['{o:1}:stock'], async (t) => {
+      const n = Number(await t.read.get('{o:1}:stock'));
+      t.write.set('{o:1}:stock', String(n - 1));
+    }, { mode: 'lock' });
+
+    expect(await client.get('app:plain')).toBe('2');
+    expect(await client.get('app:{o:1}:stock')).toBe('4');
+    expect(await client.exists('plain')).toBe(0); // nothing written without the prefix
+    expect(keyHashSlot(`app:${resourceKeys('plain', 'app:').lock}`)).toBe(keyHashSlot('app:plain'));
+  });
+
+  it('rethrows a MOVED for a key read outside the transaction’s slot (fn’s own mistake, not retried)', async () => {
+    const tx = transactor();
+    const other = ['{x}:1', '{y}:1', '{z}:1', '{w}:1'].find((k) => cluster.nodeForKey(k) !== cluster.nodeForKey('{a}:1'))!;
+    let runs = 0;
+
+    const failure = tx.transact(['{a}:1'], async (t) => {
+      runs++;
+      await t.read.get(other);
+    });
+
+    await expect(failure).rejects.toThrow(/^MOVED /);
+    expect(runs).toBe(1);
+  });
+
+  it('refuses work after close()', async () => {
+    const tx = transactor();
+    await tx.transact(['{a}:1'], (t) => t.read.get('{a}:1'));
+    await tx.close();
+    await expect(tx.transact(['{a}:1'], () => 1)).rejects.toThrow('the transactor is closed');
+  });
+
   it('loses and doubles nothing while the slot moves to another master mid-traffic', async () => {
     const redirects: RetryEvent[] = [];
     const tx = transactor({

@@ -105,6 +105,20 @@ describe('server faults', () => {
     await tx.close();
   });
 
+  it('ends at the deadline on a stalled server even when fn only queues writes (WATCH reply pending)', async () => {
+    const tx = createTransactor(await connect());
+    const admin = await connect();
+    await tx.transact(['k'], (t) => t.read.get('k')); // a warm connection
+
+    const stall = admin.sendCommand(['DEBUG', 'SLEEP', '1']);
+    const failure = tx.transact(['k'], (t) => void t.write.set('k', 'blind'), { retry: { deadlineMs: 150 } });
+
+    await expect(failure).rejects.toBeInstanceOf(TransactTimeoutError);
+    await stall;
+    expect(await admin.get('k')).toBeNull();
+    await tx.close();
+  });
+
   it('survives a script cache flush: locks and lock mode keep working', async () => {
     const tx = createTransactor(await connect());
     const admin = await connect();

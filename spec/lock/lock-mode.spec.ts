@@ -137,6 +137,51 @@ describe("transact(..., { mode: 'lock' })", () => {
     await tx.close();
   });
 
+  it('never renews the lease inside the WATCH window (a renewal would abort its own EXEC)', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+
+    const result = await tx.transact(['slow'], async (t) => {
+      await t.read.get('slow');
+      // fn outlives half the lease, where a timer-driven renewal would have touched the watched key
+      await waitFor(async () => (await admin.pTTL(resourceKeys('slow').lock)) < 100, 'half the lease to pass');
+      t.write.set('slow', 'done');
+    }, { mode: 'lock', lock: { ttlMs: 300 } });
+
+    expect(result.attempts).toBe(1);
+    expect(await admin.get('slow')).toBe('done');
+    await tx.close();
+  });
+
+  it('reports an idempotent lock-mode commit whose reply was lost as committed, not as a lost lock', async () => {
+    const { hostname, port } = new URL(redis.url);
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
+    const client = createClient({ url: proxy.url }) as RedisClientType;
+    client.on('error', () => {});
+    await client.connect();
+    const admin = await redis.connect();
+    const tx = createTransactor(client);
+    let cut = false;
+    proxy.onRequest = (chunk) => {
+      if (cut || !chunk.includes('\r\nEXEC\r\n')) return 'forward';
+      cut = true;
+      return 'cut-after-reply';
+    };
+
+    const result = await tx.transact(['order:9'], async (t) => {
+      if (await t.read.exists('order:9')) return 'already recorded';
+      t.write.set('order:9', 'paid');
+      return 'recorded';
+    }, { mode: 'lock', idempotent: true });
+
+    expect(cut).toBe(true);
+    expect(result).toMatchObject({ value: 'already recorded', attempts: 2 }); // the first EXEC did commit
+    expect(await admin.exists(resourceKeys('order:9').lock)).toBe(0);
+    await tx.close();
+    await client.close();
+    await proxy.stop();
+  });
+
   it('releases the lock when fn throws', async () => {
     const admin = await redis.connect();
     const tx = createTransactor(await redis.connect());

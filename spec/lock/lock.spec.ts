@@ -3,10 +3,11 @@ import {
   InvalidOptionsError,
   LockLostError,
   LockUnavailableError,
+  TransactorClosedError,
 } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { runScript } from '../../lib/lock/run-script';
-import { EXTEND, RELEASE } from '../../lib/lock/scripts';
+import { ACQUIRE, EXTEND, RELEASE } from '../../lib/lock/scripts';
 import { LockKeyspace } from '../../lib/lock/single-node-backend';
 import { commandsProcessed, useRedis, waitFor } from '../support/redis';
 
@@ -166,6 +167,29 @@ describe('tx.lock', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_LOCK_UNAVAILABLE', reason: 'aborted' });
     await held.release();
     await a.close();
+  });
+
+  it('keeps a waiter’s places in line consistent across its resources (no deadlock after an expired entry)', async () => {
+    const admin = await redis.connect();
+    const keyspace = new LockKeyspace('');
+    const acquire = (resources: string[], token: string) =>
+      runScript(admin, ACQUIRE, keyspace.keys(resources), [token, '10000', '60000', '1']) as Promise<[number, number]>;
+    await acquire(['A', 'B'], 'holder');
+    expect((await acquire(['A', 'B'], 'w1'))[0]).toBe(0); // queued on A and B
+    await admin.zRem(resourceKeys('A').queue, 'w1'); // its place on A expired (a stall)
+    expect((await acquire(['A', 'B'], 'w2'))[0]).toBe(0); // w2 queues behind: A [w2], B [w1, w2]
+
+    await acquire(['A', 'B'], 'w1'); // w1 comes back: it must give up B's place and queue again on both
+
+    expect(await admin.zRange(resourceKeys('A').queue, 0, -1)).toEqual(['w2', 'w1']);
+    expect(await admin.zRange(resourceKeys('B').queue, 0, -1)).toEqual(['w2', 'w1']);
+  });
+
+  it('refuses work after close()', async () => {
+    const tx = createTransactor(await redis.connect());
+    await tx.close();
+    await expect(tx.lock(['r'])).rejects.toBeInstanceOf(TransactorClosedError);
+    await expect(tx.withLock(['r'], () => 1)).rejects.toBeInstanceOf(TransactorClosedError);
   });
 });
 

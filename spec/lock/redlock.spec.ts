@@ -74,6 +74,12 @@ describe('createRedlock over 5 independent servers', () => {
     expect(await Promise.all(clients.map((c) => c.exists(resourceKeys('payout:1').lock)))).toEqual([0, 0, 0, 0, 0]);
   });
 
+  it('takes a free lock on the very first try of a new Redlock (acquireTimeoutMs 0)', async () => {
+    const lock = await redlock().lock(['fresh'], { acquireTimeoutMs: 0 });
+    expect(lock.fencingToken).toBe(1);
+    await lock.release();
+  });
+
   it('never lets two holders in at once, with fencing tokens rising in order', async () => {
     const { mostInside, fences } = await exclusionCheck(4, 10);
 

@@ -1,0 +1,43 @@
+/**
+ * Remembers which key sets are contended across processes, so that auto mode starts their next
+ * transactions in lock mode right away, and lets go once that lock keeps coming free (contention
+ * faded). Only escalated key sets are stored: the map stays as small as the set of hot keys.
+ * @internal
+ */
+export class ContentionTracker {
+  readonly #calmToRelax: number;
+  readonly #hot = new Map<string, { calm: number }>();
+
+  /** @param calmToRelax - lock-mode commits in a row that found the lock free, to go back to optimistic. */
+  constructor(calmToRelax: number) {
+    this.#calmToRelax = calmToRelax;
+  }
+
+  /** Whether transactions on `keys` start in lock mode. */
+  isHot(keys: readonly string[]): boolean {
+    return this.#hot.has(idOf(keys));
+  }
+
+  /** A transaction on `keys` escalated: start the next ones in lock mode. */
+  escalated(keys: readonly string[]): void {
+    this.#hot.set(idOf(keys), { calm: 0 });
+  }
+
+  /**
+   * A lock-mode transaction on hot `keys` committed; `waited` says whether it found the lock
+   * busy or lost to a writer. Returns true when this de-escalated the keys.
+   */
+  settled(keys: readonly string[], waited: boolean): boolean {
+    const id = idOf(keys);
+    const state = this.#hot.get(id);
+    if (!state) return false;
+    state.calm = waited ? 0 : state.calm + 1;
+    if (state.calm < this.#calmToRelax) return false;
+    this.#hot.delete(id);
+    return true;
+  }
+}
+
+function idOf(keys: readonly string[]): string {
+  return keys.length === 1 ? keys[0]! : [...keys].sort().join('\u0000');
+}

@@ -1,0 +1,180 @@
+import type { ConnectionPool } from '../connection/connection-pool.js';
+import type { DedicatedConnection } from '../connection/dedicated-connection.js';
+import type { Route } from '../topology/topology.js';
+
+/** What becomes of the connection when a seat is left. */
+export type SeatExit =
+  /** Healthy: the lane keeps using it. */
+  | 'keep'
+  /** Healthy but serving the wrong node (cluster redirection): back to its pool. */
+  | 'return'
+  /** Dead, or in an unknown state (a stalled EXEC): drop it. */
+  | 'destroy';
+
+interface Waiter {
+  readonly resume: () => void;
+  readonly fail: (err: unknown) => void;
+}
+
+/** A leased connection and the seats still using it (one awaits its EXEC reply while the next reads). */
+class HeldConnection {
+  users = 0;
+  /** No longer the lane's connection; it goes back (or is dropped) once its last user leaves. */
+  retired = false;
+  /** Must be dropped, not reused. */
+  doomed = false;
+  released = false;
+  constructor(
+    readonly connection: DedicatedConnection,
+    readonly pool: ConnectionPool,
+  ) {}
+}
+
+/**
+ * Transactions in this process on the same keys wait their turn here instead of fighting each
+ * other over WATCH: only one of them is between WATCH and EXEC at a time, so only other processes
+ * can make it conflict. They also share one connection, and a turn passes as soon as the holder's
+ * EXEC is on the wire: the next transaction's WATCH and reads go out right behind it (the server
+ * runs them after that EXEC, so they see its writes), saving a round trip per hand-over.
+ * @internal
+ */
+export class Lane {
+  readonly #waiters: Waiter[] = [];
+  readonly #onIdle: () => void;
+  #busy = false;
+  #held: HeldConnection | undefined;
+  #users = 0;
+
+  constructor(onIdle: () => void) {
+    this.#onIdle = onIdle;
+  }
+
+  /**
+   * Waits for the turn (first come, first served; `priority` goes first, for a transaction
+   * retrying after losing to another process), then for a connection to the route's node.
+   * Rejects with `stopped` when `signal` aborts.
+   */
+  async take(route: Route, signal: AbortSignal | undefined, stopped: unknown, priority: boolean): Promise<Seat> {
+    if (this.#busy) await this.#queue(signal, stopped, priority);
+    else this.#busy = true;
+    let held: HeldConnection;
+    try {
+      held = await this.#connection(route, signal, stopped);
+    } catch (err) {
+      this.#passTurn();
+      throw err;
+    }
+    held.users++;
+    this.#users++;
+    return new Seat(this, held);
+  }
+
+  /** @internal */
+  passTurn(): void {
+    this.#passTurn();
+  }
+
+  /** @internal */
+  left(held: HeldConnection, exit: SeatExit): void {
+    held.users--;
+    this.#users--;
+    if (exit !== 'keep') this.#retire(held, exit);
+    else if (held.retired && held.users === 0) this.#release(held);
+    this.#idleCheck();
+  }
+
+  #queue(signal: AbortSignal | undefined, stopped: unknown, priority: boolean): Promise<void> {
+    if (signal?.aborted) return Promise.reject(stopped);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(stopped);
+      };
+      const waiter: Waiter = {
+        resume: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        fail: reject,
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (priority) this.#waiters.unshift(waiter);
+      else this.#waiters.push(waiter);
+    });
+  }
+
+  #passTurn(): void {
+    const next = this.#waiters.shift();
+    if (next) next.resume(); // the turn goes on: #busy stays true
+    else {
+      this.#busy = false;
+      this.#idleCheck();
+    }
+  }
+
+  /** The lane's connection to the node the route names now, leasing a fresh one if needed. */
+  async #connection(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
+    const pool = route.pool();
+    const held = this.#held;
+    if (held && !held.retired && held.pool === pool && held.connection.alive) return held;
+    if (held && !held.retired) this.#retire(held, held.connection.alive ? 'return' : 'destroy');
+    const fresh = new HeldConnection(await pool.acquire(signal, stopped), pool);
+    this.#held = fresh;
+    return fresh;
+  }
+
+  #retire(held: HeldConnection, exit: 'return' | 'destroy'): void {
+    held.retired = true;
+    if (this.#held === held) this.#held = undefined;
+    // Dropped at once (its pending commands fail, and their seats retry), or returned by the last
+    // seat to leave it.
+    if (exit === 'destroy') held.doomed = true;
+    if (held.doomed || held.users === 0) this.#release(held);
+  }
+
+  #release(held: HeldConnection): void {
+    if (held.released) return;
+    held.released = true;
+    held.pool.release(held.connection, !held.doomed);
+  }
+
+  #idleCheck(): void {
+    if (this.#busy || this.#waiters.length > 0 || this.#users > 0) return;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) this.#release(held);
+    this.#onIdle();
+  }
+}
+
+/** One transaction attempt's place in a lane: the connection, until it leaves. */
+export class Seat {
+  readonly connection: DedicatedConnection;
+  readonly #lane: Lane;
+  readonly #held: HeldConnection;
+  #turnPassed = false;
+  #left = false;
+
+  /** @internal */
+  constructor(lane: Lane, held: HeldConnection) {
+    this.#lane = lane;
+    this.#held = held;
+    this.connection = held.connection;
+  }
+
+  /** EXEC is on the wire: the next transaction may start now, on this connection, behind it. */
+  passTurn(): void {
+    if (this.#turnPassed) return;
+    this.#turnPassed = true;
+    this.#lane.passTurn();
+  }
+
+  /** The attempt is over; `exit` says what to do with the connection. */
+  leave(exit: SeatExit): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.passTurn();
+    this.#lane.left(this.#held, exit);
+  }
+}

@@ -1,0 +1,97 @@
+import type { LockLostError } from '../errors/lock-errors.js';
+import type { RetryReason } from '../transaction/attempt.js';
+
+/** The mode an attempt ran in (auto mode runs optimistic attempts until it escalates). */
+export type AttemptMode = 'optimistic' | 'lock';
+
+/** An attempt starts (`fn` is about to run). */
+export interface AttemptEvent {
+  readonly keys: readonly string[];
+  readonly attempt: number;
+  readonly mode: AttemptMode;
+}
+
+/** EXEC aborted because a watched key changed. */
+export interface ConflictEvent {
+  readonly keys: readonly string[];
+  readonly attempt: number;
+  readonly mode: AttemptMode;
+}
+
+/** An attempt failed and another follows after `delayMs`. */
+export interface RetryEvent {
+  readonly keys: readonly string[];
+  /** The attempt that just failed (1-based). */
+  readonly attempt: number;
+  /** A watched key changed, the connection was lost before EXEC, a cluster redirection, or (idempotent calls only) the outcome was unknown. */
+  readonly reason: RetryReason;
+  /** The sleep the policy chose before the next attempt, in milliseconds. */
+  readonly delayMs: number;
+  /** The error behind the failure. */
+  readonly error: unknown;
+}
+
+/**
+ * Auto mode switched a call to lock mode: after `escalateAfter` conflicts, on finding the keys
+ * locked by an escalated transaction, or because the keys were recently hot.
+ */
+export interface EscalationEvent {
+  readonly keys: readonly string[];
+  readonly attempt: number;
+  readonly reason: 'conflicts' | 'lock-held' | 'hot-keys';
+}
+
+/** Auto mode found the lock free often enough in a row: these keys start optimistic again. */
+export interface DeescalationEvent {
+  readonly keys: readonly string[];
+}
+
+/** A transaction committed (or finished without writes). */
+export interface CommitEvent {
+  readonly keys: readonly string[];
+  readonly attempts: number;
+  /** The mode of the attempt that committed. */
+  readonly mode: AttemptMode;
+  /** From the call to the commit, in milliseconds (monotonic clock). */
+  readonly durationMs: number;
+}
+
+/** A lock was acquired. */
+export interface LockAcquiredEvent {
+  readonly resources: readonly string[];
+  readonly fencingToken: number;
+}
+
+/** A lock's lease was renewed. */
+export interface LockExtendedEvent {
+  readonly resources: readonly string[];
+  readonly validityMs: number;
+}
+
+/** A lock was lost before it was released (lease ran out unrenewed, or found taken). */
+export interface LockLostEvent {
+  readonly resources: readonly string[];
+  readonly error: LockLostError;
+}
+
+/**
+ * Callbacks that observe a transactor. Each is called synchronously with a frozen event; an
+ * exception thrown by one ends the call it was observing with it. Events are only built when
+ * their callback is set.
+ */
+export interface TransactHooks {
+  onAttempt?: (event: AttemptEvent) => void;
+  onConflict?: (event: ConflictEvent) => void;
+  onRetry?: (event: RetryEvent) => void;
+  onEscalate?: (event: EscalationEvent) => void;
+  onDeescalate?: (event: DeescalationEvent) => void;
+  onCommit?: (event: CommitEvent) => void;
+  onLockAcquired?: (event: LockAcquiredEvent) => void;
+  onLockExtended?: (event: LockExtendedEvent) => void;
+  onLockLost?: (event: LockLostEvent) => void;
+}
+
+/** The names of {@link TransactHooks}. */
+export const HOOK_NAMES = [
+  'onAttempt', 'onConflict', 'onRetry', 'onEscalate', 'onDeescalate', 'onCommit', 'onLockAcquired', 'onLockExtended', 'onLockLost',
+] as const satisfies ReadonlyArray<keyof TransactHooks>;

@@ -1,0 +1,122 @@
+import {
+  type CommitEvent,
+  createTransactor,
+  type EscalationEvent,
+  type TransactHooks,
+} from '../../lib';
+import { resourceKeys } from '../../lib/lock/lock-keys';
+import { useRedis, waitFor } from '../support/redis';
+
+const redis = useRedis();
+
+/** Collects the events a transactor reports, by hook name. */
+function recorder() {
+  const events: Array<[string, unknown]> = [];
+  const record = (name: keyof TransactHooks) => (event: unknown) => void events.push([name, event]);
+  const hooks: TransactHooks = {
+    onAttempt: record('onAttempt'),
+    onConflict: record('onConflict'),
+    onEscalate: record('onEscalate'),
+    onDeescalate: record('onDeescalate'),
+    onCommit: record('onCommit'),
+  };
+  const of = <E>(name: keyof TransactHooks) => events.filter(([n]) => n === name).map(([, e]) => e as E);
+  return { hooks, events, of };
+}
+
+describe("mode: 'auto'", () => {
+  it('starts optimistic and escalates to lock mode after repeated conflicts', async () => {
+    const other = await redis.connect();
+    const { hooks, of } = recorder();
+    const tx = createTransactor(await redis.connect(), { hooks, auto: { escalateAfter: 2 }, retry: { backoff: 'none' } });
+
+    const result = await tx.transact(['hot'], async (t) => {
+      const v = Number(await t.read.get('hot'));
+      if (t.attempt <= 2) await other.incr('hot'); // another process wins twice
+      t.write.set('hot', String(v + 100));
+    }, { mode: 'auto' });
+
+    expect(result.attempts).toBe(3);
+    expect(of<EscalationEvent>('onEscalate')).toEqual([{ keys: ['hot'], attempt: 2, reason: 'conflicts' }]);
+    expect(of<{ mode: string }>('onAttempt').map((e) => e.mode)).toEqual(['optimistic', 'optimistic', 'lock']);
+    expect(of<CommitEvent>('onCommit')[0]).toMatchObject({ mode: 'lock', attempts: 3 });
+    expect(await other.get('hot')).toBe('102');
+    await tx.close();
+  });
+
+  it('waits behind an escalated holder instead of competing with it (lock-aware, no extra round trip)', async () => {
+    const admin = await redis.connect();
+    const holderTx = createTransactor(await redis.connect());
+    const { hooks, of } = recorder();
+    const tx = createTransactor(await redis.connect(), { hooks });
+    const held = await holderTx.lock(['doc'], { ttlMs: 60_000 });
+    const order: string[] = [];
+
+    const waiting = tx.transact(['doc'], async (t) => {
+      const v = await t.read.get('doc');
+      order.push(`auto attempt ${t.attempt} read ${v}`);
+      t.write.set('doc', 'auto');
+    }, { mode: 'auto' });
+    await waitFor(async () => (await admin.zCard(resourceKeys('doc').queue)) === 1, 'the auto call to queue behind the holder');
+    await admin.set('doc', 'holder'); // the holder's work
+    order.push('holder releases');
+    await held.release();
+    await waiting;
+
+    expect(order).toEqual(['auto attempt 1 read null', 'holder releases', 'auto attempt 2 read holder']);
+    expect(of<EscalationEvent>('onEscalate')).toEqual([{ keys: ['doc'], attempt: 1, reason: 'lock-held' }]);
+    expect(of('onConflict')).toEqual([]); // it never competed: no EXEC was sent while the lock was held
+    expect(await admin.get('doc')).toBe('auto');
+    await tx.close();
+    await holderTx.close();
+  });
+
+  it('starts hot keys in lock mode, and goes back to optimistic once the lock keeps coming free', async () => {
+    const other = await redis.connect();
+    const { hooks, of } = recorder();
+    const tx = createTransactor(await redis.connect(), { hooks, auto: { escalateAfter: 1, relaxAfter: 3 }, retry: { backoff: 'none' } });
+    const increment = (contend: boolean) =>
+      tx.transact(['k'], async (t) => {
+        const v = Number(await t.read.get('k'));
+        if (contend && t.attempt === 1) await other.incr('k');
+        t.write.set('k', String(v + 1));
+      }, { mode: 'auto' });
+
+    await increment(true); // escalates after one conflict
+    for (let i = 0; i < 3; i++) await increment(false); // hot: lock mode from the start, lock always free
+    await increment(false); // relaxed: optimistic again
+
+    const modes = of<{ mode: string; attempt: number }>('onAttempt').map((e) => e.mode);
+    expect(modes).toEqual(['optimistic', 'lock', 'lock', 'lock', 'lock', 'optimistic']);
+    expect(of<EscalationEvent>('onEscalate').map((e) => e.reason)).toEqual(['conflicts', 'hot-keys', 'hot-keys', 'hot-keys']);
+    expect(of('onDeescalate')).toEqual([{ keys: ['k'] }]);
+    expect(await other.get('k')).toBe('6');
+    await tx.close();
+  });
+
+  it('keeps every caller within the attempt budget under sustained contention from two processes', async () => {
+    const admin = await redis.connect();
+    // Two transactors with their own connections stand for two processes on one hot key.
+    const processes = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
+    const policy = { maxAttempts: 4, backoff: 'none' as const };
+
+    const results = await Promise.all(
+      processes.flatMap((tx) =>
+        Array.from({ length: 60 }, () =>
+          tx.transact(['stock'], async (t) => {
+            const n = Number(await t.read.get('stock'));
+            t.write.set('stock', String(n + 1));
+          }, { mode: 'auto', retry: policy }),
+        ),
+      ),
+    );
+
+    expect(await admin.get('stock')).toBe('120'); // every call committed: none ran out of attempts
+    const stats = processes.map((tx) => tx.stats());
+    for (const [i, s] of stats.entries()) {
+      expect({ process: i, commits: s.commits, failures: s.failures }).toEqual({ process: i, commits: 60, failures: 0 });
+    }
+    expect(results.every((r) => r.attempts - 0 >= 1)).toBe(true);
+    await Promise.all(processes.map((tx) => tx.close()));
+  });
+});

@@ -1,0 +1,103 @@
+import { createClient, type RedisClientType } from 'redis';
+import { createTransactor } from '../../lib';
+import { useRedis } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const redis = useRedis();
+
+describe('in-process coalescing: same-key transactions take turns', () => {
+  it('never conflicts with itself: 100 concurrent increments with maxAttempts 1', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { retry: { maxAttempts: 1 } });
+
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        tx.transact(['counter'], async (t) => {
+          const n = Number(await t.read.get('counter'));
+          t.write.set('counter', String(n + 1));
+        }),
+      ),
+    );
+
+    expect(await admin.get('counter')).toBe('100');
+    expect(results.map((r) => r.attempts)).toEqual(Array.from({ length: 100 }, () => 1));
+    await tx.close();
+  });
+
+  it('serves callers in call order', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+
+    await Promise.all(Array.from({ length: 30 }, (_, i) => tx.transact(['log'], (t) => void t.write.rPush('log', String(i)))));
+
+    expect(await admin.lRange('log', 0, -1)).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+    await tx.close();
+  });
+
+  it('pipelines each turn behind the previous EXEC: about one round trip per transaction', async () => {
+    const { hostname, port } = new URL(redis.url);
+    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
+    const client = createClient({ url: proxy.url }) as RedisClientType;
+    await client.connect();
+    const tx = createTransactor(client);
+    const increment = () =>
+      tx.transact(['n'], async (t) => {
+        const n = Number(await t.read.get('n'));
+        t.write.set('n', String(n + 1));
+      });
+    await increment(); // the connection is open
+
+    const before = proxy.flights;
+    await Promise.all(Array.from({ length: 20 }, increment));
+    const flights = proxy.flights - before;
+
+    expect(await client.get('n')).toBe('21');
+    expect(flights).toBeLessThanOrEqual(21); // one per transaction (+1 for the last EXEC), not two
+    await tx.close();
+    await client.close();
+    await proxy.stop();
+  });
+
+  it('keeps different key sets independent (no head-of-line blocking)', async () => {
+    const tx = createTransactor(await redis.connect());
+    let releaseSlow!: () => void;
+    const slowMayFinish = new Promise<void>((resolve) => (releaseSlow = resolve));
+
+    const slow = tx.transact(['a'], async (t) => {
+      await slowMayFinish;
+      t.write.set('a', 'slow');
+    });
+    const fast = await tx.transact(['b'], (t) => {
+      t.write.set('b', 'fast');
+      return 'done while a is still busy';
+    });
+    releaseSlow();
+    await slow;
+
+    expect(fast.value).toBe('done while a is still busy');
+    await tx.close();
+  });
+
+  it('lets a transaction that lost to another process retry first', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { retry: { backoff: 'none' } });
+    const order: string[] = [];
+
+    await Promise.all([
+      tx.transact(['k'], async (t) => {
+        await t.read.get('k');
+        if (t.attempt === 1) await admin.set('k', 'other process');
+        t.write.set('k', 'first');
+        order.push(`first (attempt ${t.attempt})`);
+      }),
+      tx.transact(['k'], (t) => {
+        t.write.set('k', 'second');
+        order.push(`second (attempt ${t.attempt})`);
+      }),
+    ]);
+
+    // The second ran while the first's failed EXEC was on the wire; the retry came next.
+    expect(order).toEqual(['first (attempt 1)', 'second (attempt 1)', 'first (attempt 2)']);
+    await tx.close();
+  });
+});
