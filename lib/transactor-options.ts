@@ -11,7 +11,7 @@ export interface TransactorOptions {
   /**
    * Most dedicated connections the transactor opens (each attempt holds one from WATCH to EXEC).
    * More allows more transactions in flight; on one hot key more only means more conflicts.
-   * @defaultValue 16
+   * @defaultValue 32
    */
   maxConnections?: number;
   /** Callbacks that observe transactions and locks (attempts, conflicts, retries, escalations, commits, lock events). */
@@ -33,6 +33,8 @@ export interface AutoModeOptions {
   escalateAfter?: number;
   /** Lock-mode commits in a row that found the lock free before hot keys go back to optimistic. @defaultValue 8 */
   relaxAfter?: number;
+  /** Or this many milliseconds without contention on them. @defaultValue 1000 */
+  coolDownMs?: number;
 }
 
 /**
@@ -62,10 +64,10 @@ export interface TransactOptions {
 }
 
 /** Transactor defaults, documented in {@link TransactorOptions}. */
-export const DEFAULT_MAX_CONNECTIONS = 16;
+export const DEFAULT_MAX_CONNECTIONS = 32;
 
 /** Auto mode defaults, documented in {@link AutoModeOptions}. */
-export const DEFAULT_AUTO_MODE = Object.freeze({ escalateAfter: 2, relaxAfter: 8 });
+export const DEFAULT_AUTO_MODE = Object.freeze({ escalateAfter: 2, relaxAfter: 8, coolDownMs: 1_000 });
 
 const count = z
   .number({ error: 'must be a positive integer' })
@@ -90,7 +92,9 @@ export const transactorOptionsSchema = z.strictObject({
   tracer: z
     .custom<TracerLike>((v) => typeof (v as TracerLike | null)?.startSpan === 'function', { error: 'must be an OpenTelemetry tracer' })
     .optional(),
-  auto: z.strictObject({ escalateAfter: count.optional(), relaxAfter: count.optional() }, { error: 'must be an object' }).optional(),
+  auto: z
+    .strictObject({ escalateAfter: count.optional(), relaxAfter: count.optional(), coolDownMs: count.optional() }, { error: 'must be an object' })
+    .optional(),
   lock: lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).optional(),
 }, { error: 'must be an object' });
 

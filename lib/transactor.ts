@@ -114,7 +114,10 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const stats = new StatsRecorder();
   const observer = new Observer((parsed.hooks ?? {}), stats);
-  const tracker = new ContentionTracker(parsed.auto?.relaxAfter ?? DEFAULT_AUTO_MODE.relaxAfter);
+  const tracker = new ContentionTracker(
+    parsed.auto?.relaxAfter ?? DEFAULT_AUTO_MODE.relaxAfter,
+    parsed.auto?.coolDownMs ?? DEFAULT_AUTO_MODE.coolDownMs,
+  );
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
   const tracer = parsed.tracer;
   let closed = false;

@@ -16,9 +16,9 @@ const noop = () => {};
  * in the same write as WATCH and the first reads (no extra round trip), so an attempt that finds
  * the keys held by an escalated transaction waits in line behind it instead of competing (and
  * one that was in flight when the lock was taken aborts on the watched lock key). After
- * `escalateAfter` conflicts, or on finding the keys locked, or when the keys were recently hot,
- * the call escalates to lock mode. A hot key set goes back to optimistic once its lock keeps
- * coming free.
+ * `escalateAfter` conflicts, on finding the keys locked, or when the keys were recently hot, the
+ * call escalates to lock mode. A hot key set goes back to optimistic once its lock keeps coming
+ * free, or after a quiet `coolDownMs`.
  */
 export class AutoGuard implements CommitGuard {
   readonly #backend: SingleNodeBackend;

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Remembers which key sets are contended across processes, so that auto mode starts their next
  * transactions in lock mode right away, and lets go once that lock keeps coming free (contention
@@ -6,21 +8,32 @@
  */
 export class ContentionTracker {
   readonly #calmToRelax: number;
-  readonly #hot = new Map<string, { calm: number }>();
+  readonly #coolDownMs: number;
+  readonly #hot = new Map<string, { calm: number; lastContended: number }>();
 
-  /** @param calmToRelax - lock-mode commits in a row that found the lock free, to go back to optimistic. */
-  constructor(calmToRelax: number) {
+  /**
+   * @param calmToRelax - lock-mode commits in a row that found the lock free, to go back to optimistic.
+   * @param coolDownMs - or this long without contention: a key that was hot once, then rarely
+   *   written, does not stay in lock mode for its next few transactions.
+   */
+  constructor(calmToRelax: number, coolDownMs: number) {
     this.#calmToRelax = calmToRelax;
+    this.#coolDownMs = coolDownMs;
   }
 
   /** Whether transactions on `keys` start in lock mode. */
   isHot(keys: readonly string[]): boolean {
-    return this.#hot.has(idOf(keys));
+    const id = idOf(keys);
+    const state = this.#hot.get(id);
+    if (!state) return false;
+    if (performance.now() - state.lastContended <= this.#coolDownMs) return true;
+    this.#hot.delete(id);
+    return false;
   }
 
   /** A transaction on `keys` escalated: start the next ones in lock mode. */
   escalated(keys: readonly string[]): void {
-    this.#hot.set(idOf(keys), { calm: 0 });
+    this.#hot.set(idOf(keys), { calm: 0, lastContended: performance.now() });
   }
 
   /**
@@ -31,7 +44,10 @@ export class ContentionTracker {
     const id = idOf(keys);
     const state = this.#hot.get(id);
     if (!state) return false;
-    state.calm = waited ? 0 : state.calm + 1;
+    if (waited) {
+      state.calm = 0;
+      state.lastContended = performance.now();
+    } else state.calm++;
     if (state.calm < this.#calmToRelax) return false;
     this.#hot.delete(id);
     return true;

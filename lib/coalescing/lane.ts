@@ -74,6 +74,25 @@ export class Lane {
     this.#passTurn();
   }
 
+  /**
+   * The seat keeps the turn but gives its connection back while it waits (for a lock): a waiter
+   * must never hold a connection the lock's holder may need to finish. @internal
+   */
+  park(held: HeldConnection): void {
+    held.users--;
+    this.#users--;
+    if (!held.retired) this.#retire(held, 'return');
+    else if (held.users === 0) this.#release(held);
+  }
+
+  /** The seat resumes after waiting: a connection again (the turn never left it). @internal */
+  async resume(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
+    const held = await this.#connection(route, signal, stopped);
+    held.users++;
+    this.#users++;
+    return held;
+  }
+
   /** @internal */
   left(held: HeldConnection, exit: SeatExit): void {
     held.users--;
@@ -139,6 +158,11 @@ export class Lane {
     held.pool.release(held.connection, !held.doomed);
   }
 
+  /** @internal */
+  idleCheck(): void {
+    this.#idleCheck();
+  }
+
   #idleCheck(): void {
     if (this.#busy || this.#waiters.length > 0 || this.#users > 0) return;
     const held = this.#held;
@@ -150,9 +174,8 @@ export class Lane {
 
 /** One transaction attempt's place in a lane: the connection, until it leaves. */
 export class Seat {
-  readonly connection: DedicatedConnection;
   readonly #lane: Lane;
-  readonly #held: HeldConnection;
+  #held: HeldConnection | undefined;
   #turnPassed = false;
   #left = false;
 
@@ -160,7 +183,27 @@ export class Seat {
   constructor(lane: Lane, held: HeldConnection) {
     this.#lane = lane;
     this.#held = held;
-    this.connection = held.connection;
+  }
+
+  /** The seat's connection (not while parked). */
+  get connection(): DedicatedConnection {
+    return this.#held!.connection;
+  }
+
+  /**
+   * Keeps the turn and runs `wait` without a connection (giving it back to the pool meanwhile),
+   * then takes one again.
+   */
+  async parkWhile(wait: () => Promise<void>, route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<void> {
+    this.#lane.park(this.#held!);
+    this.#held = undefined;
+    await wait();
+    this.#held = await this.#lane.resume(route, signal, stopped);
+  }
+
+  /** Waiting done but no connection could be had again: the seat has none. */
+  get parked(): boolean {
+    return this.#held === undefined;
   }
 
   /** EXEC is on the wire: the next transaction may start now, on this connection, behind it. */
@@ -175,6 +218,7 @@ export class Seat {
     if (this.#left) return;
     this.#left = true;
     this.passTurn();
-    this.#lane.left(this.#held, exit);
+    if (this.#held) this.#lane.left(this.#held, exit);
+    else this.#lane.idleCheck();
   }
 }

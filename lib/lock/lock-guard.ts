@@ -124,7 +124,7 @@ export class LockGuard implements CommitGuard {
   }
 
   beforeExec(builder: MultiBuilder): void {
-    queueScript(builder, RELEASE, this.#backend.keyspace.keys(this.#keys), [this.#token, ...this.#backend.keyspace.channels(this.#keys)]);
+    queueScript(builder, RELEASE, this.#backend.keyspace.keys(this.#keys), [this.#token, '1', ...this.#backend.keyspace.channels(this.#keys)]);
   }
 
   async afterAbort(): Promise<void> {

@@ -90,7 +90,7 @@ export class QuorumBackend implements LockBackend {
 
   async release(resources: readonly string[], token: string): Promise<boolean> {
     const replies = await this.#onEach((client, node) =>
-      runScript(client, RELEASE, node.keyspace.keys(resources), [token, ...node.keyspace.channels(resources)]),
+      runScript(client, RELEASE, node.keyspace.keys(resources), [token, '0', ...node.keyspace.channels(resources)]),
     );
     return replies.filter((r) => r.ok && Number(r.value) === resources.length).length >= this.quorum;
   }

@@ -99,27 +99,36 @@ return {1, fence}
 /**
  * Releases the resources this token holds (never another holder's) and takes the token out of
  * their wait queues (a waiter that gives up). Each release, or departure from the head of a queue
- * of a free resource, is announced on the resource's channel with the token whose turn it is next
- * ('' when nobody waits). ARGV: token, then one channel per resource. Returns how many resources
- * were released.
+ * of a free resource, is announced on the resource's channel with the token whose turn it is next;
+ * with nobody queued, a fair lock announces nothing (every fair waiter is queued) and a plain one
+ * announces '' (everyone may try). ARGV: token, fair ('1' or '0'), then one channel per resource.
+ * Returns how many resources were released.
  */
 export const RELEASE = script(
   'release',
   `${PRELUDE}
-local token, released = ARGV[1], 0
+local token, fair, released = ARGV[1], ARGV[2] == '1', 0
 for i = 1, #KEYS, 4 do
   local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
-  local wasHead = redis.call('ZRANGE', queue, 0, 0)[1] == token
-  redis.call('ZREM', queue, token)
-  redis.call('ZREM', expiry, token)
+  local wasHead = fair and redis.call('ZRANGE', queue, 0, 0)[1] == token
+  if fair then
+    redis.call('ZREM', queue, token)
+    redis.call('ZREM', expiry, token)
+  end
   local holder = redis.call('GET', lock)
   if holder == token then
     redis.call('DEL', lock)
     released = released + 1
   end
   if holder == token or (wasHead and not holder) then
-    prune(queue, expiry)
-    redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 1], redis.call('ZRANGE', queue, 0, 0)[1] or '')
+    local channel = ARGV[(i + 3) / 4 + 2]
+    if fair then
+      prune(queue, expiry)
+      local head = redis.call('ZRANGE', queue, 0, 0)[1]
+      if head then redis.call('SPUBLISH', channel, head) end
+    else
+      redis.call('SPUBLISH', channel, '')
+    end
   end
 end
 return released

@@ -97,7 +97,7 @@ export class SingleNodeBackend implements LockBackend {
 
   async release(resources: readonly string[], token: string): Promise<boolean> {
     const client = await this.#connections.commands();
-    const released = await runScript(client, RELEASE, this.keyspace.keys(resources), [token, ...this.keyspace.channels(resources)]);
+    const released = await runScript(client, RELEASE, this.keyspace.keys(resources), [token, '1', ...this.keyspace.channels(resources)]);
     return Number(released) === resources.length;
   }
 

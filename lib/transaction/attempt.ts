@@ -1,6 +1,5 @@
 import type { Lanes } from '../coalescing/lanes.js';
 import type { Seat, SeatExit } from '../coalescing/lane.js';
-import type { DedicatedConnection } from '../connection/dedicated-connection.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
@@ -78,28 +77,50 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
     if (err instanceof TransactorClosedError) throw err;
     return { kind: 'retry', reason: 'connection', cause: err };
   }
-  const lease: Lease = { connection: seat.connection, seat, exit: 'keep' };
+  const lease: Lease = { seat, exit: 'keep' };
   try {
     for (;;) {
       call.observer.attempt(call.keys, ++count.attempts, call.guard?.mode ?? 'optimistic');
       const step = await attemptOn(lease, call, count.attempts);
       if (step.kind !== 'wait' && step.kind !== 'again') return step;
       count.waits++; // not a failed attempt: it does not count against maxAttempts
-      if (step.kind === 'wait') await scopeRace(call, call.guard!.waitForTurn(call.scope, count.attempts), count.attempts);
+      if (step.kind === 'wait') {
+        const attempt = count.attempts;
+        let waited = false;
+        try {
+          await seat.parkWhile(
+            async () => {
+              await scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
+              waited = true;
+            },
+            call.route,
+            call.scope.abortable,
+            STOPPED,
+          );
+        } catch (err) {
+          // The lock is ours, but no connection could be had to use it: retry like a lost one.
+          if (waited && err !== STOPPED && !(err instanceof TransactorClosedError)) {
+            return { kind: 'retry', reason: 'connection', cause: err };
+          }
+          throw err;
+        }
+      }
     }
+  } catch (err) {
+    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
+    throw err;
   } finally {
     seat.leave(lease.exit);
   }
 }
 
 interface Lease {
-  readonly connection: DedicatedConnection;
   readonly seat: Seat;
   exit: SeatExit;
 }
 
 async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptStep<T>> {
-  const { connection } = lease;
+  const { connection } = lease.seat;
   const { keys, scope, guard } = call;
   const guarded = guard?.begin(connection);
   const watches: Promise<unknown>[] = [connection.watch(guarded ? [...keys, ...guarded] : keys)];
@@ -189,11 +210,11 @@ function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unkn
     lease.exit = 'destroy'; // fn may still be running commands on it
     throw call.scope.stopError(call.keys, attempt);
   }
-  if (!lease.connection.alive) {
+  if (!lease.seat.connection.alive) {
     lease.exit = 'destroy';
     return { kind: 'retry', reason: 'connection', cause: err };
   }
-  lease.connection.abandonWatch();
+  lease.seat.connection.abandonWatch();
   // A read or WATCH answered MOVED/ASK/TRYAGAIN/CLUSTERDOWN (fn may have rethrown it): retry
   // where the slot lives now.
   if (call.route.redirected(err)) {

@@ -182,6 +182,33 @@ describe("transact(..., { mode: 'lock' })", () => {
     await proxy.stop();
   });
 
+  it('never lets a waiter hold the connection its lock’s holder needs (maxConnections 1)', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), {
+      maxConnections: 1,
+      retry: { backoff: 'fixed', baseDelayMs: 100, maxDelayMs: 100, jitter: 'none' },
+      lock: { acquireTimeoutMs: 3_000 },
+    });
+    let waiter: Promise<unknown> | undefined;
+
+    const holder = tx.transact(['x'], async (t) => {
+      const v = await t.read.get('x');
+      if (t.attempt === 1) {
+        // Another call, on x and y, takes the only connection while this one backs off after
+        // losing to a writer, and queues behind this one's lock on x...
+        waiter = tx.transact(['x', 'y'], (w) => void w.write.set('y', 'waiter'), { mode: 'lock' });
+        await admin.set('x', 'rogue');
+      }
+      // ...so this one's retry needs the connection back while the other waits for the lock.
+      t.write.set('x', `${v}+holder`);
+    }, { mode: 'lock' });
+
+    await expect(holder).resolves.toMatchObject({ attempts: 2 });
+    await expect(waiter).resolves.toMatchObject({ replies: ['OK'] });
+    expect(await admin.mGet(['x', 'y'])).toEqual(['rogue+holder', 'waiter']);
+    await tx.close();
+  });
+
   it('releases the lock when fn throws', async () => {
     const admin = await redis.connect();
     const tx = createTransactor(await redis.connect());

@@ -90,7 +90,7 @@ describe('tx.lock', () => {
     const keyspace = new LockKeyspace('');
     const foreign = 'f'.repeat(32);
 
-    const released = await runScript(admin, RELEASE, keyspace.keys(['acct:9']), [foreign, ...keyspace.channels(['acct:9'])]);
+    const released = await runScript(admin, RELEASE, keyspace.keys(['acct:9']), [foreign, '1', ...keyspace.channels(['acct:9'])]);
     const extended = await runScript(admin, EXTEND, keyspace.keys(['acct:9']), [foreign, '999999']);
 
     expect([released, extended]).toEqual([0, 0]);
