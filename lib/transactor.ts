@@ -153,6 +153,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
         tracker,
         observer,
         escalateAfter,
+        lanes,
       });
       const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
       const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };

@@ -8,6 +8,7 @@ import type { Observer } from '../observability/observer.js';
 import type { CallScope } from '../transaction/call-scope.js';
 import type { CommitGuard } from '../transaction/commit-guard.js';
 import type { ContentionTracker } from './contention-tracker.js';
+import type { Lanes } from '../coalescing/lanes.js';
 
 const noop = () => {};
 
@@ -27,6 +28,7 @@ export class AutoGuard implements CommitGuard {
   readonly #tracker: ContentionTracker;
   readonly #observer: Observer;
   readonly #escalateAfter: number;
+  readonly #lanes: Lanes;
   #lock: LockGuard | undefined;
   #probe: Promise<unknown[]> | undefined;
   #conflicts = 0;
@@ -39,7 +41,9 @@ export class AutoGuard implements CommitGuard {
     tracker: ContentionTracker;
     observer: Observer;
     escalateAfter: number;
+    lanes: Lanes;
   }) {
+    this.#lanes = init.lanes;
     this.#backend = init.backend;
     this.#keys = init.keys;
     this.#lockOptions = init.lockOptions;
@@ -109,7 +113,7 @@ export class AutoGuard implements CommitGuard {
   }
 
   #escalate(reason: 'conflicts' | 'lock-held' | 'hot-keys'): void {
-    this.#lock = new LockGuard(this.#backend, this.#keys, this.#lockOptions, this.#observer);
+    this.#lock = new LockGuard(this.#backend, this.#keys, this.#lockOptions, this.#observer, this.#lanes);
     if (reason !== 'hot-keys') this.#tracker.escalated(this.#keys);
     this.#observer.escalate(this.#keys, this.#attempt, reason);
   }

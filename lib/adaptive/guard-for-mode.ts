@@ -6,6 +6,7 @@ import type { CommitGuard } from '../transaction/commit-guard.js';
 import type { TransactMode } from '../transactor-options.js';
 import { AutoGuard } from './auto-guard.js';
 import type { ContentionTracker } from './contention-tracker.js';
+import type { Lanes } from '../coalescing/lanes.js';
 
 /** What a mode's guard is built from. @internal */
 export interface GuardContext {
@@ -14,6 +15,7 @@ export interface GuardContext {
   readonly tracker: ContentionTracker;
   readonly observer: Observer;
   readonly escalateAfter: number;
+  readonly lanes: Lanes;
 }
 
 /** The per-call guard of a mode: none for optimistic, a lock for lock mode, adaptive for auto. @internal */
@@ -22,7 +24,7 @@ export function guardForMode(mode: TransactMode, keys: readonly string[], contex
     case 'optimistic':
       return undefined;
     case 'lock':
-      return new LockGuard(context.backend, keys, context.lockOptions, context.observer);
+      return new LockGuard(context.backend, keys, context.lockOptions, context.observer, context.lanes);
     case 'auto':
       return new AutoGuard({ ...context, keys });
   }

@@ -44,6 +44,7 @@ export class Lane {
   #busy = false;
   #held: HeldConnection | undefined;
   #users = 0;
+  #locksHeld = 0;
 
   constructor(onIdle: () => void) {
     this.#onIdle = onIdle;
@@ -72,6 +73,26 @@ export class Lane {
   /** @internal */
   passTurn(): void {
     this.#passTurn();
+  }
+
+  /**
+   * Whether a transaction of this lane holds the Redis lock on its keys (between its attempts,
+   * or with its EXEC in flight). A sibling that finds the lock busy must then wait without the
+   * turn: the holder may need the turn back to finish.
+   */
+  get lockHeldHere(): boolean {
+    return this.#locksHeld > 0;
+  }
+
+  /** @internal */
+  lockTaken(): void {
+    this.#locksHeld++;
+  }
+
+  /** @internal */
+  lockDropped(): void {
+    this.#locksHeld--;
+    this.#idleCheck();
   }
 
   /**
@@ -164,7 +185,7 @@ export class Lane {
   }
 
   #idleCheck(): void {
-    if (this.#busy || this.#waiters.length > 0 || this.#users > 0) return;
+    if (this.#busy || this.#waiters.length > 0 || this.#users > 0 || this.#locksHeld > 0) return;
     const held = this.#held;
     this.#held = undefined;
     if (held) this.#release(held);

@@ -56,7 +56,11 @@ export class DedicatedConnection {
     overrides: { socket?: Record<string, unknown>; keyPrefix?: string } = {},
   ): Promise<DedicatedConnection> {
     const socket = { ...template.options?.socket, ...overrides.socket, reconnectStrategy: false };
-    const client = template.duplicate(overrides.keyPrefix ? { socket, keyPrefix: overrides.keyPrefix } : { socket });
+    // node-redis's per-command timeout only covers commands still waiting to be written, which a
+    // connection that never reconnects does not keep; it costs a timer per command, so it is off
+    // here (the call's deadline bounds the waits instead).
+    const commandOptions = { ...(template as { _commandOptions?: object })._commandOptions, timeout: 0 };
+    const client = template.duplicate({ socket, commandOptions, ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}) });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', () => {});
     await client.connect();

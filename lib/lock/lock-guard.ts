@@ -8,6 +8,8 @@ import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { AcquireResult } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import type { ResolvedLockOptions } from './lock-options.js';
+import type { Lane } from '../coalescing/lane.js';
+import type { Lanes } from '../coalescing/lanes.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import { queueScript, runScript } from './run-script.js';
 import { driftMs } from './lock-backend.js';
@@ -60,12 +62,22 @@ export class LockGuard implements CommitGuard {
   #settled = false;
   #waited = false;
   #validUntil = 0;
+  /** The lane of this call's keys while the lock is held: its siblings must not wait on it holding the turn. */
+  #lane: Lane | undefined;
+  readonly #lanes: Lanes | undefined;
 
-  constructor(backend: SingleNodeBackend, keys: readonly string[], options: ResolvedLockOptions, observer: Observer = SILENT) {
+  constructor(
+    backend: SingleNodeBackend,
+    keys: readonly string[],
+    options: ResolvedLockOptions,
+    observer: Observer = SILENT,
+    lanes?: Lanes,
+  ) {
     this.#backend = backend;
     this.#keys = keys;
     this.#options = options;
     this.#observer = observer;
+    this.#lanes = lanes;
   }
 
   /** Whether this call found the lock busy, or lost to a writer that ignores the lock. */
@@ -118,8 +130,7 @@ export class LockGuard implements CommitGuard {
       return 'go';
     }
     if (holders?.every((h) => h === this.#token)) return 'go';
-    this.#lock?.released();
-    this.#lock = undefined;
+    this.#drop();
     throw new LockLostError(this.#keys, 'its lease ran out before the commit; nothing was written');
   }
 
@@ -132,22 +143,19 @@ export class LockGuard implements CommitGuard {
     const held = await this.#backend.extend(this.#keys, this.#token, this.#options.ttlMs).catch(() => undefined);
     this.#waited = true;
     if (held !== null) return; // a writer that ignores the lock changed a data key: retry under the lock
-    this.#lock?.released();
-    this.#lock = undefined;
+    this.#drop();
     throw new LockLostError(this.#keys, 'its lease ran out before the commit and EXEC was refused; nothing was written');
   }
 
   afterUnknown(): void {
     // The EXEC may have run, and released the lock with it: the next attempt acquires again (with
     // the same token, which takes it back if it is still ours).
-    this.#lock?.released();
-    this.#lock = undefined;
+    this.#drop();
   }
 
   committed(): void {
     this.#settled = true;
-    this.#lock?.released();
-    this.#lock = undefined;
+    this.#drop();
   }
 
   async waitForTurn(scope: CallScope, attempt: number): Promise<void> {
@@ -172,16 +180,27 @@ export class LockGuard implements CommitGuard {
   async dispose(): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
-    this.#lock?.released();
-    this.#lock = undefined;
+    this.#drop();
     // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
     // call may be waiting in the queue. By token: it never touches another holder's lock. Bounded:
     // an unreachable server must not hold the call (the lease expires by itself).
     await settleWithin(this.#backend.release(this.#keys, this.#token), RELEASE_WAIT_MS);
   }
 
+  /** Forgets the lock (released with the commit, lost, or about to be released by token). */
+  #drop(): void {
+    this.#lock?.released();
+    this.#lock = undefined;
+    this.#lane?.lockDropped();
+    this.#lane = undefined;
+  }
+
   #hold(result: AcquireResult & { acquired: true }): void {
     this.#validUntil = result.validUntil;
+    if (!this.#lane) {
+      this.#lane = this.#lanes?.laneFor(this.#keys);
+      this.#lane?.lockTaken();
+    }
     this.#lock = new Lock({
       backend: this.#backend,
       resources: this.#keys,

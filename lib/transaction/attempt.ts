@@ -1,5 +1,5 @@
 import type { Lanes } from '../coalescing/lanes.js';
-import type { Seat, SeatExit } from '../coalescing/lane.js';
+import { Seat, type SeatExit } from '../coalescing/lane.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
@@ -68,54 +68,70 @@ const noop = () => {};
  * retry outcome for conflicts and for connections lost before EXEC was sent.
  */
 export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCount, retrying: boolean): Promise<AttemptOutcome<T>> {
-  let seat: Seat;
-  try {
-    seat = await call.lanes.laneFor(call.keys).take(call.route, call.scope.abortable, STOPPED, retrying);
-  } catch (err) {
-    count.attempts++;
-    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
-    if (err instanceof TransactorClosedError) throw err;
-    return { kind: 'retry', reason: 'connection', cause: err };
-  }
-  const lease: Lease = { seat, exit: 'keep' };
+  const taken = await takeSeat(call, count, retrying);
+  if (!(taken instanceof Seat)) return taken;
+  const lease: Lease = { seat: taken, exit: 'keep' };
   try {
     for (;;) {
       call.observer.attempt(call.keys, ++count.attempts, call.guard?.mode ?? 'optimistic');
       const step = await attemptOn(lease, call, count.attempts);
       if (step.kind !== 'wait' && step.kind !== 'again') return step;
       count.waits++; // not a failed attempt: it does not count against maxAttempts
-      if (step.kind === 'wait') {
-        const attempt = count.attempts;
-        let waited = false;
-        try {
-          await seat.parkWhile(
-            async () => {
-              await scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
-              waited = true;
-            },
-            call.route,
-            call.scope.abortable,
-            STOPPED,
-          );
-        } catch (err) {
-          // The lock is ours, but no connection could be had to use it: retry like a lost one.
-          if (waited && err !== STOPPED && !(err instanceof TransactorClosedError)) {
-            return { kind: 'retry', reason: 'connection', cause: err };
-          }
-          throw err;
+      if (step.kind === 'again') continue;
+      const attempt = count.attempts;
+      const waitForLock = () => scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
+      if (call.lanes.laneFor(call.keys).lockHeldHere) {
+        // A transaction of this very lane holds the lock and may need the turn to finish: wait
+        // without it, then come back first.
+        lease.seat.leave(lease.exit);
+        await waitForLock();
+        const again = await takeSeat(call, count, true);
+        if (!(again instanceof Seat)) return again;
+        lease.seat = again;
+        lease.exit = 'keep';
+        continue;
+      }
+      let waited = false;
+      try {
+        await lease.seat.parkWhile(
+          async () => {
+            await waitForLock();
+            waited = true;
+          },
+          call.route,
+          call.scope.abortable,
+          STOPPED,
+        );
+      } catch (err) {
+        // The lock is ours, but no connection could be had to use it: retry like a lost one.
+        if (waited && err !== STOPPED && !(err instanceof TransactorClosedError)) {
+          return { kind: 'retry', reason: 'connection', cause: err };
         }
+        throw err;
       }
     }
   } catch (err) {
     if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
     throw err;
   } finally {
-    seat.leave(lease.exit);
+    lease.seat.leave(lease.exit);
+  }
+}
+
+/** Takes the keys' turn and a connection, or says why the attempt cannot start. */
+async function takeSeat(call: TransactionCall<unknown>, count: AttemptCount, priority: boolean): Promise<Seat | AttemptOutcome<never>> {
+  try {
+    return await call.lanes.laneFor(call.keys).take(call.route, call.scope.abortable, STOPPED, priority);
+  } catch (err) {
+    count.attempts++;
+    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
+    if (err instanceof TransactorClosedError) throw err;
+    return { kind: 'retry', reason: 'connection', cause: err };
   }
 }
 
 interface Lease {
-  readonly seat: Seat;
+  seat: Seat;
   exit: SeatExit;
 }
 

@@ -209,6 +209,34 @@ describe("transact(..., { mode: 'lock' })", () => {
     await tx.close();
   });
 
+  it('never lets a same-key sibling wait on the lock while holding the turn its holder needs', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), {
+      retry: { backoff: 'fixed', baseDelayMs: 50, maxDelayMs: 50, jitter: 'none' },
+      lock: { acquireTimeoutMs: 3_000 },
+    });
+    let sibling: Promise<unknown> | undefined;
+
+    const holder = tx.transact(['k'], async (t) => {
+      const v = await t.read.get('k');
+      if (t.attempt === 1) {
+        // A second call on the same key takes the turn when this attempt's EXEC goes out, and
+        // finds the lock (still this call's: the EXEC is aborted by a writer) busy.
+        sibling = tx.transact(['k'], async (s) => {
+          const w = await s.read.get('k');
+          s.write.set('k', `${w}+sibling`);
+        }, { mode: 'lock' });
+        await admin.set('k', 'rogue');
+      }
+      t.write.set('k', `${v}+holder`);
+    }, { mode: 'lock' });
+
+    await expect(holder).resolves.toMatchObject({ attempts: 2 });
+    await expect(sibling).resolves.toBeDefined();
+    expect(await admin.get('k')).toBe('rogue+holder+sibling');
+    await tx.close();
+  });
+
   it('releases the lock when fn throws', async () => {
     const admin = await redis.connect();
     const tx = createTransactor(await redis.connect());
