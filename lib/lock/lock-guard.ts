@@ -12,6 +12,7 @@ import type { Lane } from '../coalescing/lane.js';
 import type { Lanes } from '../coalescing/lanes.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import { queueScript, runScript } from './run-script.js';
+import { settleWithin } from '../util/time-bounds.js';
 import { driftMs } from './lock-backend.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
 import { acquireResult, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
@@ -20,23 +21,6 @@ const noop = () => {};
 
 /** How long a call waits for its best-effort release when it ends without a commit. */
 const RELEASE_WAIT_MS = 1_000;
-
-function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
-}
 
 /**
  * Lock mode for one `transact` call. The lock is taken in the same write as WATCH and the first

@@ -4,6 +4,7 @@ import { LockUnavailableError } from '../errors/lock-errors.js';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import type { ReleaseNotifier, Subscription } from './release-notifier.js';
 import { sleep } from '../retry/sleep.js';
+import { withTimeout } from '../util/time-bounds.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts.js';
 import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
@@ -158,19 +159,3 @@ export class QuorumBackend implements LockBackend {
   }
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { serverSourceFor } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import type { TransactorSource } from '../transactor.js';
+import { settleWithin } from '../util/time-bounds.js';
 import { parseInput } from '../validation/parse-input.js';
 import { createLocker, type Locker } from './locker.js';
 import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema } from './lock-options.js';
@@ -70,7 +71,7 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
         (commands ??= server.duplicate({ disableOfflineQueue: true }).then(async (c) => {
           opened.push(c);
           // The first request waits for the connection (bounded), not a node that is down.
-          await raceTimeout(c.connect(), nodeTimeoutMs);
+          await settleWithin(c.connect(), nodeTimeoutMs);
           return c;
         })),
       notifier: new ReleaseNotifier(() =>
@@ -98,20 +99,3 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
 }
 
 
-/** Waits for `work` at most `ms`; never rejects (the caller deals with a client not ready yet). */
-function raceTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    work.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
-}

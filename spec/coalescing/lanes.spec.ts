@@ -1,4 +1,3 @@
-import { createClient, type RedisClientType } from 'redis';
 import { createTransactor } from '../../lib';
 import { useRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -35,10 +34,8 @@ describe('in-process coalescing: same-key transactions take turns', () => {
   });
 
   it('pipelines each turn behind the previous EXEC: about one round trip per transaction', async () => {
-    const { hostname, port } = new URL(redis.url);
-    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-    const client = createClient({ url: proxy.url }) as RedisClientType;
-    await client.connect();
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const client = await proxy.connectClient();
     const tx = createTransactor(client);
     const increment = () =>
       tx.transact(['n'], async (t) => {
@@ -54,7 +51,6 @@ describe('in-process coalescing: same-key transactions take turns', () => {
     expect(await client.get('n')).toBe('21');
     expect(flights).toBeLessThanOrEqual(21); // one per transaction (+1 for the last EXEC), not two
     await tx.close();
-    await client.close();
     await proxy.stop();
   });
 

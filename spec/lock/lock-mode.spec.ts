@@ -1,4 +1,3 @@
-import { createClient, type RedisClientType } from 'redis';
 import { createTransactor, LockLostError, TransactConflictError } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { useRedis, waitFor } from '../support/redis';
@@ -26,11 +25,8 @@ describe("transact(..., { mode: 'lock' })", () => {
   });
 
   it('costs two round trips when uncontended, like optimistic mode', async () => {
-    const { hostname, port } = new URL(redis.url);
-    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-    const client = createClient({ url: proxy.url }) as RedisClientType;
-    await client.connect();
-    const tx = createTransactor(client, { maxConnections: 1 });
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const tx = createTransactor(await proxy.connectClient(), { maxConnections: 1 });
     const run = () =>
       tx.transact(['n'], async (t) => {
         const n = Number(await t.read.get('n'));
@@ -43,7 +39,6 @@ describe("transact(..., { mode: 'lock' })", () => {
 
     expect(proxy.flights - before).toBe(2);
     await tx.close();
-    await client.close();
     await proxy.stop();
   });
 
@@ -154,13 +149,9 @@ describe("transact(..., { mode: 'lock' })", () => {
   });
 
   it('reports an idempotent lock-mode commit whose reply was lost as committed, not as a lost lock', async () => {
-    const { hostname, port } = new URL(redis.url);
-    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-    const client = createClient({ url: proxy.url }) as RedisClientType;
-    client.on('error', () => {});
-    await client.connect();
+    const proxy = await TcpProxy.inFrontOf(redis.url);
     const admin = await redis.connect();
-    const tx = createTransactor(client);
+    const tx = createTransactor(await proxy.connectClient());
     let cut = false;
     proxy.onRequest = (chunk) => {
       if (cut || !chunk.includes('\r\nEXEC\r\n')) return 'forward';
@@ -178,7 +169,6 @@ describe("transact(..., { mode: 'lock' })", () => {
     expect(result).toMatchObject({ value: 'already recorded', attempts: 2 }); // the first EXEC did commit
     expect(await admin.exists(resourceKeys('order:9').lock)).toBe(0);
     await tx.close();
-    await client.close();
     await proxy.stop();
   });
 

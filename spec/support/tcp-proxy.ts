@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createClient, type RedisClientType } from 'redis';
 
 /**
  * A loopback TCP proxy in front of a real redis-server. It counts round trips (a client→server
@@ -13,6 +14,7 @@ export class TcpProxy {
   onRequest: ((chunk: Buffer) => 'forward' | 'cut-after-reply') | undefined;
   readonly #server: Server;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
+  readonly #clients: RedisClientType[] = [];
 
   private constructor(server: Server) {
     this.#server = server;
@@ -26,6 +28,21 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** A proxy in front of the redis-server at `url`. */
+  static inFrontOf(url: string): Promise<TcpProxy> {
+    const { hostname, port } = new URL(url);
+    return TcpProxy.start({ host: hostname, port: Number(port) });
+  }
+
+  /** A connected node-redis client that talks through this proxy (closed by `stop()`). */
+  async connectClient(): Promise<RedisClientType> {
+    const client = createClient({ url: this.url }) as RedisClientType;
+    client.on('error', () => {});
+    this.#clients.push(client);
+    await client.connect();
+    return client;
+  }
+
   get url(): string {
     const address = this.#server.address();
     if (address === null || typeof address === 'string') throw new Error('proxy not listening');
@@ -33,6 +50,7 @@ export class TcpProxy {
   }
 
   async stop(): Promise<void> {
+    for (const client of this.#clients.splice(0)) client.destroy();
     for (const { client, upstream } of this.#pairs) {
       client.destroy();
       upstream.destroy();

@@ -137,14 +137,10 @@ describe('a connection lost after EXEC was sent', () => {
   });
 
   it('rejects with TransactOutcomeUnknownError when EXEC committed but its reply was lost', async () => {
-    const { hostname, port } = new URL(redis.url);
-    const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-    const client = createClient({ url: proxy.url }) as RedisClientType;
-    client.on('error', () => {});
-    await client.connect();
+    const proxy = await TcpProxy.inFrontOf(redis.url);
     const admin = await redis.connect();
     await admin.set('balance', '100');
-    const tx = createTransactor(client);
+    const tx = createTransactor(await proxy.connectClient());
     let calls = 0;
     proxy.onRequest = (chunk) => (chunk.includes('\r\nEXEC\r\n') ? 'cut-after-reply' : 'forward');
 
@@ -158,7 +154,6 @@ describe('a connection lost after EXEC was sent', () => {
     expect(calls).toBe(1);
     expect(await admin.get('balance')).toBe('70'); // it did commit: retrying would have made it 40
     await tx.close();
-    await client.close();
     await proxy.stop();
   });
 

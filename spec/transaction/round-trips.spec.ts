@@ -1,4 +1,4 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createTransactor } from '../../lib';
 import { useRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -8,13 +8,10 @@ let proxy: TcpProxy;
 let client: RedisClientType;
 
 beforeEach(async () => {
-  const { hostname, port } = new URL(redis.url);
-  proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-  client = createClient({ url: proxy.url });
-  await client.connect();
+  proxy = await TcpProxy.inFrontOf(redis.url);
+  client = await proxy.connectClient();
 });
 afterEach(async () => {
-  await client.close();
   await proxy.stop();
 });
 
