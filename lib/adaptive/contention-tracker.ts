@@ -33,7 +33,12 @@ export class ContentionTracker {
 
   /** A transaction on `keys` escalated: start the next ones in lock mode. */
   escalated(keys: readonly string[]): void {
-    this.#hot.set(idOf(keys), { calm: 0, lastContended: performance.now() });
+    const now = performance.now();
+    // Key sets that cooled down and were never asked about again are dropped now and then.
+    if (this.#hot.size >= 1_000) {
+      for (const [id, state] of this.#hot) if (now - state.lastContended > this.#coolDownMs) this.#hot.delete(id);
+    }
+    this.#hot.set(idOf(keys), { calm: 0, lastContended: now });
   }
 
   /**

@@ -8,12 +8,11 @@ export type SeatExit =
   | 'keep'
   /** Healthy but serving the wrong node (cluster redirection): back to its pool. */
   | 'return'
-  /** Dead, or in an unknown state (a stalled EXEC): drop it. */
+  /** Dead, or in an unknown state (a stalled EXEC): drop it once no other seat uses it. */
   | 'destroy';
 
 interface Waiter {
   readonly resume: () => void;
-  readonly fail: (err: unknown) => void;
 }
 
 /** A leased connection and the seats still using it (one awaits its EXEC reply while the next reads). */
@@ -39,12 +38,16 @@ class HeldConnection {
  * @internal
  */
 export class Lane {
+  /** Transactions retrying after losing to another process: served first, in arrival order. */
+  readonly #priority: Waiter[] = [];
   readonly #waiters: Waiter[] = [];
   readonly #onIdle: () => void;
   #busy = false;
   #held: HeldConnection | undefined;
   #users = 0;
   #locksHeld = 0;
+  /** Set while the turn's holder is parked waiting for a lock: how to make it step aside. */
+  #yieldParked: (() => void) | undefined;
 
   constructor(onIdle: () => void) {
     this.#onIdle = onIdle;
@@ -96,18 +99,22 @@ export class Lane {
   }
 
   /**
-   * The seat keeps the turn but gives its connection back while it waits (for a lock): a waiter
-   * must never hold a connection the lock's holder may need to finish. @internal
+   * The seat keeps the turn but gives its connection back while it waits for a lock: a waiter
+   * must never hold a connection the lock's holder may need to finish. `stepAside` is called if a
+   * retrying transaction (which may hold that very lock) queues for the turn meanwhile.
+   * @internal
    */
-  park(held: HeldConnection): void {
+  park(held: HeldConnection, stepAside: () => void): void {
     held.users--;
     this.#users--;
+    this.#yieldParked = stepAside;
     if (!held.retired) this.#retire(held, 'return');
     else if (held.users === 0) this.#release(held);
   }
 
-  /** The seat resumes after waiting: a connection again (the turn never left it). @internal */
+  /** The parked seat has its lock: a connection again (the turn never left it). @internal */
   async resume(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
+    this.#yieldParked = undefined;
     const held = await this.#connection(route, signal, stopped);
     held.users++;
     this.#users++;
@@ -115,20 +122,25 @@ export class Lane {
   }
 
   /** @internal */
-  left(held: HeldConnection, exit: SeatExit): void {
-    held.users--;
-    this.#users--;
-    if (exit !== 'keep') this.#retire(held, exit);
-    else if (held.retired && held.users === 0) this.#release(held);
+  left(held: HeldConnection | undefined, exit: SeatExit): void {
+    if (held) {
+      held.users--;
+      this.#users--;
+      if (exit !== 'keep') this.#retire(held, exit);
+      else if (held.retired && held.users === 0) this.#release(held);
+    } else {
+      this.#yieldParked = undefined; // a parked seat that leaves
+    }
     this.#idleCheck();
   }
 
   #queue(signal: AbortSignal | undefined, stopped: unknown, priority: boolean): Promise<void> {
     if (signal?.aborted) return Promise.reject(stopped);
     return new Promise((resolve, reject) => {
+      const queue = priority ? this.#priority : this.#waiters;
       const onAbort = () => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index >= 0) this.#waiters.splice(index, 1);
+        const index = queue.indexOf(waiter);
+        if (index >= 0) queue.splice(index, 1);
         reject(stopped);
       };
       const waiter: Waiter = {
@@ -136,16 +148,21 @@ export class Lane {
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
-        fail: reject,
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (priority) this.#waiters.unshift(waiter);
-      else this.#waiters.push(waiter);
+      queue.push(waiter);
+      if (priority && this.#yieldParked) {
+        // The turn's holder waits for a lock this retrying transaction may hold: it steps aside.
+        const stepAside = this.#yieldParked;
+        this.#yieldParked = undefined;
+        stepAside();
+      }
     });
   }
 
   #passTurn(): void {
-    const next = this.#waiters.shift();
+    this.#yieldParked = undefined;
+    const next = this.#priority.shift() ?? this.#waiters.shift();
     if (next) next.resume(); // the turn goes on: #busy stays true
     else {
       this.#busy = false;
@@ -167,10 +184,10 @@ export class Lane {
   #retire(held: HeldConnection, exit: 'return' | 'destroy'): void {
     held.retired = true;
     if (this.#held === held) this.#held = undefined;
-    // Dropped at once (its pending commands fail, and their seats retry), or returned by the last
-    // seat to leave it.
     if (exit === 'destroy') held.doomed = true;
-    if (held.doomed || held.users === 0) this.#release(held);
+    // Not while another seat still uses it (its EXEC may be in flight on it): the last one to
+    // leave returns or drops it. A dead connection has nothing left to protect.
+    if (held.users === 0 || !held.connection.alive) this.#release(held);
   }
 
   #release(held: HeldConnection): void {
@@ -185,7 +202,7 @@ export class Lane {
   }
 
   #idleCheck(): void {
-    if (this.#busy || this.#waiters.length > 0 || this.#users > 0 || this.#locksHeld > 0) return;
+    if (this.#busy || this.#priority.length > 0 || this.#waiters.length > 0 || this.#users > 0 || this.#locksHeld > 0) return;
     const held = this.#held;
     this.#held = undefined;
     if (held) this.#release(held);
@@ -212,19 +229,17 @@ export class Seat {
   }
 
   /**
-   * Keeps the turn and runs `wait` without a connection (giving it back to the pool meanwhile),
-   * then takes one again.
+   * Gives the connection back and keeps the turn while waiting for a lock. `stepAside` is called
+   * when a retrying transaction of the lane queues for the turn meanwhile.
    */
-  async parkWhile(wait: () => Promise<void>, route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<void> {
-    this.#lane.park(this.#held!);
+  park(stepAside: () => void): void {
+    this.#lane.park(this.#held!, stepAside);
     this.#held = undefined;
-    await wait();
-    this.#held = await this.#lane.resume(route, signal, stopped);
   }
 
-  /** Waiting done but no connection could be had again: the seat has none. */
-  get parked(): boolean {
-    return this.#held === undefined;
+  /** Takes a connection again after `park`. */
+  async resume(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<void> {
+    this.#held = await this.#lane.resume(route, signal, stopped);
   }
 
   /** EXEC is on the wire: the next transaction may start now, on this connection, behind it. */
@@ -239,7 +254,6 @@ export class Seat {
     if (this.#left) return;
     this.#left = true;
     this.passTurn();
-    if (this.#held) this.#lane.left(this.#held, exit);
-    else this.#lane.idleCheck();
+    this.#lane.left(this.#held, exit);
   }
 }

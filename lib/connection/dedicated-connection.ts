@@ -37,10 +37,14 @@ export class DedicatedConnection {
     this.#multi = client.multi.bind(client);
     this.#close = client.close.bind(client);
     this.#destroy = client.destroy.bind(client);
-    // An empty MULTI/EXEC is a wasted round trip: a transaction that queued nothing skips it.
+    // An empty MULTI/EXEC is a wasted round trip: a transaction that queued nothing skips it,
+    // and its WATCH is dropped with the next one, before anything else can use this connection.
     const executeMulti = client._executeMulti.bind(client);
-    client._executeMulti = (commands, ...rest) =>
-      commands.length === 0 ? Promise.resolve([]) : executeMulti(commands, ...rest);
+    client._executeMulti = (commands, ...rest) => {
+      if (commands.length > 0) return executeMulti(commands, ...rest);
+      this.#staleWatch = true;
+      return Promise.resolve([]);
+    };
     for (const method of GUARDED_METHODS) {
       (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
     }

@@ -48,6 +48,11 @@ export async function acquireLock(
         }
       }
       if (result?.acquired) {
+        if (signal?.aborted) {
+          // Granted just as the wait was given up: nobody will use it.
+          await backend.release(resources, token).catch(() => false);
+          throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
+        }
         if (result.validUntil > performance.now()) return result;
         // Granted, but the grant took longer than the lease: never hand out a lock without validity.
         await backend.release(resources, token).catch(() => false);

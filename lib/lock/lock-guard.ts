@@ -133,8 +133,10 @@ export class LockGuard implements CommitGuard {
 
   afterUnknown(): void {
     // The EXEC may have run, and released the lock with it: the next attempt acquires again (with
-    // the same token, which takes it back if it is still ours).
-    this.#drop();
+    // the same token, which takes it back if it is still ours). Until then it may still be ours:
+    // the lane keeps counting it, so siblings do not wait on it holding the turn.
+    this.#lock?.released();
+    this.#lock = undefined;
   }
 
   committed(): void {
@@ -180,6 +182,11 @@ export class LockGuard implements CommitGuard {
   }
 
   #hold(result: AcquireResult & { acquired: true }): void {
+    if (this.#settled) {
+      // The call already ended (aborted, timed out): a grant that arrives now is let go at once.
+      void this.#backend.release(this.#keys, this.#token).catch(noop);
+      return;
+    }
     this.#validUntil = result.validUntil;
     if (!this.#lane) {
       this.#lane = this.#lanes?.laneFor(this.#keys);

@@ -79,36 +79,35 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
       count.waits++; // not a failed attempt: it does not count against maxAttempts
       if (step.kind === 'again') continue;
       const attempt = count.attempts;
-      const waitForLock = () => scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
-      if (call.lanes.laneFor(call.keys).lockHeldHere) {
-        // A transaction of this very lane holds the lock and may need the turn to finish: wait
-        // without it, then come back first.
-        lease.seat.leave(lease.exit);
-        await waitForLock();
-        const again = await takeSeat(call, count, true);
-        if (!(again instanceof Seat)) return again;
-        lease.seat = again;
-        lease.exit = 'keep';
-        continue;
-      }
-      let waited = false;
-      try {
-        await lease.seat.parkWhile(
-          async () => {
-            await waitForLock();
-            waited = true;
-          },
-          call.route,
-          call.scope.abortable,
-          STOPPED,
-        );
-      } catch (err) {
-        // The lock is ours, but no connection could be had to use it: retry like a lost one.
-        if (waited && err !== STOPPED && !(err instanceof TransactorClosedError)) {
-          return { kind: 'retry', reason: 'connection', cause: err };
+      const waiting = scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
+      waiting.catch(noop); // awaited below, on every path
+      const lane = call.lanes.laneFor(call.keys);
+      // Wait keeping the turn (other transactions of this process on these keys wait here, not
+      // in Redis), unless a transaction of this lane holds the lock, or a retrying one (which may
+      // hold it) comes for the turn meanwhile: then wait without the turn, and come back first.
+      let aside = lane.lockHeldHere;
+      if (!aside) {
+        let stepAside!: () => void;
+        const asked = new Promise<'aside'>((resolve) => (stepAside = () => resolve('aside')));
+        lease.seat.park(stepAside);
+        aside = (await Promise.race([waiting.then(() => 'locked' as const), asked])) === 'aside';
+        if (!aside) {
+          try {
+            await lease.seat.resume(call.route, call.scope.abortable, STOPPED);
+          } catch (err) {
+            // The lock is ours, but no connection could be had to use it: retry like a lost one.
+            if (err !== STOPPED && !(err instanceof TransactorClosedError)) return { kind: 'retry', reason: 'connection', cause: err };
+            throw err;
+          }
+          continue;
         }
-        throw err;
       }
+      lease.seat.leave(lease.exit);
+      await waiting;
+      const again = await takeSeat(call, count, true);
+      if (!(again instanceof Seat)) return again;
+      lease.seat = again;
+      lease.exit = 'keep';
     }
   } catch (err) {
     if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
@@ -215,8 +214,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     guard.committed();
     replies = replies.slice(0, -1); // the guard's own command (the lock release) is not the caller's
   }
-  // No reply at all means nothing was queued and EXEC was skipped: drop the WATCH.
-  if (replies.length === 0 && !guard) connection.abandonWatch();
+  // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
   return { kind: 'committed', value, replies };
 }
 

@@ -1,5 +1,5 @@
 import { createTransactor } from '../../lib';
-import { useRedis } from '../support/redis';
+import { useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const redis = useRedis();
@@ -96,4 +96,49 @@ describe('in-process coalescing: same-key transactions take turns', () => {
     expect(order).toEqual(['first (attempt 1)', 'second (attempt 1)', 'first (attempt 2)']);
     await tx.close();
   });
+
+  it('never drops a shared connection under a sibling’s EXEC when one caller gives up', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    let id = 0;
+    let execHeld!: () => void;
+    const held = new Promise<void>((resolve) => (execHeld = resolve));
+
+    const first = tx.transact(['k'], async (t) => {
+      id = await t.read.clientId();
+      await t.read.get('k');
+      await admin.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']); // its EXEC waits on the server
+      t.write.set('k', 'first');
+      execHeld();
+    });
+    await held;
+    const controller = new AbortController();
+    // The second runs right behind the first's EXEC, on the same connection: its read waits too.
+    const second = tx.transact(['k'], async (t) => {
+      await t.read.get('k');
+      t.write.set('k', 'second');
+    }, { signal: controller.signal });
+    await waitFor(async () => /flags=\S*b/.test(await admin.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)])), 'the first EXEC to be held');
+    controller.abort(new Error('the second caller gives up'));
+
+    await expect(second).rejects.toMatchObject({ code: 'ERR_TRANSACT_ABORTED' });
+    await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+    await expect(first).resolves.toMatchObject({ attempts: 1 }); // not outcome unknown
+    expect(await admin.get('k')).toBe('first');
+    await tx.close();
+  });
+
+  it('drops the WATCH of a transaction that queued nothing before the connection serves another', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { maxConnections: 1, retry: { maxAttempts: 1 } });
+
+    await tx.transact(['watched'], (t) => t.read.get('watched'), { mode: 'auto' }); // reads only
+    await admin.set('watched', 'changed by someone'); // would abort a WATCH left behind
+    const next = await tx.transact(['other'], (t) => void t.write.set('other', '1'), { mode: 'auto' });
+
+    expect(next.attempts).toBe(1);
+    expect(await admin.get('other')).toBe('1');
+    await tx.close();
+  });
 });
+
