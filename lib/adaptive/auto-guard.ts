@@ -29,6 +29,7 @@ export class AutoGuard implements CommitGuard {
   readonly #observer: Observer;
   readonly #escalateAfter: number;
   readonly #lanes: Lanes;
+  readonly #lockKeys: string[];
   #lock: LockGuard | undefined;
   #probe: Promise<unknown[]> | undefined;
   #conflicts = 0;
@@ -44,6 +45,7 @@ export class AutoGuard implements CommitGuard {
     lanes: Lanes;
   }) {
     this.#lanes = init.lanes;
+    this.#lockKeys = init.backend.keyspace.unprefixedLockKeys(init.keys);
     this.#backend = init.backend;
     this.#keys = init.keys;
     this.#lockOptions = init.lockOptions;
@@ -64,13 +66,13 @@ export class AutoGuard implements CommitGuard {
   begin(connection: DedicatedConnection): readonly string[] {
     this.#attempt++;
     if (this.#lock) return this.#lock.begin(connection);
-    return this.#backend.keyspace.unprefixedLockKeys(this.#keys);
+    return this.#lockKeys;
   }
 
   probe(connection: DedicatedConnection): void {
     if (this.#lock) return this.#lock.probe(connection);
     const mGet = connection.client.mGet as (keys: string[]) => Promise<unknown[]>;
-    this.#probe = mGet.call(connection.client, this.#backend.keyspace.unprefixedLockKeys(this.#keys));
+    this.#probe = mGet.call(connection.client, this.#lockKeys);
     this.#probe.catch(noop);
   }
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { keySetId } from '../coalescing/key-set.js';
 
 /**
  * Remembers which key sets are contended across processes, so that auto mode starts their next
@@ -23,7 +24,7 @@ export class ContentionTracker {
 
   /** Whether transactions on `keys` start in lock mode. */
   isHot(keys: readonly string[]): boolean {
-    const id = idOf(keys);
+    const id = keySetId(keys);
     const state = this.#hot.get(id);
     if (!state) return false;
     if (performance.now() - state.lastContended <= this.#coolDownMs) return true;
@@ -38,7 +39,7 @@ export class ContentionTracker {
     if (this.#hot.size >= 1_000) {
       for (const [id, state] of this.#hot) if (now - state.lastContended > this.#coolDownMs) this.#hot.delete(id);
     }
-    this.#hot.set(idOf(keys), { calm: 0, lastContended: now });
+    this.#hot.set(keySetId(keys), { calm: 0, lastContended: now });
   }
 
   /**
@@ -46,7 +47,7 @@ export class ContentionTracker {
    * busy or lost to a writer. Returns true when this de-escalated the keys.
    */
   settled(keys: readonly string[], waited: boolean): boolean {
-    const id = idOf(keys);
+    const id = keySetId(keys);
     const state = this.#hot.get(id);
     if (!state) return false;
     if (waited) {
@@ -57,8 +58,4 @@ export class ContentionTracker {
     this.#hot.delete(id);
     return true;
   }
-}
-
-function idOf(keys: readonly string[]): string {
-  return keys.length === 1 ? keys[0]! : [...keys].sort().join('\u0000');
 }

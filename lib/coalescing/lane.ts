@@ -196,11 +196,6 @@ export class Lane {
     held.pool.release(held.connection, !held.doomed);
   }
 
-  /** @internal */
-  idleCheck(): void {
-    this.#idleCheck();
-  }
-
   #idleCheck(): void {
     if (this.#busy || this.#priority.length > 0 || this.#waiters.length > 0 || this.#users > 0 || this.#locksHeld > 0) return;
     const held = this.#held;

@@ -1,3 +1,4 @@
+import { keySetId } from './key-set.js';
 import { Lane } from './lane.js';
 
 /**
@@ -10,7 +11,7 @@ export class Lanes {
 
   /** The lane of transactions on exactly these keys (order does not matter). */
   laneFor(keys: readonly string[]): Lane {
-    const id = keys.length === 1 ? keys[0]! : [...keys].sort().join('\u0000');
+    const id = keySetId(keys);
     let lane = this.#lanes.get(id);
     if (!lane) {
       const created = new Lane(() => {
@@ -20,10 +21,5 @@ export class Lanes {
       this.#lanes.set(id, lane);
     }
     return lane;
-  }
-
-  /** Key sets with transactions in flight. */
-  get size(): number {
-    return this.#lanes.size;
   }
 }

@@ -30,11 +30,6 @@ export class ConnectionPool {
     this.#max = max;
   }
 
-  /** Connections open or being opened. */
-  get size(): number {
-    return this.#size;
-  }
-
   /**
    * Leases a connection, waiting (first come, first served) while all are in use. Gives up when
    * `signal` aborts, rejecting with `stopped`.

@@ -15,7 +15,7 @@ import { queueScript, runScript } from './run-script.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { driftMs } from './lock-backend.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
-import { acquireResult, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
+import { acquireResult, type CallLockKeys, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
 
 const noop = () => {};
 
@@ -37,6 +37,7 @@ export class LockGuard implements CommitGuard {
   readonly #backend: SingleNodeBackend;
   readonly #observer: Observer;
   readonly #keys: readonly string[];
+  readonly #names: CallLockKeys;
   readonly #options: ResolvedLockOptions;
   readonly #token = newLockToken();
   #lock: Lock | undefined;
@@ -62,6 +63,7 @@ export class LockGuard implements CommitGuard {
     this.#options = options;
     this.#observer = observer;
     this.#lanes = lanes;
+    this.#names = backend.keyspace.forCall(keys);
   }
 
   /** Whether this call found the lock busy, or lost to a writer that ignores the lock. */
@@ -76,7 +78,7 @@ export class LockGuard implements CommitGuard {
   begin(connection: DedicatedConnection): readonly string[] {
     const sentAt = performance.now();
     const { ttlMs } = this.#options;
-    const keys = this.#backend.keyspace.keys(this.#keys);
+    const { keys } = this.#names;
     if (!this.#lock) {
       this.#acquiring = runScript(connection.client, ACQUIRE, keys, [this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']).then(
         (reply) => acquireResult(reply, sentAt, ttlMs),
@@ -88,12 +90,12 @@ export class LockGuard implements CommitGuard {
         if (Number(renewed) === 1) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
       }, noop);
     }
-    return this.#backend.keyspace.unprefixedLockKeys(this.#keys);
+    return this.#names.lockKeys;
   }
 
   probe(connection: DedicatedConnection): void {
     const mGet = connection.client.mGet as (keys: string[]) => Promise<unknown[]>;
-    this.#probe = mGet.call(connection.client, this.#backend.keyspace.unprefixedLockKeys(this.#keys));
+    this.#probe = mGet.call(connection.client, this.#names.lockKeys);
     this.#probe.catch(noop);
   }
 
@@ -119,7 +121,7 @@ export class LockGuard implements CommitGuard {
   }
 
   beforeExec(builder: MultiBuilder): void {
-    queueScript(builder, RELEASE, this.#backend.keyspace.keys(this.#keys), [this.#token, '1', ...this.#backend.keyspace.channels(this.#keys)]);
+    queueScript(builder, RELEASE, this.#names.keys, [this.#token, '1', ...this.#names.channels]);
   }
 
   async afterAbort(): Promise<void> {

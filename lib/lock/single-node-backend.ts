@@ -35,9 +35,21 @@ export class LockKeyspace {
     return resources.map((r) => resourceKeys(r, this.#prefix).lock);
   }
 
+  /** Everything a lock-mode call sends, derived once for its resources. */
+  forCall(resources: readonly string[]): CallLockKeys {
+    return { keys: this.keys(resources), lockKeys: this.unprefixedLockKeys(resources), channels: this.channels(resources) };
+  }
+
   channels(resources: readonly string[]): string[] {
     return resources.map((r) => this.#prefix + resourceKeys(r, this.#prefix).channel);
   }
+}
+
+/** The lock keys of one call's resources: script KEYS, lock keys as node-redis takes them, channels. @internal */
+export interface CallLockKeys {
+  readonly keys: string[];
+  readonly lockKeys: string[];
+  readonly channels: string[];
 }
 
 /** Turns an ACQUIRE reply into a result, timing the lease from when the request was sent. */

@@ -79,7 +79,7 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
       count.waits++; // not a failed attempt: it does not count against maxAttempts
       if (step.kind === 'again') continue;
       const attempt = count.attempts;
-      const waiting = scopeRace(call, call.guard!.waitForTurn(call.scope, attempt), attempt);
+      const waiting = call.scope.bound(call.guard!.waitForTurn(call.scope, attempt), call.keys, attempt);
       waiting.catch(noop); // awaited below, on every path
       const lane = call.lanes.laneFor(call.keys);
       // Wait keeping the turn (other transactions of this process on these keys wait here, not
@@ -206,7 +206,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     replies = await scope.race(committing, STOPPED);
   } catch (err) {
     const outcome = failedAtExec(err, lease, call, attempt);
-    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await scopeRace(call, guard.afterAbort(), attempt);
+    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await scope.bound(guard.afterAbort(), keys, attempt);
     if (guard && outcome.kind === 'retry' && outcome.reason === 'unknown') guard.afterUnknown();
     return outcome;
   }
@@ -262,16 +262,6 @@ function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>
   const cause = err === STOPPED ? call.scope.stopError(keys, attempt) : err;
   if (call.idempotent && err !== STOPPED) return { kind: 'retry', reason: 'unknown', cause };
   throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause });
-}
-
-/** Bounds a guard's wait by the call's signal and deadline. */
-async function scopeRace<T>(call: TransactionCall<unknown>, work: Promise<T>, attempt: number): Promise<T> {
-  try {
-    return await call.scope.race(work, STOPPED);
-  } catch (err) {
-    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
-    throw err;
-  }
 }
 
 function invoke<T>(fn: TransactionFn<T>, context: TransactionContext<unknown, unknown>): Promise<T> {

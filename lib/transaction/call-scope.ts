@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { TransactAbortedError, TransactTimeoutError } from '../errors/transaction-errors.js';
 
 const NEVER = new AbortController().signal;
+const BOUND_STOPPED = Symbol('stopped');
 
 /**
  * The cancellation state of one `transact` call: the caller's signal and the policy's deadline,
@@ -70,6 +71,19 @@ export class CallScope {
         },
       );
     });
+  }
+
+  /**
+   * Settles like `work`, or rejects with this call's stop error (aborted or timed out, after
+   * `attempts` attempts) as soon as the scope stops.
+   */
+  async bound<T>(work: Promise<T>, keys: readonly string[], attempts: number): Promise<T> {
+    try {
+      return await this.race(work, BOUND_STOPPED);
+    } catch (err) {
+      if (err === BOUND_STOPPED) throw this.stopError(keys, attempts);
+      throw err;
+    }
   }
 
   /** Releases the deadline timer. */

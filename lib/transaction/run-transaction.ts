@@ -23,7 +23,7 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
   // failure may claim that nothing was written.
   let maybeApplied = false;
   try {
-    if (call.guard) await raceStop(scope, call.guard.prepare(), keys);
+    if (call.guard) await scope.bound(call.guard.prepare(), keys, 0);
     let previousDelay = 0;
     const count: AttemptCount = { attempts: 0, waits: 0 };
     for (let retrying = false; ; retrying = true) {
@@ -58,16 +58,6 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
   } finally {
     scope.dispose();
     await call.guard?.dispose();
-  }
-}
-
-async function raceStop(scope: TransactionCall<unknown>['scope'], work: Promise<void>, keys: string[]): Promise<void> {
-  const stopped = Symbol('stopped');
-  try {
-    await scope.race(work, stopped);
-  } catch (err) {
-    if (err === stopped) throw scope.stopError(keys, 0);
-    throw err;
   }
 }
 
