@@ -1,6 +1,8 @@
 import type { RedisClientPoolType, RedisClientType, RedisClusterType } from 'redis';
 import { serverSourceFor } from './connection/connection-source.js';
-import { InvalidOptionsError, TransactorClosedError } from './errors/usage-errors.js';
+import { InvalidOptionsError } from './errors/usage-errors.js';
+import { InFlight } from './lifecycle/in-flight.js';
+import { refuseSelfDeadlock } from './transaction/nesting.js';
 import { ContentionTracker } from './adaptive/contention-tracker.js';
 import { guardForMode } from './adaptive/guard-for-mode.js';
 import { Lanes } from './coalescing/lanes.js';
@@ -120,50 +122,50 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   );
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
   const tracer = parsed.tracer;
-  let closed = false;
-  const checkOpen = () => {
-    if (closed) throw new TransactorClosedError();
-  };
+  const inFlight = new InFlight();
 
   return {
     retryPolicy: policy,
     ...createLocker(
       () => topology.locks.backend,
       lockDefaults,
-      (resources) => {
-        checkOpen();
-        topology.route(resources);
-      },
+      (resources) => topology.route(resources),
       observer,
+      inFlight,
     ),
     stats: () => stats.snapshot(),
-    async transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
-      checkOpen();
-      const validKeys = validateKeys(keys, 'keys');
-      if (typeof fn !== 'function') {
-        throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
-      }
-      const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
-      const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
-      const route = topology.route(validKeys);
-      const mode = call?.mode ?? 'optimistic';
-      const guard = guardForMode(mode, validKeys, {
-        backend: topology.locks.backend,
-        lockOptions: resolveLockOptions(call?.lock, lockDefaults, true),
-        tracker,
-        observer,
-        escalateAfter,
-        lanes,
-      });
-      const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-      const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };
-      return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
-        runTransaction(run, callPolicy),
-      ) as Promise<TransactResult<T, any>>;
+    transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
+      return inFlight.run(() => transact(keys, fn, callOptions)) as Promise<TransactResult<T, any>>;
     },
-    close: () => {
-      closed = true;
-      return topology.close();
+    close: async () => {
+      await inFlight.close();
+      await topology.close();
     },
   };
+
+  /** One call, validated before anything is sent. */
+  async function transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions): Promise<TransactResult<T>> {
+    const validKeys = validateKeys(keys, 'keys');
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
+    }
+    const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
+    const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
+    const route = topology.route(validKeys);
+    refuseSelfDeadlock(lanes, validKeys, () => route.pool());
+    const mode = call?.mode ?? 'optimistic';
+    const guard = guardForMode(mode, validKeys, {
+      backend: topology.locks.backend,
+      lockOptions: resolveLockOptions(call?.lock, lockDefaults, true),
+      tracker,
+      observer,
+      escalateAfter,
+      lanes,
+    });
+    const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
+    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };
+    return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
+      runTransaction(run, callPolicy),
+    );
+  }
 }

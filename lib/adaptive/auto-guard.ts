@@ -85,8 +85,12 @@ export class AutoGuard implements CommitGuard {
     return 'wait';
   }
 
-  beforeExec(builder: MultiBuilder): void {
-    this.#lock?.beforeExec(builder);
+  beforeExec(builder: MultiBuilder): number {
+    return this.#lock ? this.#lock.beforeExec(builder) : 0;
+  }
+
+  track(reply: Promise<unknown>): void {
+    this.#lock?.track(reply);
   }
 
   async afterAbort(): Promise<void> {

@@ -218,6 +218,11 @@ export class Seat {
     this.#held = held;
   }
 
+  /** The pool the seat's connection came from (not while parked). */
+  get pool(): ConnectionPool {
+    return this.#held!.pool;
+  }
+
   /** The seat's connection (not while parked). */
   get connection(): DedicatedConnection {
     return this.#held!.connection;

@@ -22,12 +22,19 @@ export class ConnectionPool {
   readonly #idle: DedicatedConnection[] = [];
   readonly #waiters: Waiter[] = [];
   #size = 0;
+  /** Connections dropped while replies were still due: close() waits for them too. */
+  readonly #retiring = new Set<Promise<void>>();
   #closed = false;
   #drained: (() => void) | undefined;
 
   constructor(open: ConnectionFactory, max: number) {
     this.#open = open;
     this.#max = max;
+  }
+
+  /** The most connections it opens at once. */
+  get capacity(): number {
+    return this.#max;
   }
 
   /**
@@ -84,6 +91,7 @@ export class ConnectionPool {
     this.#size -= idle.length;
     await Promise.all(idle.map((c) => c.close()));
     if (this.#size > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await Promise.all(this.#retiring);
   }
 
   #takeIdle(): DedicatedConnection | undefined {
@@ -114,7 +122,9 @@ export class ConnectionPool {
   }
 
   #drop(connection: DedicatedConnection): void {
-    connection.destroy();
+    const retiring = connection.retire();
+    this.#retiring.add(retiring);
+    void retiring.then(() => this.#retiring.delete(retiring));
     this.#size--;
     this.#notifyDrained();
   }

@@ -1,5 +1,9 @@
 import { TransactUsageError } from '../errors/usage-errors.js';
+import { settleWithin } from '../util/time-bounds.js';
 import type { MultiBuilder, NodeRedisClient } from './node-redis-types.js';
+
+/** How long a retired connection may wait for the replies of what it already sent. */
+const RETIRE_WAIT_MS = 2_000;
 
 /**
  * Methods `fn` must not call on `t.read`: they would change the connection's WATCH, MULTI,
@@ -29,6 +33,11 @@ export class DedicatedConnection {
   readonly #close: () => Promise<void>;
   readonly #destroy: () => void;
   #staleWatch = false;
+  /**
+   * Set once a command whose effect must land before its call's cleanup (a lock acquire, an EXEC
+   * that releases) was sent here: dropping the connection then waits for their replies.
+   */
+  #drainOnDrop = false;
 
   private constructor(client: NodeRedisClient) {
     this.client = client;
@@ -114,6 +123,29 @@ export class DedicatedConnection {
   /** Drops the socket at once; pending commands reject. */
   destroy(): void {
     if (this.client.isOpen) this.#destroy();
+  }
+
+  /**
+   * Asks that dropping this connection wait for the replies of what was sent on it: a lock script
+   * or an EXEC that releases must not run on the server after its call's cleanup, sent elsewhere.
+   */
+  drainOnDrop(): void {
+    this.#drainOnDrop = true;
+  }
+
+  /**
+   * Takes the connection out of service. Commands not yet answered are cut off (the server may or
+   * may not run them), unless {@link drainOnDrop} asked otherwise: then new commands are refused
+   * at once, and the socket closes once every command already sent has its reply (at most
+   * `RETIRE_WAIT_MS`).
+   */
+  retire(): Promise<void> {
+    if (!this.client.isOpen) return Promise.resolve();
+    if (!this.#drainOnDrop || !this.alive) {
+      this.#destroy();
+      return Promise.resolve();
+    }
+    return settleWithin(this.#close(), RETIRE_WAIT_MS).then(() => this.destroy());
   }
 }
 

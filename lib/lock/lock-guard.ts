@@ -47,6 +47,11 @@ export class LockGuard implements CommitGuard {
   #settled = false;
   #waited = false;
   #validUntil = 0;
+  /**
+   * What this call sent that may still change its lock keys (an acquire or renewal on a dedicated
+   * connection, EXEC with the release, a wait for the lock): the cleanup release goes after them.
+   */
+  #outstanding: Promise<unknown>[] = [];
   /** The lane of this call's keys while the lock is held: its siblings must not wait on it holding the turn. */
   #lane: Lane | undefined;
   readonly #lanes: Lanes | undefined;
@@ -79,16 +84,19 @@ export class LockGuard implements CommitGuard {
     const sentAt = performance.now();
     const { ttlMs } = this.#options;
     const { keys } = this.#names;
+    connection.drainOnDrop(); // what this call sends on it must land before its cleanup
     if (!this.#lock) {
       this.#acquiring = runScript(connection.client, ACQUIRE, keys, [this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']).then(
         (reply) => acquireResult(reply, sentAt, ttlMs),
       );
       this.#acquiring.catch(noop);
+      this.track(this.#acquiring);
     } else if (this.#options.autoExtend && this.#validUntil - sentAt < ttlMs / 2) {
       // The probe that follows tells whether the lock is still ours; this only moves the lease.
-      runScript(connection.client, EXTEND, keys, [this.#token, String(ttlMs)]).then((renewed) => {
+      const renewing = runScript(connection.client, EXTEND, keys, [this.#token, String(ttlMs)]).then((renewed) => {
         if (Number(renewed) === 1) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
       }, noop);
+      this.track(renewing);
     }
     return this.#names.lockKeys;
   }
@@ -120,8 +128,13 @@ export class LockGuard implements CommitGuard {
     throw new LockLostError(this.#keys, 'its lease ran out before the commit; nothing was written');
   }
 
-  beforeExec(builder: MultiBuilder): void {
+  beforeExec(builder: MultiBuilder): number {
     queueScript(builder, RELEASE, this.#names.keys, [this.#token, '1', ...this.#names.channels]);
+    return 1;
+  }
+
+  track(reply: Promise<unknown>): void {
+    this.#outstanding.push(reply);
   }
 
   async afterAbort(): Promise<void> {
@@ -146,21 +159,31 @@ export class LockGuard implements CommitGuard {
     this.#drop();
   }
 
-  async waitForTurn(scope: CallScope, attempt: number): Promise<void> {
+  waitForTurn(scope: CallScope, attempt: number): Promise<void> {
+    const waiting = this.#waitForTurn(scope, attempt);
+    this.track(waiting);
+    return waiting;
+  }
+
+  async #waitForTurn(scope: CallScope, attempt: number): Promise<void> {
     const first = this.#busy;
     this.#busy = undefined;
+    const cappedByDeadline = scope.remainingMs() < this.#options.acquireTimeoutMs;
     const remaining = Math.min(this.#options.acquireTimeoutMs, Math.max(0, scope.remainingMs()));
     try {
       const result = await acquireLock(
         this.#backend,
         this.#keys,
         this.#token,
-        { ...this.#options, acquireTimeoutMs: Math.floor(remaining), signal: scope.abortable },
+        { ...this.#options, acquireTimeoutMs: Math.ceil(remaining), signal: scope.abortable },
         first,
       );
       this.#hold(result);
     } catch (err) {
-      if (err instanceof LockUnavailableError && scope.stopped) throw scope.stopError(this.#keys, attempt);
+      // The wait ran out because the call's deadline (or signal) did, not acquireTimeoutMs: say so.
+      if (err instanceof LockUnavailableError && (scope.stopped || (cappedByDeadline && err.reason === 'timeout'))) {
+        throw scope.stopError(this.#keys, attempt);
+      }
       throw err;
     }
   }
@@ -169,6 +192,9 @@ export class LockGuard implements CommitGuard {
     if (this.#settled) return;
     this.#settled = true;
     this.#drop();
+    // After every command of this call that could still take the lock or queue it (their replies
+    // or failures): a release that overtook its own acquire would leave the lock held for a lease.
+    await settleWithin(Promise.allSettled(this.#outstanding), RELEASE_WAIT_MS);
     // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
     // call may be waiting in the queue. By token: it never touches another holder's lock. Bounded:
     // an unreachable server must not hold the call (the lease expires by itself).

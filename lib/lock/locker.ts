@@ -3,6 +3,7 @@ import { LockLostError } from '../errors/lock-errors.js';
 import { validateKeys } from '../transaction/keys.js';
 import { describeValue, parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
+import type { InFlight } from '../lifecycle/in-flight.js';
 import type { Observer } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
@@ -41,7 +42,9 @@ export function createLocker(
   defaults: { ttlMs: number; acquireTimeoutMs: number },
   checkResources: (resources: readonly string[]) => unknown = () => undefined,
   observer?: Observer,
+  inFlight?: InFlight,
 ): Locker {
+  const counted = <T>(work: () => Promise<T>): Promise<T> => (inFlight ? inFlight.run(work) : work());
   async function lock(resources: readonly string[], options: LockOptions | undefined, autoExtend: boolean): Promise<Lock> {
     const valid = validateKeys(resources, 'resources');
     checkResources(valid); // on a cluster: one hash slot, or CrossSlotError
@@ -57,19 +60,26 @@ export function createLocker(
   }
 
   return {
-    lock: (resources, options) => lock(resources, options, false),
-    async withLock(resources, fn, options) {
-      if (typeof fn !== 'function') {
-        throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
-      }
-      const held = await lock(resources, options, true);
-      try {
-        const value = await fn(held);
-        if (held.signal.aborted && held.signal.reason instanceof LockLostError) throw held.signal.reason;
-        return value;
-      } finally {
-        await held.release().catch(() => false);
-      }
-    },
+    lock: (resources, options) =>
+      counted(async () => {
+        const held = await lock(resources, options, false);
+        inFlight?.hold(held); // close() releases it if the caller has not
+        return held;
+      }),
+    withLock: (resources, fn, options) => counted(() => withLock(resources, fn, options)),
   };
+
+  async function withLock<T>(resources: readonly string[], fn: (lock: Lock) => T | Promise<T>, options: LockOptions | undefined): Promise<T> {
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
+    }
+    const held = await lock(resources, options, true);
+    try {
+      const value = await fn(held);
+      if (held.signal.aborted && held.signal.reason instanceof LockLostError) throw held.signal.reason;
+      return value;
+    } finally {
+      await held.release().catch(() => false);
+    }
+  }
 }

@@ -3,11 +3,13 @@ import { Seat, type SeatExit } from '../coalescing/lane.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
+import { isTransactError } from '../errors/base.js';
 import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
 import type { CommitGuard } from './commit-guard.js';
 import type { TransactionContext } from './context.js';
 import { validateKeys } from './keys.js';
+import { runAsFn } from './nesting.js';
 import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from './node-redis-errors.js';
 import { isTransientReply } from './transient-replies.js';
 
@@ -150,28 +152,34 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     signal: scope.signal,
     watch: (...more: string[]) => {
       if (ended) return Promise.reject(new TransactUsageError('t.watch() was called after its attempt ended'));
-      let valid: string[];
+      let watched: Promise<unknown>;
       try {
-        valid = validateKeys(more, 't.watch()');
+        const valid = validateKeys(more, 't.watch()');
         call.route.check(valid);
+        watched = connection.watch(valid);
       } catch (err) {
-        return Promise.reject(err);
+        watched = Promise.reject(err);
       }
-      const watched = connection.watch(valid);
-      watched.catch(noop);
       watches.push(watched);
-      return watched.then(noop);
+      // Awaiting is optional: the engine awaits every WATCH before EXEC, so the promise handed
+      // back must not count as unhandled when fn ignores it.
+      const answer = watched.then(noop);
+      answer.catch(noop);
+      return answer;
     },
   };
 
   let value: T;
+  const running = runAsFn({ owner: call.lanes, keys, pool: lease.seat.pool, connection }, () => invoke(call.fn, context));
   try {
-    value = await scope.race(invoke(call.fn, context), STOPPED);
+    value = await scope.race(running.result, STOPPED);
   } catch (err) {
     ended = true;
+    running.frame.running = false;
     return failedBeforeExec(err, lease, call, attempt);
   }
   ended = true;
+  running.frame.running = false;
   try {
     // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
     await scope.race(Promise.all(watches), STOPPED);
@@ -180,11 +188,13 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       return failedBeforeExec(err, lease, call, attempt);
     }
     connection.abandonWatch();
+    if (isTransactError(err)) throw err; // a bad t.watch() argument fn did not await
     throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
   }
   if (scope.stopped || !connection.alive) {
     return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
   }
+  let ownCommands = 0;
   if (guard) {
     let verdict: 'go' | 'wait' | 'recheck';
     try {
@@ -196,12 +206,13 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       connection.abandonWatch();
       return verdict === 'wait' ? { kind: 'wait' } : { kind: 'again' };
     }
-    guard.beforeExec(builder);
+    ownCommands = guard.beforeExec(builder);
   }
 
   let replies: unknown[];
   try {
-    const committing = commit(); // MULTI..EXEC are queued on the connection now
+    const committing = commit();
+    guard?.track(committing); // MULTI..EXEC are queued on the connection now
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {
@@ -210,10 +221,9 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     if (guard && outcome.kind === 'retry' && outcome.reason === 'unknown') guard.afterUnknown();
     return outcome;
   }
-  if (guard) {
-    guard.committed();
-    replies = replies.slice(0, -1); // the guard's own command (the lock release) is not the caller's
-  }
+  guard?.committed();
+  // What the guard queued after fn's commands (the lock release) is not the caller's.
+  if (ownCommands > 0) replies = replies.slice(0, replies.length - ownCommands);
   // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
   return { kind: 'committed', value, replies };
 }

@@ -3,6 +3,7 @@ import { TransactAbortedError, TransactTimeoutError } from '../errors/transactio
 
 const NEVER = new AbortController().signal;
 const BOUND_STOPPED = Symbol('stopped');
+const noop = () => {};
 
 /**
  * The cancellation state of one `transact` call: the caller's signal and the policy's deadline,
@@ -53,10 +54,18 @@ export class CallScope {
     return new TransactTimeoutError({ keys, attempts, deadlineMs: this.#deadlineMs ?? 0 });
   }
 
-  /** Settles like `work`, or rejects with `stopped` as soon as the scope stops, whichever is first. */
+  /**
+   * Settles like `work`, or rejects with `stopped` as soon as the scope stops, whichever is first.
+   * `work` always gets a handler: a race it loses never leaves its rejection unhandled.
+   */
   race<T>(work: Promise<T>, stopped: unknown): Promise<T> {
     if (this.signal === NEVER) return work;
-    if (this.signal.aborted) return Promise.reject(stopped);
+    if (this.signal.aborted) {
+      // The race is lost before it starts, but `work` goes on (fn, a read, a lock script): its
+      // rejection must still be handled, or it would end the process.
+      work.catch(noop);
+      return Promise.reject(stopped);
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(stopped);
       this.signal.addEventListener('abort', onAbort, { once: true });

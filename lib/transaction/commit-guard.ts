@@ -24,8 +24,16 @@ export interface CommitGuard {
    * Throws `LockLostError` when the guard was lost.
    */
   check(): Promise<'go' | 'wait' | 'recheck'>;
-  /** Queues what must commit together with the writes. */
-  beforeExec(builder: MultiBuilder): void;
+  /**
+   * Queues what must commit together with the writes, after them. Returns how many commands it
+   * queued: their replies are cut from the caller's.
+   */
+  beforeExec(builder: MultiBuilder): number;
+  /**
+   * A command of this call (EXEC) is on the wire on a dedicated connection: the call's cleanup
+   * waits for its reply, so a release can never overtake it.
+   */
+  track(reply: Promise<unknown>): void;
   /** EXEC aborted on a watched key. Throws `LockLostError` when it was the guard's key. */
   afterAbort(): Promise<void>;
   /** EXEC's outcome is unknown and the call (idempotent) will try again: forget what EXEC may have done. */

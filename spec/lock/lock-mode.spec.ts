@@ -174,21 +174,26 @@ describe("transact(..., { mode: 'lock' })", () => {
 
   it('never lets a waiter hold the connection its lock’s holder needs (maxConnections 1)', async () => {
     const admin = await redis.connect();
+    let waiter: Promise<unknown> | undefined;
     const tx = createTransactor(await redis.connect(), {
       maxConnections: 1,
       retry: { backoff: 'fixed', baseDelayMs: 100, maxDelayMs: 100, jitter: 'none' },
       lock: { acquireTimeoutMs: 3_000 },
+      hooks: {
+        // Another call, on x and y (made from outside the holder's fn: from inside, a call that
+        // needs the only connection is refused), takes the only connection while the holder
+        // backs off after losing to a writer, and queues behind the holder's lock on x...
+        onAttempt: ({ keys, attempt }) => {
+          if (keys.length === 1 && attempt === 1 && !waiter) {
+            waiter = tx.transact(['x', 'y'], (w) => void w.write.set('y', 'waiter'), { mode: 'lock' });
+          }
+        },
+      },
     });
-    let waiter: Promise<unknown> | undefined;
 
     const holder = tx.transact(['x'], async (t) => {
       const v = await t.read.get('x');
-      if (t.attempt === 1) {
-        // Another call, on x and y, takes the only connection while this one backs off after
-        // losing to a writer, and queues behind this one's lock on x...
-        waiter = tx.transact(['x', 'y'], (w) => void w.write.set('y', 'waiter'), { mode: 'lock' });
-        await admin.set('x', 'rogue');
-      }
+      if (t.attempt === 1) await admin.set('x', 'rogue');
       // ...so this one's retry needs the connection back while the other waits for the lock.
       t.write.set('x', `${v}+holder`);
     }, { mode: 'lock' });
@@ -201,23 +206,27 @@ describe("transact(..., { mode: 'lock' })", () => {
 
   it('never lets a same-key sibling wait on the lock while holding the turn its holder needs', async () => {
     const admin = await redis.connect();
+    let sibling: Promise<unknown> | undefined;
     const tx = createTransactor(await redis.connect(), {
       retry: { backoff: 'fixed', baseDelayMs: 50, maxDelayMs: 50, jitter: 'none' },
       lock: { acquireTimeoutMs: 3_000 },
+      hooks: {
+        // A second call on the same key, made while the holder has the turn (from outside its fn:
+        // a same-key call from inside fn is refused), takes the turn when the holder's EXEC goes
+        // out, and finds the lock (still the holder's: the EXEC is aborted by a writer) busy.
+        onAttempt: ({ attempt }) => {
+          if (attempt !== 1 || sibling) return;
+          sibling = tx.transact(['k'], async (s) => {
+            const w = await s.read.get('k');
+            s.write.set('k', `${w}+sibling`);
+          }, { mode: 'lock' });
+        },
+      },
     });
-    let sibling: Promise<unknown> | undefined;
 
     const holder = tx.transact(['k'], async (t) => {
       const v = await t.read.get('k');
-      if (t.attempt === 1) {
-        // A second call on the same key takes the turn when this attempt's EXEC goes out, and
-        // finds the lock (still this call's: the EXEC is aborted by a writer) busy.
-        sibling = tx.transact(['k'], async (s) => {
-          const w = await s.read.get('k');
-          s.write.set('k', `${w}+sibling`);
-        }, { mode: 'lock' });
-        await admin.set('k', 'rogue');
-      }
+      if (t.attempt === 1) await admin.set('k', 'rogue');
       t.write.set('k', `${v}+holder`);
     }, { mode: 'lock' });
 

@@ -1,0 +1,57 @@
+import { TransactorClosedError } from '../errors/usage-errors.js';
+
+/** What a transactor lets go of when it closes: locks from `tx.lock` still held by their callers. */
+export interface Releasable {
+  release(): Promise<boolean>;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The calls a transactor has accepted and not yet settled, so that `close()` can stop taking new
+ * ones, let those finish on their own terms (commit, fail, time out), release the locks its
+ * callers still hold, and only then close connections.
+ * @internal
+ */
+export class InFlight {
+  #count = 0;
+  #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  readonly #held = new Set<Releasable>();
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Runs one call, counted until it settles. Throws {@link TransactorClosedError} (before
+   * `work` starts, so nothing is sent) once the transactor is closing.
+   */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new TransactorClosedError();
+    this.#count++;
+    try {
+      return await work();
+    } finally {
+      if (--this.#count === 0) this.#drained?.();
+    }
+  }
+
+  /** A lock handed to the caller: `close()` releases it if the caller has not. */
+  hold(lock: Releasable): void {
+    if (lock.signal.aborted) return;
+    this.#held.add(lock);
+    lock.signal.addEventListener('abort', () => this.#held.delete(lock), { once: true });
+  }
+
+  /** Refuses new calls, waits for the accepted ones, then releases the locks still held. */
+  close(): Promise<void> {
+    this.#closing ??= this.#drain();
+    return this.#closing;
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#count > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await Promise.all([...this.#held].map((lock) => lock.release().catch(() => false)));
+  }
+}
