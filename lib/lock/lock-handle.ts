@@ -29,7 +29,10 @@ const ABORT_AHEAD_SHARE = 0.1;
 export class Lock {
   /** The resources held, all of them. */
   readonly resources: readonly string[];
-  /** A number that strictly increases with every acquisition of any of these resources. */
+  /**
+   * A number that strictly increases with every acquisition of any of these resources (over a
+   * Redlock quorum, under the assumptions stated at `createRedlock`).
+   */
   readonly fencingToken: number;
   /**
    * Aborts when the lock must be considered gone: its lease is about to run out unrenewed (10% of

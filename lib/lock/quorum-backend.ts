@@ -49,13 +49,14 @@ export class QuorumBackend implements LockBackend {
   async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
     const sentAt = performance.now();
     const replies = await this.#onEach((client, node) =>
-      runScript(client, ACQUIRE, node.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '0']),
+      runScript(client, ACQUIRE, node.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '0', '1']),
     );
     const granted = replies.flatMap((r, i) => (r.ok && (r.value as number[])[0] === 1 ? [{ node: i, fence: Number((r.value as number[])[1]) }] : []));
     const answered = replies.filter((r) => r.ok).length;
     if (granted.length >= this.quorum) {
       // The largest fencing token among the majority becomes the floor on those nodes: any later
-      // majority overlaps this one, so its token will be larger still.
+      // majority overlaps this one, so its token will be larger still; if the node they share
+      // lost its data since, ACQUIRE's time floor still puts it higher (see createRedlock).
       const fencingToken = Math.max(...granted.map((g) => g.fence));
       const raised = await this.#onEach(
         (client, node) => runScript(client, RAISE_FENCE, node.keyspace.keys(resources), [String(fencingToken)]),

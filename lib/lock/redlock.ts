@@ -38,8 +38,19 @@ const redlockOptionsSchema = lockOptionsSchema.pick({ ttlMs: true, acquireTimeou
 /**
  * The same lock API as `tx.lock` / `tx.withLock`, over N independent Redis servers (the Redlock
  * algorithm): a lock is held when a majority granted it within its validity time, so locking
- * keeps working, and stays exclusive, while a minority of the servers is down. Fencing tokens
- * strictly increase per resource across the quorum.
+ * keeps working, and stays exclusive, while a minority of the servers is down.
+ *
+ * Fencing tokens strictly increase per resource: a lock acquired after another one was granted
+ * gets a larger token. They are microsecond timestamps of the granting servers' clocks (about
+ * 1.8e15; safe integers until the year 2255), raised above the last token wherever a node
+ * remembers it. That holds through node failures when either
+ * - no node loses a write it acknowledged (`appendonly yes` with `appendfsync always`): any two
+ *   majorities share a node that remembers the last token; or
+ * - a node that lost its data (restarted without persistence, reloaded an older snapshot, failed
+ *   over to a lagging replica) rejoins only once the longest lease has passed since it went down
+ *   (the same rule that keeps the lock exclusive), and the servers' clocks differ by less than
+ *   that delay, none stepping back by as much (NTP keeps them within milliseconds). Then even a
+ *   majority of nodes that all lost or never saw the last token issues a larger one.
  *
  * @example
  * ```ts

@@ -31,16 +31,24 @@ end
 
 /**
  * Takes every resource, or none. ARGV: token, ttlMs, entryTtlMs, fair ('1': first come, first
- * served; '0': whoever asks first when free). A token that already holds a resource (a retried
- * acquire whose first reply was lost) takes it again. Returns `{1, fencingToken}` when taken (the fencing
- * token is one more than the largest of the resources' last tokens, and becomes the last token
- * of each), or `{0, waitHintMs}` when busy (the longest remaining lease, or the time until the
- * waiter ahead must refresh); a fair waiter is then queued (or its entry refreshed).
+ * served; '0': whoever asks first when free), then optionally timeFloor ('1': quorum locks; absent
+ * or '0': a plain counter). A token that already holds a resource (a retried acquire whose first
+ * reply was lost) takes it again. Returns `{1, fencingToken}` when taken, or `{0, waitHintMs}`
+ * when busy (the longest remaining lease, or the time until the waiter ahead must refresh); a
+ * fair waiter is then queued (or its entry refreshed).
+ *
+ * The fencing token is one more than the largest of the resources' last tokens, and becomes the
+ * last token of each. With timeFloor it is also at least the server's clock in microseconds
+ * (16 digits; below 2^53, so exact in Lua's doubles and in JS, until the year 2255): a quorum
+ * can be formed by nodes that all lost or never saw the last token (one restarted empty, one
+ * that was down), and only a clock still orders their tokens after the ones issued before.
+ * Stored through redis.call, which writes numbers with 17 significant digits (never tostring or
+ * `..`, which keep 14 and would round the token).
  */
 export const ACQUIRE = script(
   'acquire',
   `${PRELUDE}
-local token, ttl, entryTtl, fair = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local token, ttl, entryTtl, fair, timeFloor = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1'
 local busy, waitHint = false, 0
 for i = 1, #KEYS, 4 do
   local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
@@ -84,6 +92,7 @@ for i = 1, #KEYS, 4 do
   fence = math.max(fence, tonumber(redis.call('HGET', KEYS[i + 1], 'fence') or '0'))
 end
 fence = fence + 1
+if timeFloor then fence = math.max(fence, tonumber(t[1]) * 1000000 + tonumber(t[2])) end
 for i = 1, #KEYS, 4 do
   redis.call('SET', KEYS[i], token, 'PX', ttl)
   redis.call('HSET', KEYS[i + 1], 'fence', fence)
@@ -153,7 +162,8 @@ return 1
 
 /**
  * Raises the fencing counter of each resource to at least ARGV[1] (quorum locks: makes the token
- * a majority agreed on the floor for every later acquisition). Returns 1.
+ * a majority agreed on, time floor included, the floor for every later acquisition on those
+ * nodes). Returns 1.
  */
 export const RAISE_FENCE = script(
   'raise-fence',

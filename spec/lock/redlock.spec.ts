@@ -76,7 +76,7 @@ describe('createRedlock over 5 independent servers', () => {
 
   it('takes a free lock on the very first try of a new Redlock (acquireTimeoutMs 0)', async () => {
     const lock = await redlock().lock(['fresh'], { acquireTimeoutMs: 0 });
-    expect(lock.fencingToken).toBe(1);
+    expect(lock.fencingToken).toBeGreaterThan(0);
     await lock.release();
   });
 
