@@ -18,6 +18,8 @@ export type {
   ConflictEvent,
   DeescalationEvent,
   EscalationEvent,
+  HookErrorEvent,
+  HookName,
   LockAcquiredEvent,
   LockExtendedEvent,
   LockLostEvent,
@@ -25,6 +27,7 @@ export type {
   TransactHooks,
 } from './observability/events.js';
 export { keyPrefixOf } from './observability/stats.js';
+export { HOOK_WARNING_CODE, HOOK_WARNING_NAME } from './observability/hook-errors.js';
 export type { TransactCounters, TransactStats } from './observability/stats.js';
 export type { SpanLike, TracerLike } from './observability/tracing.js';
 export type { RetryReason } from './transaction/attempt.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { lockOptionsSchema, type LockOptions } from './lock/lock-options.js';
 import { retryPolicyInputSchema, type RetryPolicyInput } from './retry/retry-policy.js';
-import { HOOK_NAMES, type TransactHooks } from './observability/events.js';
+import { HOOK_NAMES, type HookErrorEvent, type TransactHooks } from './observability/events.js';
 import type { TracerLike } from './observability/tracing.js';
 
 /** Options of {@link createTransactor}. */
@@ -16,6 +16,19 @@ export interface TransactorOptions {
   maxConnections?: number;
   /** Callbacks that observe transactions and locks (attempts, conflicts, retries, escalations, commits, lock events). */
   hooks?: TransactHooks;
+  /**
+   * Receives what a hook threw (or the rejection of a promise it returned), with the hook's name.
+   * The call, lock or timer the hook observed goes on as if the hook had returned. An error this
+   * callback throws is swallowed. Without it, each hook error becomes a process warning
+   * (`process.emitWarning`) named `RedisTransactHookWarning`, code `ERR_TRANSACT_HOOK`, whose
+   * `cause` is the hook's error.
+   * @defaultValue a process warning
+   * @example
+   * ```ts
+   * createTransactor(client, { hooks, onHookError: ({ hook, error }) => log.error({ hook, error }, 'hook failed') });
+   * ```
+   */
+  onHookError?: (event: HookErrorEvent) => void;
   /**
    * An OpenTelemetry tracer (`trace.getTracer('redis-transact')` from `@opentelemetry/api`): one
    * span per `transact` call. Without it, tracing costs nothing.
@@ -89,6 +102,7 @@ export const transactorOptionsSchema = z.strictObject({
   hooks: z
     .strictObject(Object.fromEntries(HOOK_NAMES.map((name) => [name, fn.optional()])), { error: 'must be an object of callbacks' })
     .optional(),
+  onHookError: fn.optional(),
   tracer: z
     .custom<TracerLike>((v) => typeof (v as TracerLike | null)?.startSpan === 'function', { error: 'must be an OpenTelemetry tracer' })
     .optional(),

@@ -115,7 +115,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const lanes = new Lanes();
   const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const stats = new StatsRecorder();
-  const observer = new Observer((parsed.hooks ?? {}), stats);
+  const observer = new Observer(parsed.hooks ?? {}, stats, parsed.onHookError);
   const tracker = new ContentionTracker(
     parsed.auto?.relaxAfter ?? DEFAULT_AUTO_MODE.relaxAfter,
     parsed.auto?.coolDownMs ?? DEFAULT_AUTO_MODE.coolDownMs,

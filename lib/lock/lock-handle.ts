@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { LockLostError } from '../errors/lock-errors.js';
+import { parseInput } from '../validation/parse-input.js';
+import { leaseMsSchema } from './lock-options.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 
@@ -83,20 +85,34 @@ export class Lock {
     return this.#done ? 0 : Math.max(0, this.#validUntil - performance.now());
   }
 
-  /** Whether the lock is still held as far as this process can tell. */
+  /**
+   * Whether the lock is still held as far as this process can tell: judged on the monotonic clock
+   * (not only by `signal`, whose timer a blocked event loop delays).
+   */
   get held(): boolean {
     return !this.signal.aborted && this.validityMs > 0;
   }
 
   /**
    * Renews the lease to `ttlMs` from now. Throws {@link LockLostError} (and aborts `signal`) when
-   * the lock was lost; it never renews a lock someone else now holds.
+   * the lock was lost, including when its lease already ran out on this process's clock (a
+   * blocked event loop kept the renewal from running in time); it never renews a lock someone
+   * else now holds.
+   * @param ttlMs - The new lease, in whole milliseconds (20 to 2147483647). Defaults to the lock's
+   *   `ttlMs`. A bad value throws {@link InvalidOptionsError} before anything is sent; the lock
+   *   stays held as it was.
    */
   async extend(ttlMs: number = this.#ttlMs): Promise<void> {
+    const lease = parseInput(leaseMsSchema, ttlMs, 'ttlMs');
     if (this.#done) throw new LockLostError(this.resources, 'it was already released or lost');
-    const validUntil = await this.#backend.extend(this.resources, this.token, ttlMs);
-    if (validUntil === null) {
-      const lost = new LockLostError(this.resources, 'its lease ran out and it was taken or expired');
+    const lapsed = this.checkLease();
+    if (lapsed) throw lapsed;
+    const validUntil = await this.#backend.extend(this.resources, this.token, lease);
+    if (validUntil === null || validUntil <= performance.now()) {
+      const lost = new LockLostError(
+        this.resources,
+        validUntil === null ? 'its lease ran out and it was taken or expired' : 'the renewal took longer than the lease',
+      );
       this.#finish(lost);
       throw lost;
     }
@@ -104,6 +120,21 @@ export class Lock {
     this.#validUntil = validUntil;
     this.#schedule();
     this.#observer.lockExtended(this.resources, this.validityMs);
+  }
+
+  /**
+   * Judges the lease now, on the monotonic clock: when the event loop was blocked, the expiry
+   * timer has not run yet, but a lease past its validity is gone whatever the timers say. Marks
+   * the lock lost then (aborting `signal`). Returns the {@link LockLostError} when the lock was
+   * lost, `undefined` while it is held or after it was released.
+   * @internal
+   */
+  checkLease(): LockLostError | undefined {
+    if (this.#done) return this.signal.reason instanceof LockLostError ? this.signal.reason : undefined;
+    if (this.#validUntil > performance.now()) return undefined;
+    const lost = new LockLostError(this.resources, 'its lease ran out before it was renewed (was the event loop blocked?)');
+    this.#finish(lost);
+    return lost;
   }
 
   /**
@@ -141,6 +172,8 @@ export class Lock {
   }
 
   #scheduleExtend(delay: number): void {
+    // One renewal timer at a time, whatever path asks for the next one.
+    clearTimeout(this.#extendTimer);
     this.#extendTimer = setTimeout(() => {
       this.extend().catch((err: unknown) => {
         // Lost: extend() already aborted the signal. Otherwise (Redis unreachable) try again

@@ -1,14 +1,17 @@
 import { z } from 'zod';
+import { durationMs } from '../validation/duration.js';
 
 /** Options of a lock acquisition (`tx.lock`, `tx.withLock`, and `transact` in lock mode). */
 export interface LockOptions {
   /**
-   * Lease length in milliseconds: a holder that crashes keeps the lock at most this long.
+   * Lease length in whole milliseconds (20 to 2147483647): a holder that crashes keeps the lock at
+   * most this long.
    * @defaultValue 10000
    */
   ttlMs?: number;
   /**
-   * How long to wait for a busy lock before failing with `LockUnavailableError`; 0 tries once.
+   * How long to wait for a busy lock before failing with `LockUnavailableError`, in whole
+   * milliseconds (0 to 2147483647); 0 tries once.
    * @defaultValue 10000
    */
   acquireTimeoutMs?: number;
@@ -33,22 +36,20 @@ export interface ResolvedLockOptions {
 /** Defaults of {@link LockOptions}. */
 export const DEFAULT_LOCK_OPTIONS = Object.freeze({ ttlMs: 10_000, acquireTimeoutMs: 10_000 });
 
-const ttlMs = z
-  .number({ error: 'must be a positive number of milliseconds' })
-  .int({ error: 'must be a whole number of milliseconds' })
-  .min(20, { error: 'must be a positive number of milliseconds, at least 20 (a lease must outlast a round trip)' })
-  .max(2_147_483_647, { error: 'must be at most 2147483647' });
+/** Zod schema of a lease length: `ttlMs` options, and `lock.extend`'s argument. @internal */
+export const leaseMsSchema = durationMs({
+  min: 20,
+  rule: 'must be a positive number of milliseconds, at least 20 (a lease must outlast a round trip)',
+});
+
+/** Zod schema of a wait that may be 0 (try once). @internal */
+export const waitMsSchema = durationMs({ min: 0, rule: 'must be 0 or a positive number of milliseconds' });
 
 /** Zod schema of {@link LockOptions}. @internal */
 export const lockOptionsSchema = z.strictObject(
   {
-    ttlMs: ttlMs.optional(),
-    acquireTimeoutMs: z
-      .number({ error: 'must be 0 or a positive number of milliseconds' })
-      .int({ error: 'must be 0 or a positive whole number of milliseconds' })
-      .min(0, { error: 'must be 0 or a positive number of milliseconds' })
-      .max(2_147_483_647, { error: 'must be at most 2147483647' })
-      .optional(),
+    ttlMs: leaseMsSchema.optional(),
+    acquireTimeoutMs: waitMsSchema.optional(),
     autoExtend: z.boolean({ error: 'must be true or false' }).optional(),
     signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
   },

@@ -1,5 +1,4 @@
 import { InvalidOptionsError } from '../errors/usage-errors.js';
-import { LockLostError } from '../errors/lock-errors.js';
 import { validateKeys } from '../transaction/keys.js';
 import { describeValue, parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
@@ -25,7 +24,10 @@ export interface Locker {
   /**
    * Runs `fn` while holding `resources` (renewing the lease as it runs) and always releases.
    * Rejects with `fn`'s error, or with {@link LockLostError} when the lock was lost before `fn`
-   * finished (then `fn`'s work was not protected to the end: `lock.signal` told it when).
+   * finished (then `fn`'s work was not protected to the end: `lock.signal` told it when). The
+   * lease is judged on the monotonic clock when `fn` settles: if `fn` blocked the event loop past
+   * the lease, the renewal could not run, and `withLock` rejects even though no timer fired yet.
+   * It never releases a lock another holder took meanwhile.
    * @example
    * ```ts
    * await tx.withLock(['report:2026-11'], async (lock) => {
@@ -76,7 +78,10 @@ export function createLocker(
     const held = await lock(resources, options, true);
     try {
       const value = await fn(held);
-      if (held.signal.aborted && held.signal.reason instanceof LockLostError) throw held.signal.reason;
+      // Judged on the clock, not only by the signal: a blocked event loop ran neither the renewal
+      // nor the expiry timer, and a lease that ran out meanwhile did not protect fn to the end.
+      const lost = held.checkLease();
+      if (lost) throw lost;
       return value;
     } finally {
       await held.release().catch(() => false);

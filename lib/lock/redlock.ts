@@ -3,9 +3,10 @@ import { serverSourceFor } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import type { TransactorSource } from '../transactor.js';
 import { settleWithin } from '../util/time-bounds.js';
+import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';
 import { createLocker, type Locker } from './locker.js';
-import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema } from './lock-options.js';
+import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema, waitMsSchema } from './lock-options.js';
 import { type QuorumNode, QuorumBackend } from './quorum-backend.js';
 import { ReleaseNotifier, type ShardedSubscriber } from './release-notifier.js';
 import { LockKeyspace } from './single-node-backend.js';
@@ -16,9 +17,9 @@ export interface RedlockOptions {
   ttlMs?: number;
   /** Default wait for a busy lock, ms. @defaultValue 10000 */
   acquireTimeoutMs?: number;
-  /** How long each node gets to answer one request before it counts as failed, ms. @defaultValue 100 */
+  /** How long each node gets to answer one request before it counts as failed, whole ms (1 to 2147483647). @defaultValue 100 */
   nodeTimeoutMs?: number;
-  /** Mean random delay before retrying a contended acquire when no release was announced, ms. @defaultValue 50 */
+  /** Mean random delay before retrying a contended acquire when no release was announced, whole ms (0 to 2147483647). @defaultValue 50 */
   retryDelayMs?: number;
 }
 
@@ -31,8 +32,8 @@ export interface Redlock extends Locker {
 }
 
 const redlockOptionsSchema = lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).extend({
-  nodeTimeoutMs: z.number({ error: 'must be a positive number of milliseconds' }).int({ error: 'must be a whole number of milliseconds' }).min(1, { error: 'must be a positive number of milliseconds' }).optional(),
-  retryDelayMs: z.number({ error: 'must be 0 or more milliseconds' }).min(0, { error: 'must be 0 or more milliseconds' }).optional(),
+  nodeTimeoutMs: durationMs({ min: 1, rule: 'must be a positive number of milliseconds' }).optional(),
+  retryDelayMs: waitMsSchema.optional(),
 });
 
 /**

@@ -75,9 +75,14 @@ export interface LockLostEvent {
 }
 
 /**
- * Callbacks that observe a transactor. Each is called synchronously with a frozen event; an
- * exception thrown by one ends the call it was observing with it. Events are only built when
- * their callback is set.
+ * Callbacks that observe a transactor. Each is called synchronously with a frozen event. Hooks
+ * observe, they never steer: an exception thrown by one (or a promise it returns that rejects)
+ * changes nothing about the call, lock or timer it observed; it is reported to the transactor's
+ * `onHookError` option, or, without one, as a process warning named `RedisTransactHookWarning`
+ * (code `ERR_TRANSACT_HOOK`). Events are only built when their callback is set.
+ *
+ * (Aborting a call's own `signal` from a hook is a call of the API, not an error: it stops the call
+ * like any abort.)
  */
 export interface TransactHooks {
   onAttempt?: (event: AttemptEvent) => void;
@@ -89,6 +94,20 @@ export interface TransactHooks {
   onLockAcquired?: (event: LockAcquiredEvent) => void;
   onLockExtended?: (event: LockExtendedEvent) => void;
   onLockLost?: (event: LockLostEvent) => void;
+}
+
+/** The name of one of {@link TransactHooks}. */
+export type HookName = keyof TransactHooks;
+
+/**
+ * A hook threw (or its promise rejected). Given to the transactor's `onHookError` option; the
+ * call, lock or timer the hook observed went on as if the hook had returned.
+ */
+export interface HookErrorEvent {
+  /** Which hook threw, e.g. `'onCommit'`. */
+  readonly hook: HookName;
+  /** What it threw. */
+  readonly error: unknown;
 }
 
 /** The names of {@link TransactHooks}. */

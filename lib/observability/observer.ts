@@ -1,49 +1,60 @@
 import type { LockLostError } from '../errors/lock-errors.js';
 import type { RetryReason } from '../transaction/attempt.js';
-import type { AttemptMode, EscalationEvent, TransactHooks } from './events.js';
+import type { AttemptMode, EscalationEvent, HookName, TransactHooks } from './events.js';
+import { type HookErrorHandler, isThenable, reportHookError } from './hook-errors.js';
 import type { StatsRecorder } from './stats.js';
 
 /**
  * Where the engine reports what happens: counts it for `stats()` and calls the user's hooks,
- * building each (frozen) event only when its hook is set.
+ * building each (frozen) event only when its hook is set. Every hook is called guarded: the
+ * engine calls these methods in its commit path and in lock timers, and a hook only observes, so
+ * nothing a hook throws may reach them.
  * @internal
  */
 export class Observer {
   readonly #hooks: TransactHooks;
   readonly #stats: StatsRecorder | undefined;
+  readonly #onHookError: HookErrorHandler | undefined;
 
-  constructor(hooks: TransactHooks, stats?: StatsRecorder) {
+  constructor(hooks: TransactHooks, stats?: StatsRecorder, onHookError?: HookErrorHandler) {
     this.#hooks = hooks;
     this.#stats = stats;
+    this.#onHookError = onHookError;
   }
 
   attempt(keys: readonly string[], attempt: number, mode: AttemptMode): void {
     this.#stats?.count(keys, 'attempts');
-    this.#hooks.onAttempt?.(Object.freeze({ keys, attempt, mode }));
+    const hook = this.#hooks.onAttempt;
+    if (hook) this.#call('onAttempt', () => hook(Object.freeze({ keys, attempt, mode })));
   }
 
   conflict(keys: readonly string[], attempt: number, mode: AttemptMode): void {
     this.#stats?.count(keys, 'conflicts');
-    this.#hooks.onConflict?.(Object.freeze({ keys, attempt, mode }));
+    const hook = this.#hooks.onConflict;
+    if (hook) this.#call('onConflict', () => hook(Object.freeze({ keys, attempt, mode })));
   }
 
   retry(keys: readonly string[], attempt: number, reason: RetryReason, delayMs: number, error: unknown): void {
-    this.#hooks.onRetry?.(Object.freeze({ keys, attempt, reason, delayMs, error }));
+    const hook = this.#hooks.onRetry;
+    if (hook) this.#call('onRetry', () => hook(Object.freeze({ keys, attempt, reason, delayMs, error })));
   }
 
   escalate(keys: readonly string[], attempt: number, reason: EscalationEvent['reason']): void {
     this.#stats?.count(keys, 'escalations');
-    this.#hooks.onEscalate?.(Object.freeze({ keys, attempt, reason }));
+    const hook = this.#hooks.onEscalate;
+    if (hook) this.#call('onEscalate', () => hook(Object.freeze({ keys, attempt, reason })));
   }
 
   deescalate(keys: readonly string[]): void {
-    this.#hooks.onDeescalate?.(Object.freeze({ keys }));
+    const hook = this.#hooks.onDeescalate;
+    if (hook) this.#call('onDeescalate', () => hook(Object.freeze({ keys })));
   }
 
   commit(keys: readonly string[], attempts: number, mode: AttemptMode, durationMs: number): void {
     this.#stats?.count(keys, 'calls');
     this.#stats?.count(keys, 'commits');
-    this.#hooks.onCommit?.(Object.freeze({ keys, attempts, mode, durationMs }));
+    const hook = this.#hooks.onCommit;
+    if (hook) this.#call('onCommit', () => hook(Object.freeze({ keys, attempts, mode, durationMs })));
   }
 
   failure(keys: readonly string[]): void {
@@ -52,15 +63,28 @@ export class Observer {
   }
 
   lockAcquired(resources: readonly string[], fencingToken: number): void {
-    this.#hooks.onLockAcquired?.(Object.freeze({ resources, fencingToken }));
+    const hook = this.#hooks.onLockAcquired;
+    if (hook) this.#call('onLockAcquired', () => hook(Object.freeze({ resources, fencingToken })));
   }
 
   lockExtended(resources: readonly string[], validityMs: number): void {
-    this.#hooks.onLockExtended?.(Object.freeze({ resources, validityMs }));
+    const hook = this.#hooks.onLockExtended;
+    if (hook) this.#call('onLockExtended', () => hook(Object.freeze({ resources, validityMs })));
   }
 
   lockLost(resources: readonly string[], error: LockLostError): void {
-    this.#hooks.onLockLost?.(Object.freeze({ resources, error }));
+    const hook = this.#hooks.onLockLost;
+    if (hook) this.#call('onLockLost', () => hook(Object.freeze({ resources, error })));
+  }
+
+  #call(name: HookName, invoke: () => unknown): void {
+    try {
+      // Typed to return void, but an async hook returns a promise: its rejection is an error too.
+      const returned = invoke();
+      if (isThenable(returned)) void returned.then(undefined, (err: unknown) => reportHookError(this.#onHookError, name, err));
+    } catch (err) {
+      reportHookError(this.#onHookError, name, err);
+    }
   }
 }
 

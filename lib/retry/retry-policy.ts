@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
+import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';
 
 /** How the delay between attempts grows. See {@link RetryPolicy.backoff}. */
@@ -25,7 +26,7 @@ export interface RetryPolicy {
    * @defaultValue `'exponential'`
    */
   readonly backoff: BackoffKind;
-  /** First delay, in milliseconds. @defaultValue 5 */
+  /** First delay, in whole milliseconds (0 to 3600000). @defaultValue 5 */
   readonly baseDelayMs: number;
   /** Largest delay, in milliseconds; must be at least `baseDelayMs`. @defaultValue 250 */
   readonly maxDelayMs: number;
@@ -39,7 +40,8 @@ export interface RetryPolicy {
   /**
    * Time budget for the whole call, in milliseconds, covering waits for a connection, `fn`,
    * and sleeps between attempts. `null`: no deadline. A sleep that would end past the deadline
-   * ends the call with `TransactTimeoutError` at once instead.
+   * ends the call with `TransactTimeoutError` at once instead. Whole milliseconds, 1 to
+   * 2147483647 (the longest timer Node can set: a longer one would fire after 1 ms).
    * @defaultValue `null`
    */
   readonly deadlineMs: number | null;
@@ -59,10 +61,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 const MAX_DELAY_MS = 3_600_000;
-const delayMs = z
-  .number({ error: 'must be a number of milliseconds' })
-  .min(0, { error: 'must be 0 or more' })
-  .max(MAX_DELAY_MS, { error: `must be at most ${MAX_DELAY_MS} (one hour)` });
+const delayMs = durationMs({ min: 0, rule: 'must be 0 or more', max: MAX_DELAY_MS, maxReason: 'one hour' });
 
 /** Zod schema of {@link RetryPolicyInput}: every field optional, unknown fields refused. */
 export const retryPolicyInputSchema = z.strictObject(
@@ -79,11 +78,7 @@ export const retryPolicyInputSchema = z.strictObject(
   baseDelayMs: delayMs.optional(),
   maxDelayMs: delayMs.optional(),
   jitter: z.enum(['none', 'full', 'equal'], { error: 'must be one of "none", "full", "equal"' }).optional(),
-  deadlineMs: z
-    .number({ error: 'must be a positive number of milliseconds or null' })
-    .positive({ error: 'must be a positive number of milliseconds or null' })
-    .nullable()
-    .optional(),
+  deadlineMs: durationMs({ min: 1, rule: 'must be a positive number of milliseconds or null' }).nullable().optional(),
   },
   { error: 'must be an object' },
 );

@@ -131,4 +131,12 @@ describe('createRedlock over 5 independent servers', () => {
     expect(() => createRedlock(clients, { nodeTimeoutMs: 0 })).toThrow('options.nodeTimeoutMs: must be a positive number of milliseconds, got 0');
     expect(() => createRedlock(clients, { ttlMs: -1 })).toThrow('options.ttlMs: must be a positive number of milliseconds');
   });
+
+  it('refuses a node timeout longer than a Node timer can wait (it would fire after 1 ms), and takes the longest one', async () => {
+    expect(() => createRedlock(clients, { nodeTimeoutMs: 2 ** 31 })).toThrow(
+      'options.nodeTimeoutMs: must be at most 2147483647 (the longest timer Node can set), got 2147483648',
+    );
+    const lock = await redlock({ nodeTimeoutMs: 2 ** 31 - 1 }).lock(['payout:5'], { acquireTimeoutMs: 0 });
+    expect(await lock.release()).toBe(true);
+  });
 });

@@ -54,4 +54,12 @@ describe('loadRetryPolicy', () => {
     expect(() => loadRetryPolicy({ file: join(dir, 'missing.json') })).toThrow(/cannot be read: ENOENT/);
     expect(() => loadRetryPolicy({})).toThrow(InvalidOptionsError);
   });
+
+  it('refuses a deadline longer than a Node timer can wait, from an env variable', () => {
+    process.env.TEST_RETRY_POLICY = JSON.stringify({ deadlineMs: 2 ** 31 });
+    expect(() => loadRetryPolicy({ env: 'TEST_RETRY_POLICY' })).toThrow(InvalidOptionsError);
+    expect(() => loadRetryPolicy({ env: 'TEST_RETRY_POLICY' })).toThrow(
+      'invalid options in env TEST_RETRY_POLICY: deadlineMs: must be at most 2147483647 (the longest timer Node can set), got 2147483648',
+    );
+  });
 });
