@@ -261,3 +261,24 @@ describe("transact(..., { mode: 'lock' })", () => {
     await tx.close();
   });
 });
+
+describe('transact(..., { mode: "lock" }) bounded by its deadline', () => {
+  it('reports the deadline (TransactTimeoutError), never the lock wait, when the deadline ends the wait', async () => {
+    const holder = createTransactor(await redis.connect());
+    const held = await holder.lock(['r'], { ttlMs: 10_000 });
+    const tx = createTransactor(await redis.connect());
+    const codes = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const call = tx.transact(['r'], (t) => void t.write.incr('r'), {
+        mode: 'lock',
+        retry: { deadlineMs: 20 + (i % 7) },
+        lock: { acquireTimeoutMs: 10_000 },
+      });
+      codes.add(await call.then(() => 'committed', (err: { code?: string }) => err.code ?? 'other'));
+    }
+    expect([...codes]).toEqual(['ERR_TRANSACT_TIMEOUT']);
+    await held.release();
+    await tx.close();
+    await holder.close();
+  });
+});

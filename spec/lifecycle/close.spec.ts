@@ -1,0 +1,93 @@
+import { createTransactor, TransactorClosedError } from '../../lib';
+import { useRedis, waitFor } from '../support/redis';
+
+const redis = useRedis();
+
+/** A promise and the function that settles it, for steering a call from the test. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+describe('tx.close()', () => {
+  it('lets every call accepted before it finish, and refuses calls made after it', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { maxConnections: 1 });
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      tx.transact([`k${i}`], async (t) => {
+        await t.read.get(`k${i}`);
+        t.write.incr(`k${i}`);
+        return i;
+      }),
+    );
+    const closing = tx.close();
+    const late = tx.transact(['late'], (t) => void t.write.set('late', 'x'));
+
+    await expect(late).rejects.toBeInstanceOf(TransactorClosedError);
+    const settled = await Promise.allSettled(calls);
+    await closing;
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(50);
+    expect((await admin.mGet(Array.from({ length: 50 }, (_, i) => `k${i}`))).every((v) => v === '1')).toBe(true);
+    expect(await admin.exists('late')).toBe(0);
+    await expect(tx.lock(['r'])).rejects.toBeInstanceOf(TransactorClosedError);
+    await expect(tx.withLock(['r'], () => 1)).rejects.toBeInstanceOf(TransactorClosedError);
+  });
+
+  it('waits for a withLock in flight, which then releases its lock', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const inside = gate();
+    const finish = gate();
+    const withLock = tx.withLock(['wl'], async () => {
+      inside.open();
+      await finish.opened;
+      return 'done';
+    });
+    await inside.opened;
+    let closed = false;
+    const closing = tx.close().then(() => (closed = true));
+    // close() is waiting for fn: let a few round trips pass, then let fn finish.
+    await admin.ping();
+    expect(closed).toBe(false);
+    finish.open();
+    await expect(withLock).resolves.toBe('done');
+    await closing;
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+  });
+
+  it('waits for a lock-mode call waiting for a busy lock; it commits once the lock is free', async () => {
+    const admin = await redis.connect();
+    const other = createTransactor(await redis.connect());
+    const held = await other.lock(['busy'], { ttlMs: 10_000 });
+    const tx = createTransactor(await redis.connect());
+    const call = tx.transact(['busy'], (t) => void t.write.set('busy', 'x'), { mode: 'lock', lock: { acquireTimeoutMs: 10_000 } });
+    // It is queued for the lock (its queue entry exists) when close() is called.
+    await waitFor(async () => (await admin.keys('rtlock:queue:*')).length > 0, 'the call to queue for the lock');
+    const closing = tx.close();
+    await held.release();
+    await expect(call).resolves.toMatchObject({ replies: ['OK'] });
+    await closing;
+    expect(await admin.get('busy')).toBe('x');
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+    await other.close();
+  });
+
+  it('releases a lock its caller still holds; release() afterwards resolves false', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const lock = await tx.lock(['kept'], { ttlMs: 60_000 });
+    const released = await tx.lock(['let-go'], { ttlMs: 60_000 });
+    await released.release();
+    expect(await admin.keys('rtlock:lock:*')).toHaveLength(1);
+
+    await tx.close();
+
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+    expect(lock.signal.aborted).toBe(true);
+    await expect(lock.release()).resolves.toBe(false);
+    const again = createTransactor(await redis.connect());
+    await (await again.lock(['kept'], { acquireTimeoutMs: 0 })).release();
+    await again.close();
+  });
+});
