@@ -12,7 +12,8 @@ import type { Lane } from '../coalescing/lane.js';
 import type { Lanes } from '../coalescing/lanes.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import { queueScript, runScript } from './run-script.js';
-import { settleWithin } from '../util/time-bounds.js';
+import { sleep } from '../retry/sleep.js';
+import { settleWithin, withTimeout } from '../util/time-bounds.js';
 import { driftMs } from './lock-backend.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
 import { acquireResult, type CallLockKeys, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
@@ -21,6 +22,8 @@ const noop = () => {};
 
 /** How long a call waits for its best-effort release when it ends without a commit. */
 const RELEASE_WAIT_MS = 1_000;
+/** Pause between tries of that release when one got no answer. */
+const RELEASE_RETRY_MS = 20;
 
 /**
  * Lock mode for one `transact` call. The lock is taken in the same write as WATCH and the first
@@ -198,7 +201,26 @@ export class LockGuard implements CommitGuard {
     // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
     // call may be waiting in the queue. By token: it never touches another holder's lock. Bounded:
     // an unreachable server must not hold the call (the lease expires by itself).
-    await settleWithin(this.#backend.release(this.#keys, this.#token), RELEASE_WAIT_MS);
+    await this.#releaseWithin(RELEASE_WAIT_MS);
+  }
+
+  /**
+   * Releases by token, trying again while the bound lasts when no answer came (the lock
+   * connection was cut and is reconnecting, the server is restarting): a single lost reply must
+   * not leave the lock held for a whole lease.
+   */
+  async #releaseWithin(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    for (;;) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      try {
+        await withTimeout(this.#backend.release(this.#keys, this.#token), left);
+        return;
+      } catch {
+        await sleep(Math.min(RELEASE_RETRY_MS, Math.max(0, until - performance.now()))).catch(noop);
+      }
+    }
   }
 
   /** Forgets the lock (released with the commit, lost, or about to be released by token). */

@@ -7,13 +7,15 @@ import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/e
 import { waitFor } from '../support/redis';
 
 /**
- * Bank transfers between 100 accounts while connections are killed at random and the server is
- * restarted. A few seconds in `npm test`; `SOAK_SECONDS=60 npx jest spec/faults/soak` for longer.
+ * Bank transfers between 100 accounts, in every mode, some of them ended early by a deadline or an
+ * abort, while connections are killed at random and the server is restarted. A few seconds in
+ * `npm test`; `SOAK_SECONDS=60 npx jest spec/faults/soak` for longer.
  */
 const SOAK_MS = Number(process.env.SOAK_SECONDS ?? 4) * 1_000;
 const ACCOUNTS = 100;
 const OPENING_BALANCE = 1_000;
 const WORKERS = 24;
+const MODES = ['lock', 'auto', 'optimistic', 'optimistic'] as const;
 
 interface Transfer {
   readonly id: string;
@@ -62,6 +64,9 @@ it(`keeps every transfer exact through killed connections and a server restart (
       const to = (from + 1 + Math.floor(Math.random() * (ACCOUNTS - 1))) % ACCOUNTS;
       const transfer: Transfer = { id: `w${w}-${i}`, from, to, amount: 1 + Math.floor(Math.random() * 50) };
       transfers.push(transfer);
+      // Every third call is cut short: by a deadline of 5-50 ms, or by its caller after 0-20 ms.
+      const cut = i % 3 === 0 ? (i % 2 === 0 ? 'deadline' : 'abort') : undefined;
+      const signal = cut === 'abort' ? AbortSignal.timeout(Math.floor(Math.random() * 21)) : undefined;
       try {
         const { value } = await tx.transact([account(from), account(to)], async (t) => {
           const [a, b] = (await Promise.all([t.read.get(account(from)), t.read.get(account(to))])).map(Number) as [number, number];
@@ -71,7 +76,11 @@ it(`keeps every transfer exact through killed connections and a server restart (
             .set(account(to), String(b + transfer.amount))
             .set(`transfer:${transfer.id}`, '1'); // the id lets us reconcile an unknown outcome
           return 'committed' as const;
-        }, i % 4 === 0 ? { mode: 'lock' } : undefined);
+        }, {
+          mode: MODES[i % MODES.length],
+          ...(cut === 'deadline' ? { retry: { deadlineMs: 5 + Math.floor(Math.random() * 46) } } : {}),
+          ...(signal ? { signal } : {}),
+        });
         transfer.outcome = value;
       } catch (err) {
         transfer.outcome = isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed';
@@ -120,6 +129,10 @@ it(`keeps every transfer exact through killed connections and a server restart (
 
   const check = await connect();
   await waitFor(async () => (await check.ping()) === 'PONG', 'the server to answer');
+  // Every call has settled, those ended early included: no lock or queue entry of theirs remains.
+  expect(await check.keys('rtlock:lock:*')).toEqual([]);
+  expect(await check.keys('rtlock:queue:*')).toEqual([]);
+  expect(await check.keys('rtlock:expiry:*')).toEqual([]);
   const balances = (await check.mGet(Array.from({ length: ACCOUNTS }, (_, n) => account(n)))).map(Number);
   const recorded = await Promise.all(transfers.map((t) => check.exists(`transfer:${t.id}`)));
   const expected = Array.from({ length: ACCOUNTS }, () => OPENING_BALANCE);
@@ -141,6 +154,9 @@ it(`keeps every transfer exact through killed connections and a server restart (
   expect(restarted).toBe(true);
   expect(kills).toBeGreaterThan(5);
   expect(tally.committed).toBeGreaterThan(50);
+  // Calls were really cut short by both means (an unhandled rejection from one fails this test).
+  expect(errors.get('ERR_TRANSACT_TIMEOUT') ?? 0).toBeGreaterThan(0);
+  expect(errors.get('ERR_TRANSACT_ABORTED') ?? 0).toBeGreaterThan(0);
   console.log(`soak: ${transfers.length} transfers, ${kills} connections killed, 1 restart:`, tally, Object.fromEntries(errors));
   check.destroy();
   admin.destroy();
