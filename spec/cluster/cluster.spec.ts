@@ -31,6 +31,15 @@ async function commandsOnAllNodes(nodes: ReadonlyArray<Awaited<ReturnType<RedisC
 }
 
 describe('createTransactor on Redis Cluster', () => {
+  it.each(['optimistic', 'lock', 'auto'] as const)('resolves EXEC’s replies for what fn queued, in %s mode', async (mode) => {
+    const tx = transactor();
+    const key = `{replies:${mode}}:n`;
+    const one = await tx.transact([key], (t) => void t.write.incr(key), { mode });
+    const two = await tx.transact([key, `{replies:${mode}}:log`], (t) => void t.write.incr(key).rPush(`{replies:${mode}}:log`, 'x'), { mode });
+    expect(one.replies).toEqual([1]);
+    expect(two.replies).toEqual([2, 1]);
+  });
+
   it('sells inventory across many slots on every master, never oversold', async () => {
     const tx = transactor({ retry: { maxAttempts: 200, baseDelayMs: 1, maxDelayMs: 20 } });
     const skus = Array.from({ length: 24 }, (_, i) => `{sku:${i}}`);
