@@ -1,46 +1,20 @@
-import { createClient, type RedisClientType } from 'redis';
-import { createRedlock, type Lock, type Redlock } from '../../lib';
+import type { RedisClientType } from 'redis';
+import { type Lock, type Redlock } from '../../lib';
+import type { EmbeddedRedis } from '../../examples/support/embedded-redis';
 import { resourceKeys } from '../../lib/lock/lock-keys';
-import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { useRedisNodes } from '../support/redis-nodes';
 import { waitFor } from '../support/redis';
 
-// Three independent servers, started without persistence: a restart forgets every fencing counter.
-let servers: EmbeddedRedis[] = [];
-// One admin connection per server; it reconnects by itself after a restart.
-let admins: RedisClientType[] = [];
-const redlocks: Redlock[] = [];
 const stalled = new Set<number>();
-
-beforeAll(async () => {
-  servers = await Promise.all(Array.from({ length: 3 }, () => startEmbeddedRedis()));
-});
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-beforeEach(async () => {
-  await Promise.all(servers.map((s) => s.start().catch(() => {}))); // a test may have stopped some
-  admins = await Promise.all(
-    servers.map(async (s) => {
-      const c = createClient({ url: s.url }) as RedisClientType;
-      c.on('error', () => {});
-      await c.connect();
-      await c.flushAll();
-      return c;
-    }),
-  );
-});
-afterEach(async () => {
+// Declared before the servers' own clean-up, so it runs first: a frozen server would hold it.
+afterEach(() => {
   for (const pid of stalled) process.kill(pid, 'SIGCONT'); // a failed test must not leave a server frozen
   stalled.clear();
-  await Promise.all(redlocks.splice(0).map((r) => r.close()));
-  await Promise.all(admins.map(async (c) => (c.isReady ? c.close() : c.destroy())));
 });
-
-function redlock(): Redlock {
-  const r = createRedlock(admins, { nodeTimeoutMs: 100 });
-  redlocks.push(r);
-  return r;
-}
+// Three independent servers, started without persistence: a restart forgets every fencing counter.
+// One admin connection per server; it reconnects by itself after a restart.
+const nodes = useRedisNodes(3);
+const redlock = (): Redlock => nodes.redlock({ nodeTimeoutMs: 100 });
 
 /** Freezes a server process for real (SIGSTOP): it accepts bytes but answers nothing. */
 async function freeze(admin: RedisClientType): Promise<number> {
@@ -61,8 +35,8 @@ function fenceOn(admin: RedisClientType, resource: string): Promise<string | nul
 
 describe('Redlock fencing tokens', () => {
   it('never go backwards when the next majority is a node restarted empty and one that never saw the resource', async () => {
-    const [a, , c] = servers as [EmbeddedRedis, EmbeddedRedis, EmbeddedRedis];
-    const [adminA, adminB, adminC] = admins as [RedisClientType, RedisClientType, RedisClientType];
+    const [a, , c] = nodes.servers as [EmbeddedRedis, EmbeddedRedis, EmbeddedRedis];
+    const [adminA, adminB, adminC] = nodes.clients as [RedisClientType, RedisClientType, RedisClientType];
     const r = redlock();
     const tokens: number[] = [];
     const take = async (): Promise<Lock> => {
@@ -109,19 +83,19 @@ describe('Redlock fencing tokens', () => {
     await y.release();
     // Node 0 saw a much later token for x than the others (say its clock runs a minute ahead).
     const ahead = y.fencingToken + 60_000_000;
-    await admins[0]!.hSet(resourceKeys('x').meta, 'fence', String(ahead));
+    await nodes.clients[0]!.hSet(resourceKeys('x').meta, 'fence', String(ahead));
 
     const both = await r.lock(['x', 'y']);
     await both.release();
 
     expect(both.fencingToken).toBe(ahead + 1);
     // RAISE_FENCE carried it to the nodes that had not seen it, and to y on every node.
-    const fences = await Promise.all(admins.flatMap((admin) => [fenceOn(admin, 'x'), fenceOn(admin, 'y')]));
+    const fences = await Promise.all(nodes.clients.flatMap((admin) => [fenceOn(admin, 'x'), fenceOn(admin, 'y')]));
     expect(fences).toEqual(Array.from({ length: 6 }, () => String(ahead + 1)));
 
     // A majority without node 0 still issues a larger token for y alone: the floor it carries,
     // not its clock (a minute behind that token), orders it.
-    await servers[0]!.stop();
+    await nodes.servers[0]!.stop();
     const next = await r.lock(['y']);
     await next.release();
     expect(next.fencingToken).toBe(ahead + 2);
@@ -137,6 +111,6 @@ describe('Redlock fencing tokens', () => {
     expect(first.fencingToken).toBeGreaterThan(2 ** 50); // a time floor in microseconds
     expect(Number.isSafeInteger(second.fencingToken)).toBe(true);
     expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    expect(await Promise.all(admins.map((a) => fenceOn(a, 'exact')))).toEqual([String(second.fencingToken), String(second.fencingToken), String(second.fencingToken)]);
+    expect(await Promise.all(nodes.clients.map((a) => fenceOn(a, 'exact')))).toEqual([String(second.fencingToken), String(second.fencingToken), String(second.fencingToken)]);
   });
 });

@@ -1,41 +1,11 @@
-import { createClient, type RedisClientType } from 'redis';
+import { createClient } from 'redis';
 import { createRedlock, InvalidOptionsError, LockUnavailableError, type Redlock } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
-import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { useRedisNodes } from '../support/redis-nodes';
 import { waitFor } from '../support/redis';
 
-let servers: EmbeddedRedis[] = [];
-let clients: RedisClientType[] = [];
-const redlocks: Redlock[] = [];
-
-beforeAll(async () => {
-  servers = await Promise.all(Array.from({ length: 5 }, () => startEmbeddedRedis()));
-});
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
-beforeEach(async () => {
-  await Promise.all(servers.map((s) => s.start().catch(() => {}))); // a test may have stopped some
-  clients = await Promise.all(
-    servers.map(async (s) => {
-      const c = createClient({ url: s.url }) as RedisClientType;
-      c.on('error', () => {});
-      await c.connect();
-      await c.flushAll();
-      return c;
-    }),
-  );
-});
-afterEach(async () => {
-  await Promise.all(redlocks.splice(0).map((r) => r.close()));
-  await Promise.all(clients.map(async (c) => (c.isReady ? c.close() : c.destroy())));
-});
-
-function redlock(options?: Parameters<typeof createRedlock>[1]): Redlock {
-  const r = createRedlock(clients, options);
-  redlocks.push(r);
-  return r;
-}
+const nodes = useRedisNodes(5);
+const redlock = (options?: Parameters<typeof createRedlock>[1]): Redlock => nodes.redlock(options);
 
 /** Runs `holders` lockers that each take the lock `rounds` times and record who is inside. */
 async function exclusionCheck(holders: number, rounds: number) {
@@ -50,7 +20,7 @@ async function exclusionCheck(holders: number, rounds: number) {
           inside++;
           mostInside = Math.max(mostInside, inside);
           fences.push(lock.fencingToken);
-          await clients[0]!.ping().catch(() => undefined); // real I/O inside the critical section
+          await nodes.clients[0]!.ping().catch(() => undefined); // real I/O inside the critical section
           await new Promise((resolve) => setImmediate(resolve));
           inside--;
         }, { acquireTimeoutMs: 30_000 });
@@ -66,12 +36,12 @@ describe('createRedlock over 5 independent servers', () => {
     expect(r.quorum).toBe(3);
 
     const lock = await r.lock(['payout:1']);
-    const holders = await Promise.all(clients.map((c) => c.get(resourceKeys('payout:1').lock)));
+    const holders = await Promise.all(nodes.clients.map((c) => c.get(resourceKeys('payout:1').lock)));
     expect(holders.filter((h) => h === lock.token).length).toBe(5);
     await expect(redlock().lock(['payout:1'], { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(LockUnavailableError);
 
     expect(await lock.release()).toBe(true);
-    expect(await Promise.all(clients.map((c) => c.exists(resourceKeys('payout:1').lock)))).toEqual([0, 0, 0, 0, 0]);
+    expect(await Promise.all(nodes.clients.map((c) => c.exists(resourceKeys('payout:1').lock)))).toEqual([0, 0, 0, 0, 0]);
   });
 
   it('takes a free lock on the very first try of a new Redlock (acquireTimeoutMs 0)', async () => {
@@ -89,7 +59,7 @@ describe('createRedlock over 5 independent servers', () => {
   });
 
   it('keeps working, and exclusive, with 2 of 5 servers stopped', async () => {
-    await Promise.all([servers[3]!.stop(), servers[4]!.stop()]);
+    await Promise.all([nodes.servers[3]!.stop(), nodes.servers[4]!.stop()]);
 
     const lock = await redlock().lock(['payout:2']);
     await expect(redlock().lock(['payout:2'], { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(LockUnavailableError);
@@ -101,23 +71,23 @@ describe('createRedlock over 5 independent servers', () => {
   });
 
   it('fails with LockUnavailableError (reason quorum) with 3 of 5 stopped', async () => {
-    await Promise.all([servers[2]!.stop(), servers[3]!.stop(), servers[4]!.stop()]);
+    await Promise.all([nodes.servers[2]!.stop(), nodes.servers[3]!.stop(), nodes.servers[4]!.stop()]);
 
     const failure = redlock().lock(['payout:3'], { acquireTimeoutMs: 300 });
 
     await expect(failure).rejects.toBeInstanceOf(LockUnavailableError);
     await expect(failure).rejects.toMatchObject({ reason: 'quorum', message: expect.stringContaining('only 2 of 5 Redis nodes answered (3 needed)') });
-    expect(await clients[0]!.exists(resourceKeys('payout:3').lock)).toBe(0); // nothing left half-held
+    expect(await nodes.clients[0]!.exists(resourceKeys('payout:3').lock)).toBe(0); // nothing left half-held
   });
 
   it('releases on nodes that seemed to fail (their reply was only late)', async () => {
-    await clients[0]!.sendCommand(['CLIENT', 'PAUSE', '400', 'ALL']); // node 0 stalls: its reply comes too late
+    await nodes.clients[0]!.sendCommand(['CLIENT', 'PAUSE', '400', 'ALL']); // node 0 stalls: its reply comes too late
     const r = redlock({ nodeTimeoutMs: 50 });
 
     const lock = await r.lock(['payout:4'], { ttlMs: 120_000 }); // a leftover would outlive the test
     await lock.release();
 
-    const probe = createClient({ url: servers[0]!.url });
+    const probe = createClient({ url: nodes.servers[0]!.url });
     await probe.connect();
     // Once node 0 wakes, it runs the late acquire and then the release: nothing is left behind.
     await waitFor(async () => (await probe.exists(resourceKeys('payout:4').lock)) === 0 && (await probe.ping()) === 'PONG', 'node 0 to catch up');
@@ -128,12 +98,12 @@ describe('createRedlock over 5 independent servers', () => {
   it('validates its clients and options', () => {
     expect(() => createRedlock([], {})).toThrow(InvalidOptionsError);
     expect(() => createRedlock([{}] as never)).toThrow('clients[0]: must be a node-redis client');
-    expect(() => createRedlock(clients, { nodeTimeoutMs: 0 })).toThrow('options.nodeTimeoutMs: must be a positive number of milliseconds, got 0');
-    expect(() => createRedlock(clients, { ttlMs: -1 })).toThrow('options.ttlMs: must be a positive number of milliseconds');
+    expect(() => createRedlock(nodes.clients, { nodeTimeoutMs: 0 })).toThrow('options.nodeTimeoutMs: must be a positive number of milliseconds, got 0');
+    expect(() => createRedlock(nodes.clients, { ttlMs: -1 })).toThrow('options.ttlMs: must be a positive number of milliseconds');
   });
 
   it('refuses a node timeout longer than a Node timer can wait (it would fire after 1 ms), and takes the longest one', async () => {
-    expect(() => createRedlock(clients, { nodeTimeoutMs: 2 ** 31 })).toThrow(
+    expect(() => createRedlock(nodes.clients, { nodeTimeoutMs: 2 ** 31 })).toThrow(
       'options.nodeTimeoutMs: must be at most 2147483647 (the longest timer Node can set), got 2147483648',
     );
     const lock = await redlock({ nodeTimeoutMs: 2 ** 31 - 1 }).lock(['payout:5'], { acquireTimeoutMs: 0 });
