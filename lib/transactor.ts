@@ -2,7 +2,7 @@ import type { RedisClientPoolType, RedisClientType, RedisClusterType } from 'red
 import { serverSourceFor } from './connection/connection-source.js';
 import { InvalidOptionsError } from './errors/usage-errors.js';
 import { InFlight } from './lifecycle/in-flight.js';
-import { refuseSelfDeadlock } from './transaction/nesting.js';
+import { closeFromInside, refuseSelfDeadlock } from './transaction/nesting.js';
 import { ContentionTracker } from './adaptive/contention-tracker.js';
 import { guardForMode } from './adaptive/guard-for-mode.js';
 import { Lanes } from './coalescing/lanes.js';
@@ -123,6 +123,11 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
   const tracer = parsed.tracer;
   const inFlight = new InFlight();
+  let closing: Promise<void> | undefined;
+  const closeOnce = async () => {
+    await inFlight.close();
+    await topology.close();
+  };
 
   return {
     retryPolicy: policy,
@@ -137,9 +142,10 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
       return inFlight.run(() => transact(keys, fn, callOptions)) as Promise<TransactResult<T, any>>;
     },
-    close: async () => {
-      await inFlight.close();
-      await topology.close();
+    close: () => {
+      // From inside one of its own calls, close() would wait for that very call: refuse it.
+      const refused = closeFromInside(lanes);
+      return refused ? Promise.reject(refused) : (closing ??= closeOnce());
     },
   };
 
@@ -166,6 +172,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };
     return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
       runTransaction(run, callPolicy),
+      (err) => observer.tracerFailed(err),
     );
   }
 }

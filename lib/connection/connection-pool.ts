@@ -22,7 +22,7 @@ export class ConnectionPool {
   readonly #idle: DedicatedConnection[] = [];
   readonly #waiters: Waiter[] = [];
   #size = 0;
-  /** Connections dropped while replies were still due: close() waits for them too. */
+  /** Dropped connections still waiting for replies that must land: close() waits for them too. */
   readonly #retiring = new Set<Promise<void>>();
   #closed = false;
   #drained: (() => void) | undefined;

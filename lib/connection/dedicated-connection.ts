@@ -34,10 +34,10 @@ export class DedicatedConnection {
   readonly #destroy: () => void;
   #staleWatch = false;
   /**
-   * Set once a command whose effect must land before its call's cleanup (a lock acquire, an EXEC
-   * that releases) was sent here: dropping the connection then waits for their replies.
+   * Commands whose effect must land before their call's cleanup (a lock acquire, an EXEC that
+   * releases), until their replies: dropping the connection waits for these, and only these.
    */
-  #drainOnDrop = false;
+  readonly #landing = new Set<Promise<unknown>>();
 
   private constructor(client: NodeRedisClient) {
     this.client = client;
@@ -126,26 +126,26 @@ export class DedicatedConnection {
   }
 
   /**
-   * Asks that dropping this connection wait for the replies of what was sent on it: a lock script
-   * or an EXEC that releases must not run on the server after its call's cleanup, sent elsewhere.
+   * Marks `reply` as a command that must land before its call's cleanup: a lock script or an EXEC
+   * that releases must not run on the server after the cleanup, which goes over another connection.
    */
-  drainOnDrop(): void {
-    this.#drainOnDrop = true;
+  mustLand(reply: Promise<unknown>): void {
+    this.#landing.add(reply);
+    const landed = () => this.#landing.delete(reply);
+    reply.then(landed, landed);
   }
 
   /**
-   * Takes the connection out of service. Commands not yet answered are cut off (the server may or
-   * may not run them), unless {@link drainOnDrop} asked otherwise: then new commands are refused
-   * at once, and the socket closes once every command already sent has its reply (at most
-   * `RETIRE_WAIT_MS`).
+   * Takes the connection out of service and drops the socket. Commands not yet answered are cut
+   * off (the server may or may not run them), except those marked with {@link mustLand}: the drop
+   * waits for their replies first, at most `RETIRE_WAIT_MS`.
    */
   retire(): Promise<void> {
-    if (!this.client.isOpen) return Promise.resolve();
-    if (!this.#drainOnDrop || !this.alive) {
-      this.#destroy();
+    if (this.#landing.size === 0 || !this.alive) {
+      this.destroy();
       return Promise.resolve();
     }
-    return settleWithin(this.#close(), RETIRE_WAIT_MS).then(() => this.destroy());
+    return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
   }
 }
 

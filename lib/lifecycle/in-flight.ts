@@ -1,4 +1,8 @@
 import { TransactorClosedError } from '../errors/usage-errors.js';
+import { settleWithin } from '../util/time-bounds.js';
+
+/** How long close() waits for the release of each lock its callers still hold. */
+const RELEASE_WAIT_MS = 1_000;
 
 /** What a transactor lets go of when it closes: locks from `tx.lock` still held by their callers. */
 export interface Releasable {
@@ -52,6 +56,7 @@ export class InFlight {
 
   async #drain(): Promise<void> {
     if (this.#count > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    await Promise.all([...this.#held].map((lock) => lock.release().catch(() => false)));
+    // Bounded: a server that is down must not hold close() (the leases expire by themselves).
+    await Promise.all([...this.#held].map((lock) => settleWithin(lock.release(), RELEASE_WAIT_MS)));
   }
 }

@@ -13,6 +13,8 @@ import type { Lanes } from '../coalescing/lanes.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import { queueScript, runScript } from './run-script.js';
 import { sleep } from '../retry/sleep.js';
+import { isErrorReply } from '../transaction/node-redis-errors.js';
+import { isTransientReply } from '../transaction/transient-replies.js';
 import { settleWithin, withTimeout } from '../util/time-bounds.js';
 import { driftMs } from './lock-backend.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
@@ -87,19 +89,20 @@ export class LockGuard implements CommitGuard {
     const sentAt = performance.now();
     const { ttlMs } = this.#options;
     const { keys } = this.#names;
-    connection.drainOnDrop(); // what this call sends on it must land before its cleanup
     if (!this.#lock) {
       this.#acquiring = runScript(connection.client, ACQUIRE, keys, [this.#token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']).then(
         (reply) => acquireResult(reply, sentAt, ttlMs),
       );
       this.#acquiring.catch(noop);
       this.track(this.#acquiring);
+      connection.mustLand(this.#acquiring);
     } else if (this.#options.autoExtend && this.#validUntil - sentAt < ttlMs / 2) {
       // The probe that follows tells whether the lock is still ours; this only moves the lease.
       const renewing = runScript(connection.client, EXTEND, keys, [this.#token, String(ttlMs)]).then((renewed) => {
         if (Number(renewed) === 1) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
       }, noop);
       this.track(renewing);
+      connection.mustLand(renewing);
     }
     return this.#names.lockKeys;
   }
@@ -195,29 +198,31 @@ export class LockGuard implements CommitGuard {
     if (this.#settled) return;
     this.#settled = true;
     this.#drop();
+    // One budget for the whole cleanup: an unreachable server must not hold the call for long
+    // (the lease and the queue entry expire by themselves).
+    const until = performance.now() + RELEASE_WAIT_MS;
     // After every command of this call that could still take the lock or queue it (their replies
     // or failures): a release that overtook its own acquire would leave the lock held for a lease.
     await settleWithin(Promise.allSettled(this.#outstanding), RELEASE_WAIT_MS);
     // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
-    // call may be waiting in the queue. By token: it never touches another holder's lock. Bounded:
-    // an unreachable server must not hold the call (the lease expires by itself).
-    await this.#releaseWithin(RELEASE_WAIT_MS);
+    // call may be waiting in the queue. By token: it never touches another holder's lock.
+    await this.#releaseUntil(until);
   }
 
   /**
-   * Releases by token, trying again while the bound lasts when no answer came (the lock
-   * connection was cut and is reconnecting, the server is restarting): a single lost reply must
-   * not leave the lock held for a whole lease.
+   * Releases by token, trying again until `until` when no answer came (the lock connection was
+   * cut and is reconnecting, the server is restarting): a single lost reply must not leave the
+   * lock held for a whole lease. A refusal from Redis (NOPERM...) will not change: no retry.
    */
-  async #releaseWithin(ms: number): Promise<void> {
-    const until = performance.now() + ms;
+  async #releaseUntil(until: number): Promise<void> {
     for (;;) {
       const left = until - performance.now();
       if (left <= 0) return;
       try {
         await withTimeout(this.#backend.release(this.#keys, this.#token), left);
         return;
-      } catch {
+      } catch (err) {
+        if (isErrorReply(err) && !isTransientReply(err)) return;
         await sleep(Math.min(RELEASE_RETRY_MS, Math.max(0, until - performance.now()))).catch(noop);
       }
     }

@@ -3,10 +3,14 @@ import { validateKeys } from '../transaction/keys.js';
 import { describeValue, parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
+import { settleWithin } from '../util/time-bounds.js';
 import type { Observer } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import { type LockOptions, lockOptionsSchema, resolveLockOptions } from './lock-options.js';
+
+/** How long `withLock` waits for its release before it settles anyway. */
+const RELEASE_WAIT_MS = 1_000;
 
 /** The lock API, the same over one Redis server (`tx.lock`) and a quorum (`createRedlock`). */
 export interface Locker {
@@ -84,7 +88,8 @@ export function createLocker(
       if (lost) throw lost;
       return value;
     } finally {
-      await held.release().catch(() => false);
+      // Bounded: a server that is down must not hold the call (the lease expires by itself).
+      await settleWithin(held.release(), RELEASE_WAIT_MS);
     }
   }
 }

@@ -5,6 +5,7 @@ import type { TransactorSource } from '../transactor.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';
+import { InFlight } from '../lifecycle/in-flight.js';
 import { createLocker, type Locker } from './locker.js';
 import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema, waitMsSchema } from './lock-options.js';
 import { type QuorumNode, QuorumBackend } from './quorum-backend.js';
@@ -100,13 +101,17 @@ export function createRedlock(clients: readonly TransactorSource[], options?: Re
     nodeTimeoutMs,
     retryDelayMs: parsed.retryDelayMs ?? 50,
   });
+  const inFlight = new InFlight();
+  let closing: Promise<void> | undefined;
+  const closeOnce = async () => {
+    await inFlight.close(); // lock waits and withLock calls accepted before close() finish first
+    await backend.close();
+    await Promise.all(opened.map(async (c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
+  };
   return {
     quorum: backend.quorum,
-    ...createLocker(() => backend, { ...DEFAULT_LOCK_OPTIONS, ...parsed }),
-    async close() {
-      await backend.close();
-      await Promise.all(opened.map(async (c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
-    },
+    ...createLocker(() => backend, { ...DEFAULT_LOCK_OPTIONS, ...parsed }, undefined, undefined, inFlight),
+    close: () => (closing ??= closeOnce()),
   };
 }
 

@@ -104,8 +104,8 @@ export type HookName = keyof TransactHooks;
  * call, lock or timer the hook observed went on as if the hook had returned.
  */
 export interface HookErrorEvent {
-  /** Which hook threw, e.g. `'onCommit'`. */
-  readonly hook: HookName;
+  /** Which hook threw, e.g. `'onCommit'`; `'tracer'` for a span method of the `tracer` option. */
+  readonly hook: HookName | 'tracer';
   /** What it threw. */
   readonly error: unknown;
 }

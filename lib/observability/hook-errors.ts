@@ -15,7 +15,7 @@ export const HOOK_WARNING_CODE = 'ERR_TRANSACT_HOOK';
  * else as a process warning, so a broken hook is seen without taking anything down.
  * @internal
  */
-export function reportHookError(handler: HookErrorHandler | undefined, hook: HookName, error: unknown): void {
+export function reportHookError(handler: HookErrorHandler | undefined, hook: HookName | 'tracer', error: unknown): void {
   try {
     if (handler) {
       const returned: unknown = handler(Object.freeze({ hook, error }));

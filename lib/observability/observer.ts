@@ -15,6 +15,8 @@ export class Observer {
   readonly #hooks: TransactHooks;
   readonly #stats: StatsRecorder | undefined;
   readonly #onHookError: HookErrorHandler | undefined;
+  /** Hooks already reported as a process warning: a broken hook on a hot path warns once. */
+  readonly #warned = new Set<HookName | 'tracer'>();
 
   constructor(hooks: TransactHooks, stats?: StatsRecorder, onHookError?: HookErrorHandler) {
     this.#hooks = hooks;
@@ -77,14 +79,27 @@ export class Observer {
     if (hook) this.#call('onLockLost', () => hook(Object.freeze({ resources, error })));
   }
 
+  /** A span method of the `tracer` option threw: reported like a hook's error, the call goes on. */
+  tracerFailed(error: unknown): void {
+    this.#report('tracer', error);
+  }
+
   #call(name: HookName, invoke: () => unknown): void {
     try {
       // Typed to return void, but an async hook returns a promise: its rejection is an error too.
       const returned = invoke();
-      if (isThenable(returned)) void returned.then(undefined, (err: unknown) => reportHookError(this.#onHookError, name, err));
+      if (isThenable(returned)) void returned.then(undefined, (err: unknown) => this.#report(name, err));
     } catch (err) {
-      reportHookError(this.#onHookError, name, err);
+      this.#report(name, err);
     }
+  }
+
+  #report(name: HookName | 'tracer', error: unknown): void {
+    if (!this.#onHookError) {
+      if (this.#warned.has(name)) return;
+      this.#warned.add(name);
+    }
+    reportHookError(this.#onHookError, name, error);
   }
 }
 

@@ -28,18 +28,28 @@ export async function traced<T>(
   tracer: TracerLike | undefined,
   attributes: Record<string, string | number | boolean>,
   run: () => Promise<T & { attempts: number }>,
+  failed: (error: unknown) => void,
 ): Promise<T & { attempts: number }> {
   if (!tracer) return run();
-  const span = tracer.startSpan('redis-transact transact', { kind: SPAN_KIND_CLIENT, attributes: { 'db.system': 'redis', ...attributes } });
+  // The tracer observes, like a hook: whatever its spans throw never changes the call's outcome.
+  const guarded = (use: () => unknown) => {
+    try {
+      use();
+    } catch (err) {
+      failed(err);
+    }
+  };
+  let span: SpanLike | undefined;
+  guarded(() => (span = tracer.startSpan('redis-transact transact', { kind: SPAN_KIND_CLIENT, attributes: { 'db.system': 'redis', ...attributes } })));
   try {
     const result = await run();
-    span.setAttribute('redis_transact.attempts', result.attempts);
+    guarded(() => span?.setAttribute('redis_transact.attempts', result.attempts));
     return result;
   } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: STATUS_ERROR, message: (err as Error).message });
+    guarded(() => span?.recordException(err as Error));
+    guarded(() => span?.setStatus({ code: STATUS_ERROR, message: (err as Error).message }));
     throw err;
   } finally {
-    span.end();
+    guarded(() => span?.end());
   }
 }

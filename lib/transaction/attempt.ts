@@ -175,11 +175,11 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     value = await scope.race(running.result, STOPPED);
   } catch (err) {
     ended = true;
-    running.frame.running = false;
+    running.settled();
     return failedBeforeExec(err, lease, call, attempt);
   }
   ended = true;
-  running.frame.running = false;
+  running.settled();
   try {
     // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
     await scope.race(Promise.all(watches), STOPPED);
@@ -212,7 +212,11 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   let replies: unknown[];
   try {
     const committing = commit();
-    guard?.track(committing); // MULTI..EXEC are queued on the connection now
+    if (guard) {
+      // Its release rides in this EXEC: the call's cleanup must never overtake it.
+      guard.track(committing);
+      connection.mustLand(committing);
+    } // MULTI..EXEC are queued on the connection now
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {

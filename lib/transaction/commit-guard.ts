@@ -30,8 +30,8 @@ export interface CommitGuard {
    */
   beforeExec(builder: MultiBuilder): number;
   /**
-   * A command of this call (EXEC) is on the wire on a dedicated connection: the call's cleanup
-   * waits for its reply, so a release can never overtake it.
+   * Work of this call that may still change its lock keys (EXEC on the wire, a lock wait): the
+   * call's cleanup waits for it to settle, so a release can never overtake it.
    */
   track(reply: Promise<unknown>): void;
   /** EXEC aborted on a watched key. Throws `LockLostError` when it was the guard's key. */

@@ -4,8 +4,8 @@ import { keySetId } from '../coalescing/key-set.js';
 import { describeKeys } from '../errors/base.js';
 import { TransactUsageError } from '../errors/usage-errors.js';
 
-/** A `fn` that is running, and what its attempt holds while it runs. @internal */
-export interface RunningFn {
+/** What an attempt holds while its `fn` runs. @internal */
+export interface FnHolds {
   /** The transactor's lanes: calls of another transactor never wait on this one. */
   readonly owner: object;
   /** The keys whose turn the attempt holds. */
@@ -13,18 +13,41 @@ export interface RunningFn {
   /** The pool its connection came from, and the connection. */
   readonly pool: ConnectionPool;
   readonly connection: object;
-  /** The `fn` this one was called from, if any. */
-  readonly outer: RunningFn | undefined;
+}
+
+/**
+ * A `fn` that is running (or ran: timers it started keep its frame), and the one it was called
+ * from, if any. @internal
+ */
+export interface RunningFn {
   /** Cleared when `fn` settles: work it left running may then wait like any other call. */
-  running: boolean;
+  holds: FnHolds | undefined;
+  readonly outer: RunningFn | undefined;
 }
 
 const runningFn = new AsyncLocalStorage<RunningFn>();
 
 /** Runs `fn` so that calls made from inside it (awaited or not) can see what it holds. @internal */
-export function runAsFn<T>(frame: Omit<RunningFn, 'outer' | 'running'>, fn: () => T): { result: T; frame: RunningFn } {
-  const running: RunningFn = { ...frame, outer: runningFn.getStore(), running: true };
-  return { result: runningFn.run(running, fn), frame: running };
+export function runAsFn<T>(holds: FnHolds, fn: () => T): { result: T; settled: () => void } {
+  const frame: RunningFn = { holds, outer: runningFn.getStore() };
+  return { result: runningFn.run(frame, fn), settled: () => (frame.holds = undefined) };
+}
+
+/**
+ * The error for `close()` called from inside a running `fn` of the same transactor (it would wait
+ * for that call forever), or `undefined` when it is not.
+ * @internal
+ */
+export function closeFromInside(owner: object): TransactUsageError | undefined {
+  for (let frame = runningFn.getStore(); frame; frame = frame.outer) {
+    if (frame.holds?.owner === owner) {
+      return new TransactUsageError(
+        'close() was called from inside fn of one of the transactor’s own calls: it waits for every call in flight, ' +
+          'that one included, so it would wait forever. Close the transactor after the call returns',
+      );
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -41,15 +64,16 @@ export function refuseSelfDeadlock(owner: object, keys: readonly string[], pool:
   let target: ConnectionPool | undefined;
   const held = new Set<object>();
   for (; frame; frame = frame.outer) {
-    if (!frame.running || frame.owner !== owner) continue;
-    if (keySetId(frame.keys) === keySet) {
+    const holds = frame.holds;
+    if (holds?.owner !== owner) continue;
+    if (keySetId(holds.keys) === keySet) {
       throw new TransactUsageError(
         `transact() on ${describeKeys(keys)} was called from inside fn of a transaction on the same keys, which holds ` +
           'their turn until fn returns: it would wait forever. Do the work in the outer fn, or after it returns',
       );
     }
     target ??= pool();
-    if (frame.pool === target) held.add(frame.connection);
+    if (holds.pool === target) held.add(holds.connection);
   }
   if (target && held.size >= target.capacity) {
     throw new TransactUsageError(

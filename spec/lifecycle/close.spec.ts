@@ -1,4 +1,4 @@
-import { createTransactor, TransactorClosedError } from '../../lib';
+import { createTransactor, TransactorClosedError, TransactUsageError } from '../../lib';
 import { useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
@@ -11,6 +11,37 @@ function gate(): { opened: Promise<void>; open: () => void } {
 }
 
 describe('tx.close()', () => {
+  it('returns the same promise when called again', async () => {
+    const tx = createTransactor(await redis.connect());
+    const first = tx.close();
+    expect(tx.close()).toBe(first);
+    await first;
+  });
+
+  it('refuses to be called from inside one of its own calls (it would wait for that call forever)', async () => {
+    const tx = createTransactor(await redis.connect());
+    const call = tx.transact(['k'], async (t) => {
+      await t.read.get('k');
+      await tx.close();
+    });
+    await expect(call).rejects.toThrow(TransactUsageError);
+    await expect(call).rejects.toThrow(/close\(\) was called from inside fn/);
+    await tx.close();
+  });
+
+  it('does not wait on a read fn left blocked after its lock-mode call ended: the connection is dropped', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const call = tx.transact(['k'], async (t) => {
+      await t.read.blPop('never-pushed', 0); // blocks forever on the call's connection
+    }, { mode: 'lock', retry: { deadlineMs: 100 } });
+    await expect(call).rejects.toMatchObject({ code: 'ERR_TRANSACT_TIMEOUT' });
+    await tx.close();
+    // The server notices the dropped socket on its own time: wait for that, not for the BLPOP.
+    await waitFor(async () => !/cmd=blpop/.test(await admin.sendCommand<string>(['CLIENT', 'LIST'])), 'the blocked connection to be dropped');
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+  });
+
   it('lets every call accepted before it finish, and refuses calls made after it', async () => {
     const admin = await redis.connect();
     const tx = createTransactor(await redis.connect(), { maxConnections: 1 });

@@ -95,6 +95,26 @@ describe('createRedlock over 5 independent servers', () => {
     await probe.close();
   });
 
+  it('close() lets a withLock in flight finish and release on every node', async () => {
+    const r = redlock();
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    const call = r.withLock(['payout:close'], async () => {
+      inside();
+      await finished;
+      return 'done';
+    });
+    await entered;
+    const closing = r.close();
+    await expect(r.lock(['payout:other'])).rejects.toThrow('the transactor is closed');
+    finish();
+    await expect(call).resolves.toBe('done');
+    await closing;
+    expect(await Promise.all(nodes.clients.map((c) => c.exists(resourceKeys('payout:close').lock)))).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('validates its clients and options', () => {
     expect(() => createRedlock([], {})).toThrow(InvalidOptionsError);
     expect(() => createRedlock([{}] as never)).toThrow('clients[0]: must be a node-redis client');
