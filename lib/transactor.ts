@@ -86,8 +86,11 @@ export interface Transactor<C extends TransactorSource = TransactorSource> exten
    */
   stats(): TransactStats;
   /**
-   * Stops taking calls, waits for those in flight, and closes the transactor's own connections.
-   * The client or pool it was built from is left open.
+   * Stops taking calls (made after it, they reject with `TransactorClosedError`), lets those in
+   * flight finish on their own terms, releases the locks from `lock` their callers still hold
+   * (their `release()` then resolves `false`), and closes the transactor's own connections. The
+   * client or pool it was built from is left open. Calling it again returns the same promise;
+   * calling it from inside `fn` rejects with `TransactUsageError` (it would wait for that call).
    */
   close(): Promise<void>;
 }

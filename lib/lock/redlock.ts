@@ -28,7 +28,12 @@ export interface RedlockOptions {
 export interface Redlock extends Locker {
   /** How many nodes must agree: a majority. */
   readonly quorum: number;
-  /** Closes the connections it opened (the clients it was given stay open). */
+  /**
+   * Stops taking calls (`lock` and `withLock` made after it reject with `TransactorClosedError`),
+   * lets those accepted before it finish, releases the locks from `lock` their callers still hold,
+   * then closes the connections it opened (the clients it was given stay open). Calling it again
+   * returns the same promise.
+   */
   close(): Promise<void>;
 }
 
