@@ -30,7 +30,7 @@ export { keyPrefixOf } from './observability/stats.js';
 export { HOOK_WARNING_CODE, HOOK_WARNING_NAME } from './observability/hook-errors.js';
 export type { TransactCounters, TransactStats } from './observability/stats.js';
 export type { SpanLike, TracerLike } from './observability/tracing.js';
-export type { RetryReason } from './transaction/attempt.js';
+export type { RetryReason } from './observability/events.js';
 
 export { DEFAULT_RETRY_POLICY, resolveRetryPolicy } from './retry/retry-policy.js';
 export type { BackoffKind, JitterKind, RetryPolicy, RetryPolicyInput } from './retry/retry-policy.js';

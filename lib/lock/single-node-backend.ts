@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import { resourceKeys } from './lock-keys.js';
-import type { LockConnections } from './lock-service.js';
+import type { LockConnections } from './lock-connections.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';

@@ -1,5 +1,11 @@
 import type { LockLostError } from '../errors/lock-errors.js';
-import type { RetryReason } from '../transaction/attempt.js';
+
+/**
+ * Why an attempt ended without a commit and may be retried: a watched key changed, the connection
+ * was lost before EXEC, a cluster redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), or (idempotent
+ * calls only) EXEC's outcome was unknown.
+ */
+export type RetryReason = 'conflict' | 'connection' | 'redirect' | 'unknown';
 
 /** The mode an attempt ran in (auto mode runs optimistic attempts until it escalates). */
 export type AttemptMode = 'optimistic' | 'lock';

@@ -1,6 +1,5 @@
 import type { LockLostError } from '../errors/lock-errors.js';
-import type { RetryReason } from '../transaction/attempt.js';
-import type { AttemptMode, EscalationEvent, HookName, TransactHooks } from './events.js';
+import type { AttemptMode, EscalationEvent, HookName, RetryReason, TransactHooks } from './events.js';
 import { type HookErrorHandler, isThenable, reportHookError } from './hook-errors.js';
 import type { StatsRecorder } from './stats.js';
 

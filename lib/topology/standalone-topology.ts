@@ -1,7 +1,8 @@
 import { ConnectionPool } from '../connection/connection-pool.js';
 import type { ServerSource } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
-import { type LockConnections, LockService } from '../lock/lock-service.js';
+import type { LockConnections } from '../lock/lock-connections.js';
+import { LockService } from '../lock/lock-service.js';
 import type { ShardedSubscriber } from '../lock/release-notifier.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import type { Route, Topology } from './topology.js';

@@ -1,5 +1,6 @@
 import type { Lanes } from '../coalescing/lanes.js';
 import { Seat, type SeatExit } from '../coalescing/lane.js';
+import type { RetryReason } from '../observability/events.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
@@ -37,13 +38,6 @@ export interface AttemptCount {
   attempts: number;
   waits: number;
 }
-
-/**
- * Why an attempt ended without a commit and may be retried: a watched key changed, the connection
- * was lost before EXEC, a cluster redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), or (idempotent
- * calls only) EXEC's outcome was unknown.
- */
-export type RetryReason = 'conflict' | 'connection' | 'redirect' | 'unknown';
 
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
