@@ -31,6 +31,24 @@ describe('examples/inventory-decrement.ts', () => {
     expect(stdout).not.toMatch(/FAIL/);
   });
 
+  it('splits the buyers over several processes sharing the one Redis, and sums them up (--processes)', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const { stdout } = await run(
+      tsx,
+      ['examples/inventory-decrement.ts', '--processes', '2', '--buyers', '80', '--stock', '20', '--concurrency', '20', '--mode', 'auto'],
+      { cwd: root, env },
+    );
+
+    expect(stdout).toMatch(/over 2 processes, auto mode/);
+    expect(stdout).toMatch(/^ {2}sold {14}20$/m); // summed over both processes
+    expect(stdout).toMatch(/^ {2}sold out \(turned away\) 60, gave up 0$/m);
+    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
+    expect(stdout).toMatch(/^ {2}escalations {7}\d+$/m);
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });
