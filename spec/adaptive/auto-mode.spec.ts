@@ -100,7 +100,7 @@ describe("mode: 'auto'", () => {
     const processes = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
     const policy = { maxAttempts: 4, backoff: 'none' as const };
 
-    const results = await Promise.all(
+    await Promise.all(
       processes.flatMap((tx) =>
         Array.from({ length: 60 }, () =>
           tx.transact(['stock'], async (t) => {
@@ -116,7 +116,9 @@ describe("mode: 'auto'", () => {
     for (const [i, s] of stats.entries()) {
       expect({ process: i, commits: s.commits, failures: s.failures }).toEqual({ process: i, commits: 60, failures: 0 });
     }
-    expect(results.every((r) => r.attempts - 0 >= 1)).toBe(true);
+    // The contention was real, and auto mode answered it by escalating.
+    expect(stats.reduce((sum, s) => sum + s.conflicts, 0)).toBeGreaterThan(0);
+    expect(stats.reduce((sum, s) => sum + s.escalations, 0)).toBeGreaterThan(0);
     await Promise.all(processes.map((tx) => tx.close()));
   });
 });
