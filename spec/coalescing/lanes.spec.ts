@@ -74,9 +74,11 @@ describe('in-process coalescing: same-key transactions take turns', () => {
     await tx.close();
   });
 
-  it('lets a transaction that lost to another process retry first', async () => {
+  it('lets a transaction that lost to another process retry first, ahead of those already waiting', async () => {
     const admin = await redis.connect();
-    const tx = createTransactor(await redis.connect(), { retry: { backoff: 'none' } });
+    let lost!: () => void;
+    const firstLost = new Promise<void>((resolve) => (lost = resolve));
+    const tx = createTransactor(await redis.connect(), { retry: { backoff: 'none' }, hooks: { onConflict: () => lost() } });
     const order: string[] = [];
 
     await Promise.all([
@@ -86,14 +88,22 @@ describe('in-process coalescing: same-key transactions take turns', () => {
         t.write.set('k', 'first');
         order.push(`first (attempt ${t.attempt})`);
       }),
-      tx.transact(['k'], (t) => {
+      tx.transact(['k'], async (t) => {
+        // Holds the turn until the first has lost and queued its retry behind this one.
+        await firstLost;
         t.write.set('k', 'second');
         order.push(`second (attempt ${t.attempt})`);
       }),
+      tx.transact(['k'], (t) => {
+        t.write.set('k', 'third');
+        order.push(`third (attempt ${t.attempt})`);
+      }),
     ]);
 
-    // The second ran while the first's failed EXEC was on the wire; the retry came next.
-    expect(order).toEqual(['first (attempt 1)', 'second (attempt 1)', 'first (attempt 2)']);
+    // The third queued long before the first's retry; plain first come, first served would run
+    // it next. The retry goes first.
+    expect(order).toEqual(['first (attempt 1)', 'second (attempt 1)', 'first (attempt 2)', 'third (attempt 1)']);
+    expect(await admin.get('k')).toBe('third');
     await tx.close();
   });
 
