@@ -57,6 +57,8 @@ it(`keeps every transfer exact through killed connections and a server restart (
   const errors = new Map<string, number>();
   let running = true;
   let restarted = false;
+  let kills = 0;
+  let committed = 0;
 
   async function worker(w: number): Promise<void> {
     for (let i = 0; running; i++) {
@@ -82,6 +84,7 @@ it(`keeps every transfer exact through killed connections and a server restart (
           ...(signal ? { signal } : {}),
         });
         transfer.outcome = value;
+        if (value === 'committed') committed++;
       } catch (err) {
         transfer.outcome = isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed';
         const code = isTransactError(err) ? err.code : `${(err as Error).constructor.name}: ${(err as Error).message.split(' ')[0]}`;
@@ -90,9 +93,8 @@ it(`keeps every transfer exact through killed connections and a server restart (
     }
   }
 
-  async function chaos(): Promise<number> {
+  async function chaos(): Promise<void> {
     const chaosClient = await connect();
-    let kills = 0;
     const started = Date.now();
     while (running) {
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
@@ -116,14 +118,21 @@ it(`keeps every transfer exact through killed connections and a server restart (
       }
     }
     chaosClient.destroy();
-    return kills;
   }
 
   const work = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
   const chaosRun = chaos();
-  await new Promise((resolve) => setTimeout(resolve, SOAK_MS));
+  // At least SOAK_MS, and on until every kind of fault has happened and transfers went through: a
+  // slow machine takes longer instead of failing; the bound only catches a soak that stalled.
+  const soakStarted = Date.now();
+  const cut = (code: string) => (errors.get(code) ?? 0) > 0;
+  await waitFor(
+    () => Date.now() - soakStarted >= SOAK_MS && restarted && kills >= 5 && committed >= 50 && cut('ERR_TRANSACT_TIMEOUT') && cut('ERR_TRANSACT_ABORTED'),
+    'the soak to see a restart, 5 killed connections, 50 commits and calls cut short by deadlines and aborts',
+    SOAK_MS + 60_000,
+  );
   running = false;
-  const [, kills] = await Promise.all([work, chaosRun]);
+  await Promise.all([work, chaosRun]);
   await tx.close();
   app.destroy();
 
@@ -151,13 +160,8 @@ it(`keeps every transfer exact through killed connections and a server restart (
 
   expect(balances.reduce((sum, b) => sum + b, 0)).toBe(ACCOUNTS * OPENING_BALANCE);
   expect(balances).toEqual(expected); // every applied transfer applied once, in full
-  expect(restarted).toBe(true);
-  expect(kills).toBeGreaterThan(5);
-  expect(tally.committed).toBeGreaterThan(50);
-  // Calls were really cut short by both means (an unhandled rejection from one fails this test).
-  expect(errors.get('ERR_TRANSACT_TIMEOUT') ?? 0).toBeGreaterThan(0);
-  expect(errors.get('ERR_TRANSACT_ABORTED') ?? 0).toBeGreaterThan(0);
+  expect(tally.committed).toBe(committed);
   console.log(`soak: ${transfers.length} transfers, ${kills} connections killed, 1 restart:`, tally, Object.fromEntries(errors));
   check.destroy();
   admin.destroy();
-}, 120_000);
+}, SOAK_MS + 90_000);
