@@ -55,7 +55,14 @@ export {
   TransactTimeoutError,
 } from './errors/transaction-errors.js';
 export type { TransactionFailure } from './errors/transaction-errors.js';
-export { InvalidOptionsError, isInvalidOptionsError, TransactorClosedError, TransactUsageError } from './errors/usage-errors.js';
+export {
+  InvalidOptionsError,
+  isInvalidOptionsError,
+  isTransactorClosedError,
+  isTransactUsageError,
+  TransactorClosedError,
+  TransactUsageError,
+} from './errors/usage-errors.js';
 export type { OptionIssue } from './errors/usage-errors.js';
 
 export { Lock } from './lock/lock-handle.js';

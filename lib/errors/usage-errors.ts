@@ -48,6 +48,12 @@ export class TransactorClosedError extends TransactError {
 }
 nameError(TransactorClosedError, 'TransactorClosedError');
 
+/** True when `err` is a {@link TransactUsageError}, also across duplicate installs. */
+export const isTransactUsageError = (err: unknown): err is TransactUsageError => hasTransactCode(err, 'ERR_TRANSACT_USAGE');
+
+/** True when `err` is a {@link TransactorClosedError}, also across duplicate installs. */
+export const isTransactorClosedError = (err: unknown): err is TransactorClosedError => hasTransactCode(err, 'ERR_TRANSACT_CLOSED');
+
 /** True when `err` is an {@link InvalidOptionsError}, also across duplicate installs. */
 export const isInvalidOptionsError = (err: unknown): err is InvalidOptionsError =>
   hasTransactCode(err, 'ERR_TRANSACT_INVALID_OPTIONS');

@@ -17,8 +17,10 @@ export interface LockOptions {
   acquireTimeoutMs?: number;
   /**
    * Renew the lease while it is held (at half its length), so long work keeps the lock. If a
-   * renewal fails, `lock.signal` aborts before the lease ends. Default: `true` for `withLock` and
-   * lock mode, `false` for `lock` (whose caller controls the lifetime).
+   * renewal fails, `lock.signal` aborts before the lease ends. In lock mode (`transact`) the
+   * renewal rides with each attempt's WATCH instead, never between WATCH and EXEC (it would abort
+   * the EXEC it protects): one attempt's `fn` must finish within `ttlMs`. Default: `true` for
+   * `withLock` and lock mode, `false` for `lock` (whose caller controls the lifetime).
    */
   autoExtend?: boolean;
   /** Aborts the wait for the lock (the lock is not taken). */

@@ -1,4 +1,4 @@
-import { createTransactor, TransactorClosedError, TransactUsageError } from '../../lib';
+import { createTransactor, isTransactorClosedError, isTransactUsageError, TransactorClosedError, TransactUsageError } from '../../lib';
 import { useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
@@ -26,6 +26,8 @@ describe('tx.close()', () => {
     });
     await expect(call).rejects.toThrow(TransactUsageError);
     await expect(call).rejects.toThrow(/close\(\) was called from inside fn/);
+    const err = await call.catch((e: unknown) => e);
+    expect([isTransactUsageError(err), isTransactorClosedError(err)]).toEqual([true, false]);
     await tx.close();
   });
 
@@ -56,6 +58,7 @@ describe('tx.close()', () => {
     const late = tx.transact(['late'], (t) => void t.write.set('late', 'x'));
 
     await expect(late).rejects.toBeInstanceOf(TransactorClosedError);
+    expect(isTransactorClosedError(await late.catch((err: unknown) => err))).toBe(true);
     const settled = await Promise.allSettled(calls);
     await closing;
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(50);
