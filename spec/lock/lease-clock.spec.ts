@@ -1,21 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createTransactor, LockLostError, type Transactor } from '../../lib';
+import { LockLostError, type Transactor } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { useRedis } from '../support/redis';
 
 const redis = useRedis();
 const TAKE_LOCK = join(__dirname, '../support/take-lock.ts');
-const opened: Transactor[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((tx) => tx.close()));
-});
-
-async function transactor(): Promise<Transactor> {
-  const tx = createTransactor(await redis.connect());
-  opened.push(tx);
-  return tx;
-}
+const transactor = (): Promise<Transactor> => redis.transactor();
 
 /**
  * Blocks this process's event loop (no renewal and no timer can run) until another process holds

@@ -1,4 +1,5 @@
 import { createClient, type RedisClientType } from 'redis';
+import { createTransactor, type Transactor, type TransactorOptions } from '../../lib';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
 
 /**
@@ -8,6 +9,7 @@ import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/e
 export function useRedis(options: { args?: string[] } = {}) {
   let server: EmbeddedRedis | undefined;
   const clients: RedisClientType[] = [];
+  const transactors: Transactor[] = [];
   beforeAll(async () => {
     server = await startEmbeddedRedis({ args: options.args ?? [] });
   });
@@ -19,6 +21,7 @@ export function useRedis(options: { args?: string[] } = {}) {
     await admin.flushAll();
   });
   afterEach(async () => {
+    await Promise.all(transactors.splice(0).map((tx) => tx.close()));
     await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => c.close().catch(() => c.destroy())));
   });
 
@@ -31,7 +34,15 @@ export function useRedis(options: { args?: string[] } = {}) {
     return client;
   }
 
+  /** A transactor on a fresh client, closed after the test. */
+  async function transactor(options?: TransactorOptions): Promise<Transactor> {
+    const tx = createTransactor(await connect(), options);
+    transactors.push(tx);
+    return tx;
+  }
+
   return {
+    transactor,
     get url(): string {
       if (!server) throw new Error('useRedis: server not started');
       return server.url;

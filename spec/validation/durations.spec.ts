@@ -3,16 +3,7 @@ import { resourceKeys } from '../../lib/lock/lock-keys';
 import { commandsProcessed, useRedis } from '../support/redis';
 
 const redis = useRedis();
-const opened: Transactor[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((tx) => tx.close()));
-});
-
-async function transactor(): Promise<Transactor> {
-  const tx = createTransactor(await redis.connect());
-  opened.push(tx);
-  return tx;
-}
+const transactor = (): Promise<Transactor> => redis.transactor();
 
 const TOO_LONG = 'must be at most 2147483647 (the longest timer Node can set)';
 const LEASE = 'must be a positive number of milliseconds, at least 20 (a lease must outlast a round trip)';
