@@ -4,6 +4,8 @@ export type {
   ReadClientOf,
   RepliesOf,
   Transactor,
+  ClusterClientSource,
+  ServerClientSource,
   TransactorSource,
   WriteBuilderOf,
 } from './transactor.js';

@@ -1,4 +1,5 @@
-import type { RedisClientPoolType, RedisClientType, RedisClusterType } from 'redis';
+import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
+import type { RedisClientPoolType, RedisClientType, RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
 import { serverSourceFor } from './connection/connection-source.js';
 import { InvalidOptionsError } from './errors/usage-errors.js';
 import { InFlight } from './lifecycle/in-flight.js';
@@ -30,33 +31,76 @@ import { ClusterTopology, isCluster } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
+/** A node-redis client or client pool: one Redis server (what `createRedlock` takes per node). */
+export type ServerClientSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
+
+/**
+ * A node-redis cluster client (`createCluster`), matched by the methods redis-transact uses:
+ * node-redis's `RedisClusterType<any, …>` does not accept a cluster client that has modules.
+ */
+export interface ClusterClientSource {
+  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>;
+  nodeClient(node: never): Promise<unknown>;
+  readonly masters: readonly unknown[];
+}
+
 /** What `createTransactor` accepts: a node-redis client, client pool, or cluster client. */
-export type TransactorSource =
-  | RedisClientType<any, any, any, any, any>
-  | RedisClientPoolType<any, any, any, any, any>
-  | RedisClusterType<any, any, any, any, any>;
+export type TransactorSource = ServerClientSource | ClusterClientSource;
 
 /**
  * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's, or
  * (on a cluster) a node client's.
  */
-export type ReadClientOf<C> = C extends { execute(fn: (client: infer Client) => any): any }
+export type ReadClientOf<C> = 0 extends 1 & C
+  ? any
+  : C extends { execute(fn: (client: infer Client) => any): any }
   ? Client
   : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
     ? Client
     : C;
 
-/** The node-redis MULTI builder type `fn` queues writes on (`t.write`). */
-export type WriteBuilderOf<C> = ReadClientOf<C> extends { multi(): infer Builder } ? Builder : never;
+/**
+ * The node-redis MULTI builder type `fn` queues writes on (`t.write`): node-redis's typed MULTI
+ * for the client's modules, functions, scripts and RESP version, so a misspelt command or a wrong
+ * argument is a compile error. (Inferred from the client's options: `multi()` itself is generic,
+ * and inferring from it would give `any`.)
+ */
+export type WriteBuilderOf<C> = 0 extends 1 & C
+  ? any // an untyped source (the default of Transactor): untyped writes, like node-redis's own
+  : ReadClientOf<C> extends { readonly options: { modules?: infer M; functions?: infer F; scripts?: infer S; RESP?: infer RESP } }
+    ? RedisClientMultiCommandTyped<
+        [],
+        AsModules<M>,
+        F extends RedisFunctions ? F : Nothing,
+        S extends RedisScripts ? S : Nothing,
+        RESP extends RespVersions ? RESP : 3,
+        Nothing // no type mapping: node-redis does not apply it to EXEC's replies
+      >
+    : never;
 
-/** EXEC's replies as node-redis types them. */
-export type RepliesOf<C> = WriteBuilderOf<C> extends { exec(): Promise<infer Replies> } ? Replies : unknown[];
+/**
+ * The client's modules, shaped to satisfy `RedisModules` without its index signature (which would
+ * make any method name compile): node-redis's default modules do not meet the constraint as
+ * declared.
+ */
+type AsModules<M> = { [K in keyof M]: M[K] & RedisModules[string] };
+
+/** node-redis's empty default (`{}`) for modules, functions, scripts and type mapping. */
+type Nothing = Record<never, never>;
+
+/**
+ * EXEC's replies, one per command `fn` queued, in order. An array of `unknown`: `fn` queues
+ * commands one statement at a time (and only on some paths), so no type can say which replies
+ * come back; narrow each one where you use it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- one shape for every source, kept generic for later precision
+export type RepliesOf<C> = unknown[];
 
 /** The context `fn` receives for a transactor built on `C`. */
 export type ContextOf<C> = TransactionContext<ReadClientOf<C>, WriteBuilderOf<C>>;
 
 /** Runs read-modify-write transactions, and takes locks, on one Redis server or a Redis Cluster. */
-export interface Transactor<C extends TransactorSource = TransactorSource> extends Locker {
+export interface Transactor<C extends TransactorSource = any> extends Locker {
   /**
    * WATCHes `keys`, runs `fn` (which reads with `t.read` and queues writes on `t.write`), and
    * commits what it queued in one MULTI/EXEC. When a watched key changed meanwhile, runs `fn`
@@ -143,7 +187,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     ),
     stats: () => stats.snapshot(),
     transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
-      return inFlight.run(() => transact(keys, fn, callOptions)) as Promise<TransactResult<T, any>>;
+      return inFlight.run(() => transact(keys, fn, callOptions));
     },
     close: () => {
       // From inside one of its own calls, close() would wait for that very call: refuse it.

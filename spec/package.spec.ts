@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,19 +50,38 @@ describe('the published package', () => {
 
   it('type-checks from ESM and CommonJS under TypeScript’s node16 resolution', () => {
     const usage = `
-      import { createClient } from 'redis';
+      import { createClient, createClientPool, createCluster } from 'redis';
       import { createTransactor, type TransactResult, isTransactError } from 'redis-transact';
       export async function run(): Promise<TransactResult<number>['value']> {
-        const client = createClient();
+        const client = createClient({ url: 'redis://localhost:6379' });
         const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
-        const { value } = await tx.transact(['k'], async (t) => {
+        const { value, replies } = await tx.transact(['k'], async (t) => {
           const v: string | null = await t.read.get('k');
           t.write.set('k', String(Number(v) + 1)).incr('n');
           // @ts-expect-error t.read is typed as the node-redis client: no such command
           await t.read.noSuchCommand('k');
+          // @ts-expect-error t.write is node-redis's typed MULTI: no such command
+          t.write.nope();
+          // @ts-expect-error t.write checks arguments too
+          t.write.incrBy('n', 'not a number');
           return t.attempt;
         });
-        return isTransactError(value) ? 0 : value;
+        const typed: unknown[] = replies; // an array, one reply per queued command
+        const count: number = typed.length;
+        const pool = createTransactor(createClientPool({ url: 'redis://localhost:6379' }));
+        await pool.transact(['k'], (t) => {
+          t.write.hSet('h', 'f', 'v');
+          // @ts-expect-error typed on a pool too
+          t.write.nope();
+        });
+        const cluster = createTransactor(createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] }));
+        await cluster.transact(['{k}a'], async (t) => {
+          const v: string | null = await t.read.get('{k}a');
+          t.write.set('{k}b', v ?? '');
+          // @ts-expect-error typed on a cluster too
+          t.write.nope();
+        });
+        return isTransactError(value) ? count : value;
       }`;
     writeFileSync(join(scratch, 'esm.mts'), usage);
     writeFileSync(join(scratch, 'cjs.cts'), usage);
@@ -74,6 +93,8 @@ describe('the published package', () => {
       }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    expect(() => execFileSync(process.execPath, [tsc, '-p', scratch], { encoding: 'utf8' })).not.toThrow();
+    const checked = spawnSync(process.execPath, [tsc, '-p', scratch], { encoding: 'utf8' });
+    expect(checked.stdout + checked.stderr).toBe(''); // the compiler's own words when it fails
+    expect(checked.status).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { serverSourceFor } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
-import type { TransactorSource } from '../transactor.js';
+import type { ServerClientSource } from '../transactor.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';
@@ -66,7 +66,7 @@ const redlockOptionsSchema = lockOptionsSchema.pick({ ttlMs: true, acquireTimeou
  * ```
  * @throws {@link InvalidOptionsError} for bad clients or options.
  */
-export function createRedlock(clients: readonly TransactorSource[], options?: RedlockOptions): Redlock {
+export function createRedlock(clients: readonly ServerClientSource[], options?: RedlockOptions): Redlock {
   const parsed = parseInput(redlockOptionsSchema, options ?? {}, 'options');
   if (!Array.isArray(clients) || clients.length === 0) {
     parseInput(z.array(z.unknown()).min(1, { error: 'must list at least one node-redis client' }), clients, 'clients');

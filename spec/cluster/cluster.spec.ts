@@ -6,7 +6,7 @@ import { waitFor } from '../support/redis';
 
 let cluster: RedisClusterHarness;
 let client: ClusterClient;
-const transactors: Transactor[] = [];
+const transactors: Array<Transactor<ClusterClient>> = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3 });
@@ -19,8 +19,8 @@ afterEach(async () => {
   await Promise.all(transactors.splice(0).map((tx) => tx.close()));
 });
 
-function transactor(options?: Parameters<typeof createTransactor>[1]): Transactor {
-  const tx = createTransactor(client as never, options) as unknown as Transactor;
+function transactor(options?: Parameters<typeof createTransactor>[1]): Transactor<ClusterClient> {
+  const tx = createTransactor(client, options);
   transactors.push(tx);
   return tx;
 }
@@ -149,7 +149,7 @@ describe('createTransactor on Redis Cluster', () => {
 
   it('applies the cluster client’s keyPrefix to transactions and keeps lock keys in the data keys’ slot', async () => {
     const prefixed = await cluster.createClusterClient({ keyPrefix: 'app:' });
-    const tx = createTransactor(prefixed as never) as unknown as Transactor;
+    const tx = createTransactor(prefixed);
     transactors.push(tx);
     await client.set('app:plain', '1');
     await client.set('app:{o:1}:stock', '5');
