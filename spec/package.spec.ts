@@ -51,7 +51,7 @@ describe('the published package', () => {
   it('type-checks from ESM and CommonJS under TypeScript’s node16 resolution', () => {
     const usage = `
       import { createClient, createClientPool, createCluster } from 'redis';
-      import { createTransactor, type TransactResult, isTransactError } from 'redis-transact';
+      import { createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
       export async function run(): Promise<TransactResult<number>['value']> {
         const client = createClient({ url: 'redis://localhost:6379' });
         const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
@@ -81,6 +81,8 @@ describe('the published package', () => {
           // @ts-expect-error typed on a cluster too
           t.write.nope();
         });
+        // @ts-expect-error a Lock comes from tx.lock or withLock, never from new
+        new Lock();
         return isTransactError(value) ? count : value;
       }`;
     writeFileSync(join(scratch, 'esm.mts'), usage);

@@ -247,7 +247,7 @@ export class LockGuard implements CommitGuard {
       this.#lane = this.#lanes?.laneFor(this.#keys);
       this.#lane?.lockTaken();
     }
-    this.#lock = new Lock({
+    this.#lock = Lock.held({
       backend: this.#backend,
       resources: this.#keys,
       token: this.#token,

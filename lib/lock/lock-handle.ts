@@ -14,6 +14,18 @@ const EXTEND_RETRY_MS = 100;
  */
 const ABORT_AHEAD_SHARE = 0.1;
 
+/** What a {@link Lock} is made from. @internal */
+export interface LockInit {
+  backend: LockBackend;
+  resources: readonly string[];
+  token: string;
+  fencingToken: number;
+  validUntil: number;
+  ttlMs: number;
+  autoExtend: boolean;
+  observer?: Observer;
+}
+
 /**
  * A held lock. Hand `fencingToken` to whatever the lock protects outside Redis (a database row,
  * a file store) so it can refuse writes from a holder whose lease already ran out.
@@ -53,17 +65,12 @@ export class Lock {
   #autoExtend: boolean;
   #done = false;
 
-  /** @internal */
-  constructor(init: {
-    backend: LockBackend;
-    resources: readonly string[];
-    token: string;
-    fencingToken: number;
-    validUntil: number;
-    ttlMs: number;
-    autoExtend: boolean;
-    observer?: Observer;
-  }) {
+  /** Acquired locks come from `tx.lock`, `tx.withLock` or a Redlock, never from `new`. @internal */
+  static held(init: LockInit): Lock {
+    return new Lock(init);
+  }
+
+  private constructor(init: LockInit) {
     this.#observer = init.observer ?? SILENT;
     this.#backend = init.backend;
     this.resources = init.resources;

@@ -62,7 +62,7 @@ export function createLocker(
     const token = newLockToken();
     const held = backend();
     const acquired = await acquireLock(held, valid, token, resolved);
-    return new Lock({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend, observer });
+    return Lock.held({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend, observer });
   }
 
   return {
