@@ -28,7 +28,6 @@ export type {
   RetryEvent,
   TransactHooks,
 } from './observability/events.js';
-export { keyPrefixOf } from './observability/stats.js';
 export { HOOK_WARNING_CODE, HOOK_WARNING_NAME } from './observability/hook-errors.js';
 export type { TransactCounters, TransactStats } from './observability/stats.js';
 export type { SpanLike, TracerLike } from './observability/tracing.js';

@@ -24,6 +24,7 @@ const zero = (): TransactCounters => ({ calls: 0, commits: 0, failures: 0, attem
 /**
  * The prefix a key counts under: its first segment, without hash-tag braces. `stock:42` and
  * `{stock:42}:orders` both count under `stock`.
+ * @internal
  */
 export function keyPrefixOf(key: string): string {
   const start = key.startsWith('{') ? 1 : 0;

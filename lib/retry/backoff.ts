@@ -1,15 +1,20 @@
 import type { RetryPolicy } from './retry-policy.js';
 
 /**
- * The delay before retry number `retry` (1 = the first retry), in milliseconds. Pure: `random`
- * returns a number in `[0, 1)`, so tests can pin it. `previousDelayMs` feeds decorrelated jitter.
+ * The delay before retry number `retry` (1 = the first retry), in milliseconds, as the engine
+ * draws it. `previousDelayMs` (the delay before the previous retry) feeds decorrelated jitter.
+ *
+ * @example
+ * ```ts
+ * backoffDelay(resolveRetryPolicy({ backoff: 'fixed', baseDelayMs: 40, jitter: 'none' }), 3, 40); // 40
+ * ```
  */
-export function backoffDelay(
-  policy: RetryPolicy,
-  retry: number,
-  previousDelayMs: number,
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(policy: RetryPolicy, retry: number, previousDelayMs: number): number {
+  return backoffDelayWith(policy, retry, previousDelayMs, Math.random);
+}
+
+/** {@link backoffDelay} with its randomness given: `random` returns a number in `[0, 1)`. @internal */
+export function backoffDelayWith(policy: RetryPolicy, retry: number, previousDelayMs: number, random: () => number): number {
   const { baseDelayMs: base, maxDelayMs: cap } = policy;
   switch (policy.backoff) {
     case 'none':

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
-import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryPolicy } from './retry-policy.js';
+import { DEFAULT_RETRY_POLICY, resolveRetryPolicyAt, type RetryPolicy } from './retry-policy.js';
 
 /** Where {@link loadRetryPolicy} reads a policy from. */
 export interface RetryPolicySource {
@@ -34,13 +34,13 @@ export function loadRetryPolicy(source: RetryPolicySource): RetryPolicy {
   let policy = source.base ?? DEFAULT_RETRY_POLICY;
   if (source.file !== undefined) {
     const where = `file ${source.file}`;
-    policy = resolveRetryPolicy(parseJson(readText(source.file, where), where), policy, '', where);
+    policy = resolveRetryPolicyAt(parseJson(readText(source.file, where), where), policy, '', where);
   }
   if (source.env !== undefined) {
     const text = process.env[source.env];
     if (text !== undefined && text.trim() !== '') {
       const where = `env ${source.env}`;
-      policy = resolveRetryPolicy(parseJson(text, where), policy, '', where);
+      policy = resolveRetryPolicyAt(parseJson(text, where), policy, '', where);
     }
   }
   return policy;

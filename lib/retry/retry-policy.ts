@@ -85,14 +85,22 @@ export const retryPolicyInputSchema = z.strictObject(
 
 /**
  * Validates `input` and lays it over `base`, giving a frozen {@link RetryPolicy}. Throws
- * {@link InvalidOptionsError} naming each bad field under `root` (e.g. `retry.maxAttempts`).
+ * {@link InvalidOptionsError} naming each bad field (e.g. `retry.maxAttempts`).
+ *
+ * @example
+ * ```ts
+ * const policy = resolveRetryPolicy({ maxAttempts: 20, backoff: 'decorrelated' });
+ * ```
  */
-export function resolveRetryPolicy(
-  input: unknown,
-  base: RetryPolicy = DEFAULT_RETRY_POLICY,
-  root = 'retry',
-  source?: string,
-): RetryPolicy {
+export function resolveRetryPolicy(input: unknown, base: RetryPolicy = DEFAULT_RETRY_POLICY): RetryPolicy {
+  return resolveRetryPolicyAt(input, base, 'retry');
+}
+
+/**
+ * {@link resolveRetryPolicy}, naming bad fields under `root` and saying where the input came from
+ * (`source`, e.g. `env REDIS_TRANSACT_RETRY`). @internal
+ */
+export function resolveRetryPolicyAt(input: unknown, base: RetryPolicy, root: string, source?: string): RetryPolicy {
   if (input === undefined) return base;
   return mergeRetryPolicy(base, parseInput(retryPolicyInputSchema, input, root, source), root, source);
 }

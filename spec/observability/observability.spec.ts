@@ -1,5 +1,6 @@
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createTransactor, keyPrefixOf, type LockAcquiredEvent, type TransactHooks } from '../../lib';
+import { createTransactor, type LockAcquiredEvent, type TransactHooks } from '../../lib';
+import { keyPrefixOf } from '../../lib/observability/stats';
 import { useRedis } from '../support/redis';
 
 const redis = useRedis();

@@ -1,4 +1,5 @@
 import { backoffDelay, DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryPolicy } from '../../lib';
+import { backoffDelayWith } from '../../lib/retry/backoff';
 
 const policy = (fields: Partial<RetryPolicy>): RetryPolicy => resolveRetryPolicy(fields, DEFAULT_RETRY_POLICY);
 const draws = (p: RetryPolicy, retry: number, previous = 0) =>
@@ -39,7 +40,7 @@ describe('backoffDelay', () => {
     expect(Math.min(...d)).toBeGreaterThanOrEqual(10);
     expect(Math.max(...d)).toBeLessThanOrEqual(150);
     expect(draws(p, 9, 1_000).every((x) => x >= 10 && x <= 200)).toBe(true);
-    expect(backoffDelay(p, 1, 0, () => 0.5)).toBe(10); // first retry: nothing before it
-    expect(backoffDelay(p, 2, 40, () => 0.5)).toBe(65);
+    expect(backoffDelayWith(p, 1, 0, () => 0.5)).toBe(10); // first retry: nothing before it
+    expect(backoffDelayWith(p, 2, 40, () => 0.5)).toBe(65);
   });
 });
