@@ -52,12 +52,12 @@ export type TransactorSource = ServerClientSource | ClusterClientSource;
  * (on a cluster) a node client's.
  */
 export type ReadClientOf<C> = 0 extends 1 & C
-  ? any
+  ? any // an untyped source (the default of Transactor)
   : C extends { execute(fn: (client: infer Client) => any): any }
-  ? Client
-  : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
     ? Client
-    : C;
+    : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
+      ? Client
+      : C;
 
 /**
  * The node-redis MULTI builder type `fn` queues writes on (`t.write`): node-redis's typed MULTI

@@ -89,8 +89,8 @@ export class AutoGuard implements CommitGuard {
     return this.#lock ? this.#lock.beforeExec(builder) : 0;
   }
 
-  track(reply: Promise<unknown>): void {
-    this.#lock?.track(reply);
+  sentOn(connection: DedicatedConnection, reply: Promise<unknown>): void {
+    this.#lock?.sentOn(connection, reply);
   }
 
   async afterAbort(): Promise<void> {

@@ -33,6 +33,13 @@ export interface ReleaseListener {
 }
 
 /**
+ * How long a best-effort release may take before its caller goes on anyway (a call's cleanup,
+ * `withLock`'s end, `close()`): a server that is down must not hold them; the lease expires by
+ * itself.
+ */
+export const RELEASE_WAIT_MS = 1_000;
+
+/**
  * How much of a lease to give up for clock drift between this process and Redis: 1% of the TTL
  * plus 2 ms, as in the Redlock algorithm.
  */

@@ -16,14 +16,12 @@ import { sleep } from '../retry/sleep.js';
 import { isErrorReply } from '../transaction/node-redis-errors.js';
 import { isTransientReply } from '../transaction/transient-replies.js';
 import { settleWithin, withTimeout } from '../util/time-bounds.js';
-import { driftMs } from './lock-backend.js';
+import { driftMs, RELEASE_WAIT_MS } from './lock-backend.js';
 import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
 import { acquireResult, type CallLockKeys, QUEUE_ENTRY_TTL_MS, type SingleNodeBackend } from './single-node-backend.js';
 
 const noop = () => {};
 
-/** How long a call waits for its best-effort release when it ends without a commit. */
-const RELEASE_WAIT_MS = 1_000;
 /** Pause between tries of that release when one got no answer. */
 const RELEASE_RETRY_MS = 20;
 
@@ -56,7 +54,7 @@ export class LockGuard implements CommitGuard {
    * What this call sent that may still change its lock keys (an acquire or renewal on a dedicated
    * connection, EXEC with the release, a wait for the lock): the cleanup release goes after them.
    */
-  #outstanding: Promise<unknown>[] = [];
+  readonly #outstanding = new Set<Promise<unknown>>();
   /** The lane of this call's keys while the lock is held: its siblings must not wait on it holding the turn. */
   #lane: Lane | undefined;
   readonly #lanes: Lanes | undefined;
@@ -94,15 +92,13 @@ export class LockGuard implements CommitGuard {
         (reply) => acquireResult(reply, sentAt, ttlMs),
       );
       this.#acquiring.catch(noop);
-      this.track(this.#acquiring);
-      connection.mustLand(this.#acquiring);
+      this.sentOn(connection, this.#acquiring);
     } else if (this.#options.autoExtend && this.#validUntil - sentAt < ttlMs / 2) {
       // The probe that follows tells whether the lock is still ours; this only moves the lease.
       const renewing = runScript(connection.client, EXTEND, keys, [this.#token, String(ttlMs)]).then((renewed) => {
         if (Number(renewed) === 1) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
       }, noop);
-      this.track(renewing);
-      connection.mustLand(renewing);
+      this.sentOn(connection, renewing);
     }
     return this.#names.lockKeys;
   }
@@ -139,8 +135,16 @@ export class LockGuard implements CommitGuard {
     return 1;
   }
 
-  track(reply: Promise<unknown>): void {
-    this.#outstanding.push(reply);
+  sentOn(connection: DedicatedConnection, reply: Promise<unknown>): void {
+    this.#track(reply);
+    connection.mustLand(reply);
+  }
+
+  /** Cleanup waits for `work` (until it settles, when it is forgotten). */
+  #track(work: Promise<unknown>): void {
+    this.#outstanding.add(work);
+    const settled = () => this.#outstanding.delete(work);
+    work.then(settled, settled);
   }
 
   async afterAbort(): Promise<void> {
@@ -167,7 +171,7 @@ export class LockGuard implements CommitGuard {
 
   waitForTurn(scope: CallScope, attempt: number): Promise<void> {
     const waiting = this.#waitForTurn(scope, attempt);
-    this.track(waiting);
+    this.#track(waiting);
     return waiting;
   }
 
@@ -203,7 +207,7 @@ export class LockGuard implements CommitGuard {
     const until = performance.now() + RELEASE_WAIT_MS;
     // After every command of this call that could still take the lock or queue it (their replies
     // or failures): a release that overtook its own acquire would leave the lock held for a lease.
-    await settleWithin(Promise.allSettled(this.#outstanding), RELEASE_WAIT_MS);
+    await settleWithin(Promise.allSettled(this.#outstanding), until - performance.now());
     // Also when no lock was recorded: an acquire whose reply was lost may have taken it, or this
     // call may be waiting in the queue. By token: it never touches another holder's lock.
     await this.#releaseUntil(until);

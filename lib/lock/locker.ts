@@ -5,12 +5,9 @@ import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { Observer } from '../observability/observer.js';
-import type { LockBackend } from './lock-backend.js';
+import { type LockBackend, RELEASE_WAIT_MS } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import { type LockOptions, lockOptionsSchema, resolveLockOptions } from './lock-options.js';
-
-/** How long `withLock` waits for its release before it settles anyway. */
-const RELEASE_WAIT_MS = 1_000;
 
 /** The lock API, the same over one Redis server (`tx.lock`) and a quorum (`createRedlock`). */
 export interface Locker {
@@ -69,7 +66,8 @@ export function createLocker(
     lock: (resources, options) =>
       counted(async () => {
         const held = await lock(resources, options, false);
-        inFlight?.hold(held); // close() releases it if the caller has not
+        // close() releases it if the caller has not, bounded like every best-effort release.
+        inFlight?.hold({ signal: held.signal, release: () => settleWithin(held.release(), RELEASE_WAIT_MS) });
         return held;
       }),
     withLock: (resources, fn, options) => counted(() => withLock(resources, fn, options)),
@@ -88,7 +86,6 @@ export function createLocker(
       if (lost) throw lost;
       return value;
     } finally {
-      // Bounded: a server that is down must not hold the call (the lease expires by itself).
       await settleWithin(held.release(), RELEASE_WAIT_MS);
     }
   }

@@ -205,12 +205,8 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
 
   let replies: unknown[];
   try {
-    const committing = commit();
-    if (guard) {
-      // Its release rides in this EXEC: the call's cleanup must never overtake it.
-      guard.track(committing);
-      connection.mustLand(committing);
-    } // MULTI..EXEC are queued on the connection now
+    const committing = commit(); // MULTI..EXEC are queued on the connection now
+    guard?.sentOn(connection, committing); // it carries the lock's release
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {

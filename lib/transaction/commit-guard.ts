@@ -30,10 +30,11 @@ export interface CommitGuard {
    */
   beforeExec(builder: MultiBuilder): number;
   /**
-   * Work of this call that may still change its lock keys (EXEC on the wire, a lock wait): the
-   * call's cleanup waits for it to settle, so a release can never overtake it.
+   * A command of this call on `connection` may still change its lock keys (EXEC carrying the
+   * release): the call's cleanup waits for its reply, and dropping the connection lets it land
+   * first, so a release can never overtake it.
    */
-  track(reply: Promise<unknown>): void;
+  sentOn(connection: DedicatedConnection, reply: Promise<unknown>): void;
   /** EXEC aborted on a watched key. Throws `LockLostError` when it was the guard's key. */
   afterAbort(): Promise<void>;
   /** EXEC's outcome is unknown and the call (idempotent) will try again: forget what EXEC may have done. */
