@@ -9,7 +9,10 @@ export type AcquireResult =
  * @internal
  */
 export interface LockBackend {
-  /** Whether waiters are served first come, first served. */
+  /**
+   * Whether waiters queue and a release hands the lock to the first one whose resources are all
+   * free (single node); otherwise whoever asks first when it is free takes it (quorum).
+   */
   readonly fair: boolean;
   /** One try, all resources or none. Rejects only when no verdict could be had (e.g. Redis down). */
   tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult>;

@@ -4,13 +4,16 @@ import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
 export interface ResourceKeys {
   /** Holds the holder's token, with the lease as its TTL. */
   readonly lock: string;
-  /** Hash with `fence` (last fencing token, never expires) and `seq` (waiter tickets). */
+  /**
+   * Hash with `fence` (last fencing token, never expires), `seq` (waiter tickets) and, per queued
+   * waiter, `w:<token>` (what a release needs to hand it the lock: its lease and keys).
+   */
   readonly meta: string;
   /** Sorted set of waiting tokens by ticket: first come, first served. */
   readonly queue: string;
   /** Sorted set of waiting tokens by expiry time: waiters that stop refreshing are dropped. */
   readonly expiry: string;
-  /** Sharded pub/sub channel that announces a release (payload: the token whose turn it is). */
+  /** Sharded pub/sub channel that announces a release (payload: the token the lock was handed to). */
   readonly channel: string;
 }
 

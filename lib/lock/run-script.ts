@@ -22,9 +22,16 @@ export async function runScript(client: ScriptClient, lua: LuaScript, keys: read
 }
 
 /**
- * Queues a lock script inside a MULTI. Sent as EVAL (the body, not the SHA): a NOSCRIPT error
- * inside EXEC would leave the other commands applied and the script not run.
+ * Queues a lock script inside a MULTI, by SHA (EVALSHA): the body would be sent on every call,
+ * and the scripts are loaded up front (`SingleNodeBackend.loadScripts`). Keys and channels arrive
+ * already prefixed.
+ *
+ * Caveat for the caller: a script the server does not have (after a restart or SCRIPT FLUSH) is
+ * not refused when queued; it fails at EXEC time as an error reply (NOSCRIPT) for that one
+ * command, while the other commands of the transaction apply. So queue the script last, and read
+ * such a reply as "committed, but the script did not run": e.g. for a queued release, release by
+ * token afterwards and load the scripts again.
  */
 export function queueScript(builder: MultiBuilder, lua: LuaScript, keys: readonly string[], args: readonly string[]): void {
-  (builder as unknown as { addCommand(args: string[]): unknown }).addCommand(['EVAL', lua.source, String(keys.length), ...keys, ...args]);
+  (builder as unknown as { addCommand(args: string[]): unknown }).addCommand(['EVALSHA', lua.sha, String(keys.length), ...keys, ...args]);
 }

@@ -4,9 +4,7 @@ import { resourceKeys } from './lock-keys.js';
 import type { LockConnections } from './lock-connections.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
-import { ACQUIRE, EXTEND, RELEASE } from './scripts.js';
-
-const SCRIPTS = [ACQUIRE, EXTEND, RELEASE];
+import { ACQUIRE, EXTEND, RELEASE, SINGLE_NODE_SCRIPTS, TAKE } from './scripts.js';
 
 /** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
 export const QUEUE_ENTRY_TTL_MS = 2_000;
@@ -35,9 +33,22 @@ export class LockKeyspace {
     return resources.map((r) => resourceKeys(r, this.#prefix).lock);
   }
 
+  /** The KEYS of {@link TAKE}: one lock key per resource, prefixed (scripts are raw commands). */
+  takeKeys(resources: readonly string[]): string[] {
+    return this.unprefixedLockKeys(resources).map((k) => this.#prefix + k);
+  }
+
   /** Everything a lock-mode call sends, derived once for its resources. */
   forCall(resources: readonly string[]): CallLockKeys {
-    return { keys: this.keys(resources), lockKeys: this.unprefixedLockKeys(resources), channels: this.channels(resources) };
+    const p = this.#prefix;
+    const names = resources.map((r) => resourceKeys(r, p));
+    return {
+      keys: this.keys(resources),
+      lockKeys: names.map((k) => k.lock),
+      queueKeys: names.map((k) => k.queue),
+      takeKeys: names.map((k) => p + k.lock),
+      channels: this.channels(resources),
+    };
   }
 
   channels(resources: readonly string[]): string[] {
@@ -45,10 +56,21 @@ export class LockKeyspace {
   }
 }
 
-/** The lock keys of one call's resources: script KEYS, lock keys as node-redis takes them, channels. @internal */
+/** The lock keys of one call's resources, in resource order. @internal */
 export interface CallLockKeys {
+  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
   readonly keys: string[];
+  /** Lock keys as node-redis commands take them (unprefixed): to WATCH and read. */
   readonly lockKeys: string[];
+  /**
+   * Wait-queue keys as node-redis commands take them (unprefixed): a lock-mode transaction can
+   * EXISTS them after WATCH to learn whether anyone waits remotely (a queue key exists only
+   * while someone is queued).
+   */
+  readonly queueKeys: string[];
+  /** KEYS of TAKE: the lock keys, prefixed. */
+  readonly takeKeys: string[];
+  /** Release channels, prefixed (node-redis does not prefix channels). */
   readonly channels: string[];
 }
 
@@ -59,9 +81,15 @@ export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): Ac
   return { acquired: false, waitHintMs: Number(value) };
 }
 
+/** Turns a TAKE reply into a result, timing the lease from when the request was sent. */
+export function takeResult(reply: unknown, sentAt: number, ttlMs: number): AcquireResult {
+  if (Number(reply) === 1) return { acquired: true, fencingToken: 0, validUntil: sentAt + ttlMs - driftMs(ttlMs) };
+  return { acquired: false, waitHintMs: 0 };
+}
+
 /**
- * Locks on one Redis server (or on the one cluster node that owns their slot), served first come,
- * first served.
+ * Locks on one Redis server (or on the one cluster node that owns their slot). Waiters queue in
+ * order and a release hands the lock to the first one whose resources are all free (see RELEASE).
  * @internal
  */
 export class SingleNodeBackend implements LockBackend {
@@ -78,12 +106,12 @@ export class SingleNodeBackend implements LockBackend {
   }
 
   /**
-   * Loads the scripts into the server's cache once, so lock mode can send its acquire by SHA in
-   * the same write as WATCH. (After a SCRIPT FLUSH, lock mode notices and recovers by itself.)
+   * Loads the scripts into the server's cache once, so lock mode can send them by SHA, also
+   * inside MULTI (where a missing script is not loaded on the fly: see `queueScript`).
    */
   loadScripts(): Promise<void> {
     this.#scriptsLoaded ??= this.#connections
-      .loadScripts(SCRIPTS.map((lua) => lua.source))
+      .loadScripts(SINGLE_NODE_SCRIPTS.map((lua) => lua.source))
       .then(
         () => {},
         () => {
@@ -93,11 +121,33 @@ export class SingleNodeBackend implements LockBackend {
     return this.#scriptsLoaded;
   }
 
+  /**
+   * Loads the scripts again, also when they were loaded before: after a server lost its script
+   * cache (a restart, SCRIPT FLUSH), which a NOSCRIPT reply inside EXEC reveals.
+   */
+  reloadScripts(): Promise<void> {
+    this.#scriptsLoaded = undefined;
+    return this.loadScripts();
+  }
+
   async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
     const client = await this.#connections.commands();
     const sentAt = performance.now();
     const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
     return acquireResult(reply, sentAt, ttlMs);
+  }
+
+  /**
+   * One try at taking every resource at once, with no queue and no fencing token ({@link TAKE}):
+   * for an uncontended lock-mode call, whose commit WATCH fences. Resolves to
+   * `{ acquired: true, fencingToken: 0, validUntil }` or `{ acquired: false, waitHintMs: 0 }`
+   * (busy: wait through {@link SingleNodeBackend.tryAcquire}, which queues).
+   */
+  async tryTake(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
+    const client = await this.#connections.commands();
+    const sentAt = performance.now();
+    const taken = await runScript(client, TAKE, this.keyspace.takeKeys(resources), [token, String(ttlMs)]);
+    return takeResult(taken, sentAt, ttlMs);
   }
 
   async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {

@@ -10,7 +10,7 @@ import { useRedis, waitFor } from '../support/redis';
 const LIBRARY_ACL =
   '~rtlock:* &rtlock:* -@all +hello +watch +unwatch +multi +exec +mget ' +
   '+evalsha +eval +script|load +ssubscribe +sunsubscribe ' +
-  '+time +get +set +del +exists +pttl +pexpire +hget +hset +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
+  '+time +get +set +del +exists +pttl +pexpire +hget +hset +hdel +hkeys +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
 const APP_ACL = '~app:* +get +set +incr +rpush +lrange';
 
 const redis = useRedis();

@@ -1,0 +1,151 @@
+import { MultiErrorReply } from 'redis';
+import type { MultiBuilder } from '../../lib/connection/node-redis-types';
+import type { LockConnections } from '../../lib/lock/lock-connections';
+import { resourceKeys } from '../../lib/lock/lock-keys';
+import { ReleaseNotifier } from '../../lib/lock/release-notifier';
+import { queueScript, runScript } from '../../lib/lock/run-script';
+import { ACQUIRE, RELEASE, TAKE } from '../../lib/lock/scripts';
+import { QUEUE_ENTRY_TTL_MS, SingleNodeBackend } from '../../lib/lock/single-node-backend';
+import { useRedis } from '../support/redis';
+
+const redis = useRedis();
+
+type Admin = Awaited<ReturnType<typeof redis.connect>>;
+
+/** A single-node backend running its scripts on `client`, with `prefix` as the key prefix. */
+function backendOn(client: Admin, prefix = ''): SingleNodeBackend {
+  const connections: LockConnections = {
+    commands: () => Promise.resolve(client),
+    subscriber: () => Promise.reject(new Error('not used')),
+    loadScripts: async (sources) => {
+      for (const source of sources) await client.scriptLoad(source);
+    },
+    close: () => Promise.resolve(),
+  };
+  return new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), prefix);
+}
+
+async function commandCalls(admin: Admin, command: string): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
+
+describe('SingleNodeBackend.tryTake (TAKE)', () => {
+  it('takes every free resource at once, with no fencing token', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+
+    const result = await backend.tryTake(['a', 'b'], 't1', 10_000);
+
+    expect(result).toEqual({ acquired: true, fencingToken: 0, validUntil: expect.any(Number) });
+    expect(await admin.mGet([resourceKeys('a').lock, resourceKeys('b').lock])).toEqual(['t1', 't1']);
+    expect(await admin.pTTL(resourceKeys('a').lock)).toBeLessThanOrEqual(10_000);
+    expect(await admin.pTTL(resourceKeys('b').lock)).toBeGreaterThan(0);
+  });
+
+  it('refuses when any resource is busy, and takes none of them', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    await backend.tryTake(['b'], 'other', 10_000);
+
+    expect(await backend.tryTake(['a', 'b'], 't1', 10_000)).toEqual({ acquired: false, waitHintMs: 0 });
+    expect(await admin.mGet([resourceKeys('a').lock, resourceKeys('b').lock])).toEqual([null, 'other']);
+  });
+
+  it('creates no queue, expiry or meta key (busy or not) and reads no clock', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    await admin.configResetStat();
+
+    await backend.tryTake(['a'], 't1', 10_000);
+    await backend.tryTake(['a', 'b'], 't2', 10_000);
+
+    expect(await admin.keys('*')).toEqual([resourceKeys('a').lock]);
+    expect(await commandCalls(admin, 'time')).toBe(0);
+  });
+
+  it('takes again what the same token holds, renewing the lease', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    await backend.tryTake(['a'], 't1', 10_000);
+
+    expect((await backend.tryTake(['a', 'b'], 't1', 60_000)).acquired).toBe(true);
+    expect(await admin.pTTL(resourceKeys('a').lock)).toBeGreaterThan(10_000);
+    expect(await admin.get(resourceKeys('b').lock)).toBe('t1');
+  });
+
+  it('applies the key prefix to the lock keys', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin, 'app:');
+
+    expect((await backend.tryTake(['a'], 't1', 10_000)).acquired).toBe(true);
+    expect(await admin.get(`app:${resourceKeys('a', 'app:').lock}`)).toBe('t1');
+  });
+
+  it('is among the scripts loadScripts puts in the script cache', async () => {
+    const admin = await redis.connect();
+    await backendOn(admin).loadScripts();
+
+    expect(await admin.scriptExists([TAKE.sha, ACQUIRE.sha, RELEASE.sha])).toEqual([1, 1, 1]);
+  });
+});
+
+describe('LockKeyspace.forCall', () => {
+  it('names the queue keys as node-redis takes them: they exist exactly while someone waits', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    const { queueKeys, takeKeys, lockKeys } = backend.keyspace.forCall(['a', 'b']);
+    expect(queueKeys).toEqual([resourceKeys('a').queue, resourceKeys('b').queue]);
+    expect(takeKeys).toEqual(lockKeys);
+
+    await backend.tryAcquire(['b'], 'holder', 10_000);
+    expect(await admin.exists(queueKeys)).toBe(0);
+    await backend.tryAcquire(['a', 'b'], 'waiter', 10_000);
+    expect(await admin.exists(queueKeys)).toBe(2);
+    await backend.leave(['a', 'b'], 'waiter');
+    expect(await admin.exists(queueKeys)).toBe(0);
+  });
+
+  it('prefixes the script keys but not the keys node-redis commands take', () => {
+    const backend = backendOn({} as Admin, 'app:');
+    const call = backend.keyspace.forCall(['a']);
+
+    expect(call.queueKeys).toEqual([resourceKeys('a', 'app:').queue]);
+    expect(call.lockKeys).toEqual([resourceKeys('a', 'app:').lock]);
+    expect(call.takeKeys).toEqual([`app:${resourceKeys('a', 'app:').lock}`]);
+  });
+});
+
+describe('queueScript', () => {
+  it('queues the script by SHA inside MULTI', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    await backend.loadScripts();
+    await backend.tryAcquire(['a'], 't1', 10_000);
+    await admin.configResetStat();
+
+    const multi = admin.multi() as unknown as MultiBuilder;
+    queueScript(multi, RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]);
+    expect(await multi.exec()).toEqual([1]);
+
+    expect(await commandCalls(admin, 'evalsha')).toBe(1);
+    expect(await commandCalls(admin, 'eval')).toBe(0);
+    expect(await admin.exists(resourceKeys('a').lock)).toBe(0);
+  });
+
+  it('fails only that command at EXEC when the server lost the script: the others apply', async () => {
+    const admin = await redis.connect();
+    const backend = backendOn(admin);
+    await runScript(admin, ACQUIRE, backend.keyspace.keys(['a']), ['t1', '10000', String(QUEUE_ENTRY_TTL_MS), '1']);
+    await admin.scriptFlush();
+
+    const multi = admin.multi().set('data', 'written') as unknown as MultiBuilder;
+    queueScript(multi, RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]);
+    const failure = multi.exec();
+
+    await expect(failure).rejects.toBeInstanceOf(MultiErrorReply);
+    await expect(failure).rejects.toMatchObject({ replies: ['OK', expect.objectContaining({ message: expect.stringMatching(/^NOSCRIPT/) })] });
+    expect(await admin.get('data')).toBe('written');
+    expect(await admin.get(resourceKeys('a').lock)).toBe('t1'); // not released: release by token
+  });
+});
