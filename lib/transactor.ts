@@ -5,7 +5,8 @@ import { InvalidOptionsError } from './errors/usage-errors.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { closeFromInside, refuseSelfDeadlock } from './transaction/nesting.js';
 import { ContentionTracker } from './adaptive/contention-tracker.js';
-import { guardForMode } from './adaptive/guard-for-mode.js';
+import { AutoLocking } from './adaptive/auto-locking.js';
+import { lockModeLocking, optimisticLocking } from './coalescing/call-locking.js';
 import { Lanes } from './coalescing/lanes.js';
 import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js';
 import { createLocker, type Locker } from './lock/locker.js';
@@ -159,7 +160,6 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const topology: Topology = isCluster(client)
     ? new ClusterTopology(client, maxConnections)
     : new StandaloneTopology(serverSourceFor(client), maxConnections);
-  const lanes = new Lanes();
   const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const stats = new StatsRecorder();
   const observer = new Observer(parsed.hooks ?? {}, stats, parsed.onHookError);
@@ -167,12 +167,19 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     parsed.auto?.relaxAfter ?? DEFAULT_AUTO_MODE.relaxAfter,
     parsed.auto?.coolDownMs ?? DEFAULT_AUTO_MODE.coolDownMs,
   );
+  const lanes = new Lanes({
+    backend: () => topology.locks.backend,
+    holdEnded: (keys, contended) => {
+      if (tracker.settled(keys, contended)) observer.deescalate(keys);
+    },
+  });
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
   const tracer = parsed.tracer;
   const inFlight = new InFlight();
   let closing: Promise<void> | undefined;
   const closeOnce = async () => {
     await inFlight.close();
+    await lanes.drain();
     await topology.close();
   };
 
@@ -207,16 +214,15 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     const route = topology.route(validKeys);
     refuseSelfDeadlock(lanes, validKeys, () => route.pool());
     const mode = call?.mode ?? 'optimistic';
-    const guard = guardForMode(mode, validKeys, {
-      backend: topology.locks.backend,
-      lockOptions: resolveLockOptions(call?.lock, lockDefaults, true),
-      tracker,
-      observer,
-      escalateAfter,
-      lanes,
-    });
+    const lockOptions = resolveLockOptions(call?.lock, lockDefaults, true);
+    const locking =
+      mode === 'lock'
+        ? lockModeLocking(lockOptions)
+        : mode === 'auto'
+          ? new AutoLocking({ keys: validKeys, options: lockOptions, tracker, observer, escalateAfter })
+          : optimisticLocking(lockOptions);
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, guard, observer };
+    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, observer };
     return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
       runTransaction(run, callPolicy),
       (err) => observer.tracerFailed(err),

@@ -1,6 +1,9 @@
 import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
-import type { Route } from '../topology/topology.js';
+import type { SingleNodeBackend } from '../lock/single-node-backend.js';
+import type { CallLocking } from './call-locking.js';
+import type { Fence } from './fence.js';
+import { type ExecEnd, LaneLock, LockAwareFence } from './lane-lock.js';
 
 /** What becomes of the connection when a seat is left. */
 export type SeatExit =
@@ -10,6 +13,34 @@ export type SeatExit =
   | 'return'
   /** Dead, or in an unknown state (a stalled EXEC): drop it once no other seat uses it. */
   | 'destroy';
+
+/** Where a transaction's connection comes from: the pool of the node serving its keys now. @internal */
+export interface PoolRoute {
+  pool(): ConnectionPool;
+}
+
+/** What a transaction asks of its lane for one attempt. @internal */
+export interface TurnRequest {
+  readonly route: PoolRoute;
+  /** Gives up the wait (for the turn, the lock, a connection), rejecting with `stopped`. */
+  readonly signal: AbortSignal | undefined;
+  readonly stopped: unknown;
+  /** `remainingMs()` of the call's deadline (`Infinity` without one); a lock wait ends there too. */
+  readonly remainingMs: () => number;
+  /** Served first: a transaction retrying after losing to another process. */
+  readonly priority: boolean;
+  readonly locking: CallLocking;
+}
+
+/** What a lane needs from the lanes it belongs to. @internal */
+export interface LaneHost {
+  /** Where the lane's lock lives. */
+  readonly backend: () => SingleNodeBackend;
+  /** A lock hold ended; `contended`: it had to wait, or made another process wait. */
+  holdEnded(keys: readonly string[], contended: boolean): void;
+  /** Work that outlives the call that caused it (a release): `close()` waits for it. */
+  background(work: Promise<void>): void;
+}
 
 interface Waiter {
   readonly resume: () => void;
@@ -32,106 +63,109 @@ class HeldConnection {
 /**
  * Transactions in this process on the same keys wait their turn here instead of fighting each
  * other over WATCH: only one of them is between WATCH and EXEC at a time, so only other processes
- * can make it conflict. They also share one connection, and a turn passes as soon as the holder's
- * EXEC is on the wire: the next transaction's WATCH and reads go out right behind it (the server
- * runs them after that EXEC, so they see its writes), saving a round trip per hand-over.
+ * can make it conflict. They share one connection, and a turn passes as soon as the holder's EXEC
+ * is on the wire: the next transaction's WATCH and reads go out right behind it (the server runs
+ * them after that EXEC, so they see its writes), saving a round trip per hand-over.
+ *
+ * In lock mode the lane also holds the Redis lock on its keys, taken by the first transaction that
+ * needs it, before its `fn` runs, and handed on with the turn (see {@link LaneLock}). A transaction
+ * that waits for the lock waits with the turn but without a connection: it holds nothing another
+ * transaction needs to finish.
  * @internal
  */
 export class Lane {
+  readonly keys: readonly string[];
   /** Transactions retrying after losing to another process: served first, in arrival order. */
   readonly #priority: Waiter[] = [];
   readonly #waiters: Waiter[] = [];
+  readonly #host: LaneHost;
   readonly #onIdle: () => void;
   #busy = false;
   #held: HeldConnection | undefined;
   #users = 0;
-  #locksHeld = 0;
-  /** Set while the turn's holder is parked waiting for a lock: how to make it step aside. */
-  #yieldParked: (() => void) | undefined;
+  #lock: LaneLock | undefined;
 
-  constructor(onIdle: () => void) {
+  constructor(keys: readonly string[], host: LaneHost, onIdle: () => void) {
+    this.keys = keys;
+    this.#host = host;
     this.#onIdle = onIdle;
   }
 
+  /** Whether the lane holds its keys' lock now. */
+  get locked(): boolean {
+    return this.#lock?.held ?? false;
+  }
+
   /**
-   * Waits for the turn (first come, first served; `priority` goes first, for a transaction
-   * retrying after losing to another process), then for a connection to the route's node.
-   * Rejects with `stopped` when `signal` aborts.
+   * Waits for the turn (first come, first served; `priority` first), then, when the call wants the
+   * lock and the lane does not hold it, for the lock, then for a connection to the route's node.
    */
-  async take(route: Route, signal: AbortSignal | undefined, stopped: unknown, priority: boolean): Promise<Seat> {
-    if (this.#busy) await this.#queue(signal, stopped, priority);
+  async take(request: TurnRequest): Promise<Seat> {
+    if (this.#busy) await this.#queue(request.signal, request.stopped, request.priority);
     else this.#busy = true;
+    let fence: Fence | undefined;
     let held: HeldConnection;
     try {
-      held = await this.#connection(route, signal, stopped);
+      fence = await this.#fenceFor(request);
+      held = await this.#connection(request.route, request.signal, request.stopped);
     } catch (err) {
       this.#passTurn();
       throw err;
     }
     held.users++;
     this.#users++;
-    return new Seat(this, held);
+    return new Seat(this, held, fence);
   }
 
-  /** @internal */
-  passTurn(): void {
+  /** How many transactions wait for the turn. */
+  get waiting(): number {
+    return this.#priority.length + this.#waiters.length;
+  }
+
+  async #fenceFor(request: TurnRequest): Promise<Fence | undefined> {
+    const { locking } = request;
+    if (!this.locked && locking.wantsLock()) {
+      this.#lock ??= new LaneLock(this.#host.backend(), this.keys, {
+        waiting: () => this.waiting,
+        holdEnded: (contended) => this.#host.holdEnded(this.keys, contended),
+        background: (work) => this.#host.background(work),
+      });
+      await this.#lock.acquire(locking.options, request.signal, request.remainingMs(), request.stopped, locking.contended);
+    }
+    if (this.locked) return this.#lock!.fence();
+    if (locking.aware) return new LockAwareFence(this.#host.backend().keyspace.unprefixedLockKeys(this.keys));
+    return undefined;
+  }
+
+  /** @internal Passes the turn, unless the EXEC on the wire ends the lane's hold. Returns whether it did. */
+  passTurn(): boolean {
+    // An EXEC that carries the release: the next transaction must take the lock after it lands.
+    if (this.#lock?.releasing) return false;
     this.#passTurn();
-  }
-
-  /**
-   * Whether a transaction of this lane holds the Redis lock on its keys (between its attempts,
-   * or with its EXEC in flight). A sibling that finds the lock busy must then wait without the
-   * turn: the holder may need the turn back to finish.
-   */
-  get lockHeldHere(): boolean {
-    return this.#locksHeld > 0;
+    return true;
   }
 
   /** @internal */
-  lockTaken(): void {
-    this.#locksHeld++;
+  execEnded(end: ExecEnd): void {
+    this.#lock?.execEnded(end);
   }
 
   /** @internal */
-  lockDropped(): void {
-    this.#locksHeld--;
-    this.#idleCheck();
+  confirmLock(): Promise<void> {
+    return this.#lock?.confirm() ?? Promise.resolve();
   }
 
-  /**
-   * The seat keeps the turn but gives its connection back while it waits for a lock: a waiter
-   * must never hold a connection the lock's holder may need to finish. `stepAside` is called if a
-   * retrying transaction (which may hold that very lock) queues for the turn meanwhile.
-   * @internal
-   */
-  park(held: HeldConnection, stepAside: () => void): void {
+  /** @internal */
+  left(held: HeldConnection, exit: SeatExit, turnPassed: boolean): void {
     held.users--;
     this.#users--;
-    this.#yieldParked = stepAside;
-    if (!held.retired) this.#retire(held, 'return');
-    else if (held.users === 0) this.#release(held);
-  }
-
-  /** The parked seat has its lock: a connection again (the turn never left it). @internal */
-  async resume(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
-    this.#yieldParked = undefined;
-    const held = await this.#connection(route, signal, stopped);
-    held.users++;
-    this.#users++;
-    return held;
-  }
-
-  /** @internal */
-  left(held: HeldConnection | undefined, exit: SeatExit): void {
-    if (held) {
-      held.users--;
-      this.#users--;
-      if (exit !== 'keep') this.#retire(held, exit);
-      else if (held.retired && held.users === 0) this.#release(held);
-    } else {
-      this.#yieldParked = undefined; // a parked seat that leaves
-    }
-    this.#idleCheck();
+    if (exit !== 'keep') this.#retire(held, exit);
+    else if (held.retired && held.users === 0) this.#release(held);
+    if (!turnPassed) {
+      // A seat that leaves before its releasing EXEC settled (stopped): whether the release ran is unknown.
+      if (this.#lock?.releasing) this.#lock.execEnded('unknown');
+      this.#passTurn();
+    } else this.#idleCheck();
   }
 
   #queue(signal: AbortSignal | undefined, stopped: unknown, priority: boolean): Promise<void> {
@@ -142,6 +176,7 @@ export class Lane {
         const index = queue.indexOf(waiter);
         if (index >= 0) queue.splice(index, 1);
         reject(stopped);
+        this.#idleCheck();
       };
       const waiter: Waiter = {
         resume: () => {
@@ -151,17 +186,10 @@ export class Lane {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       queue.push(waiter);
-      if (priority && this.#yieldParked) {
-        // The turn's holder waits for a lock this retrying transaction may hold: it steps aside.
-        const stepAside = this.#yieldParked;
-        this.#yieldParked = undefined;
-        stepAside();
-      }
     });
   }
 
   #passTurn(): void {
-    this.#yieldParked = undefined;
     const next = this.#priority.shift() ?? this.#waiters.shift();
     if (next) next.resume(); // the turn goes on: #busy stays true
     else {
@@ -171,7 +199,7 @@ export class Lane {
   }
 
   /** The lane's connection to the node the route names now, leasing a fresh one if needed. */
-  async #connection(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
+  async #connection(route: PoolRoute, signal: AbortSignal | undefined, stopped: unknown): Promise<HeldConnection> {
     const pool = route.pool();
     const held = this.#held;
     if (held && !held.retired && held.pool === pool && held.connection.alive) return held;
@@ -197,7 +225,9 @@ export class Lane {
   }
 
   #idleCheck(): void {
-    if (this.#busy || this.#priority.length > 0 || this.#waiters.length > 0 || this.#users > 0 || this.#locksHeld > 0) return;
+    if (this.#busy || this.waiting > 0 || this.#users > 0) return;
+    // Nobody left to hand the lock to, and no EXEC in flight that could still need it.
+    this.#lock?.releaseIdle();
     const held = this.#held;
     this.#held = undefined;
     if (held) this.#release(held);
@@ -205,55 +235,57 @@ export class Lane {
   }
 }
 
-/** One transaction attempt's place in a lane: the connection, until it leaves. */
+/** One transaction attempt's place in a lane: the turn, the connection, and its fence. */
 export class Seat {
   readonly #lane: Lane;
-  #held: HeldConnection | undefined;
+  readonly #held: HeldConnection;
+  /** What the lane's mode adds to the attempt, if anything. */
+  readonly fence: Fence | undefined;
+  #passAsked = false;
   #turnPassed = false;
   #left = false;
 
   /** @internal */
-  constructor(lane: Lane, held: HeldConnection) {
+  constructor(lane: Lane, held: HeldConnection, fence: Fence | undefined) {
     this.#lane = lane;
     this.#held = held;
+    this.fence = fence;
   }
 
-  /** The pool the seat's connection came from (not while parked). */
+  /** The pool the seat's connection came from. */
   get pool(): ConnectionPool {
-    return this.#held!.pool;
+    return this.#held.pool;
   }
 
-  /** The seat's connection (not while parked). */
+  /** The seat's connection. */
   get connection(): DedicatedConnection {
-    return this.#held!.connection;
+    return this.#held.connection;
   }
 
   /**
-   * Gives the connection back and keeps the turn while waiting for a lock. `stepAside` is called
-   * when a retrying transaction of the lane queues for the turn meanwhile.
+   * EXEC is on the wire: the next transaction may start now, on this connection, behind it (unless
+   * this EXEC ends the lane's hold on the lock: then once it has landed).
    */
-  park(stepAside: () => void): void {
-    this.#lane.park(this.#held!, stepAside);
-    this.#held = undefined;
-  }
-
-  /** Takes a connection again after `park`. */
-  async resume(route: Route, signal: AbortSignal | undefined, stopped: unknown): Promise<void> {
-    this.#held = await this.#lane.resume(route, signal, stopped);
-  }
-
-  /** EXEC is on the wire: the next transaction may start now, on this connection, behind it. */
   passTurn(): void {
-    if (this.#turnPassed) return;
-    this.#turnPassed = true;
-    this.#lane.passTurn();
+    if (this.#passAsked) return;
+    this.#passAsked = true;
+    this.#turnPassed = this.#lane.passTurn();
+  }
+
+  /** The EXEC settled: the lane's lock learns whether a release it carried ran. */
+  execEnded(end: ExecEnd): void {
+    this.#lane.execEnded(end);
+  }
+
+  /** After a conflict under the lock: throws `LockLostError` unless the lock is still the lane's. */
+  confirmLock(): Promise<void> {
+    return this.#lane.confirmLock();
   }
 
   /** The attempt is over; `exit` says what to do with the connection. */
   leave(exit: SeatExit): void {
     if (this.#left) return;
     this.#left = true;
-    this.passTurn();
-    this.#lane.left(this.#held, exit);
+    this.#lane.left(this.#held, exit, this.#turnPassed);
   }
 }

@@ -25,7 +25,7 @@ export class ReleaseNotifier {
   readonly #channels = new Map<string, ChannelState>();
   readonly #listener = (message: string, channel: string) => {
     for (const waiter of this.#channels.get(channel)?.waiters ?? []) {
-      if (message === '' || message === waiter.token) waiter.notify();
+      if (message === '' || message === waiter.token) waiter.notify(message === waiter.token);
     }
   };
 
@@ -100,7 +100,8 @@ export class Subscription {
   readonly token: string;
   readonly #release: () => void;
   #notified = false;
-  #wake: (() => void) | undefined;
+  #named = false;
+  #wake: ((named: boolean) => void) | undefined;
   #closed = false;
 
   /** @internal */
@@ -109,32 +110,39 @@ export class Subscription {
     this.#release = release;
   }
 
-  /** @internal */
-  notify(): void {
-    if (this.#wake) this.#wake();
-    else this.#notified = true;
+  /** @internal `named`: the release named this waiter's token (not everyone). */
+  notify(named: boolean): void {
+    if (this.#wake) this.#wake(named);
+    else {
+      this.#notified = true;
+      this.#named ||= named;
+    }
   }
 
   /**
    * Resolves when a release names this waiter (or nobody), after `timeoutMs`, or when `signal`
-   * aborts, whichever comes first. Never rejects: the caller checks the lock.
+   * aborts, whichever comes first; to `true` when a release named this waiter's token. Never
+   * rejects: the caller checks the lock.
    */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#notified || signal?.aborted) {
+      const named = this.#named;
       this.#notified = false;
-      return Promise.resolve();
+      this.#named = false;
+      return Promise.resolve(named);
     }
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (named = false) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', onAbort);
         this.#wake = undefined;
-        resolve();
+        resolve(named);
       };
+      const onAbort = () => done();
       this.#wake = done;
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       timer.unref();
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -1,13 +1,14 @@
+import type { CallLocking } from '../coalescing/call-locking.js';
 import type { Lanes } from '../coalescing/lanes.js';
-import { Seat, type SeatExit } from '../coalescing/lane.js';
-import type { RetryReason } from '../observability/events.js';
+import type { Seat, SeatExit } from '../coalescing/lane.js';
+import type { ExecEnd } from '../coalescing/lane-lock.js';
+import type { AttemptMode, RetryReason } from '../observability/events.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
 import { isTransactError } from '../errors/base.js';
 import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
-import type { CommitGuard } from './commit-guard.js';
 import type { TransactionContext } from './context.js';
 import { validateKeys } from './keys.js';
 import { runAsFn } from './nesting.js';
@@ -25,103 +26,79 @@ export interface TransactionCall<T> {
   readonly scope: CallScope;
   /** Where the keys live: the pool to lease from, slot checks and redirections on a cluster. */
   readonly route: Route;
-  /** Where same-key transactions of this process wait their turn. */
+  /** Where same-key transactions of this process wait their turn (and share their lock). */
   readonly lanes: Lanes;
-  /** Lock mode's additions to each attempt; absent in optimistic mode. */
-  readonly guard?: CommitGuard;
+  /** Whether attempts run under the lane's lock: the call's mode. */
+  readonly locking: CallLocking;
   /** Counts and reports what happens. */
   readonly observer: Observer;
 }
 
-/** Attempts made so far by one call: runs of `fn`, and of those, the ones that waited for a lock. */
+/** Attempts made so far by one call: runs of `fn`, and of those, the ones that gave way to a lock. */
 export interface AttemptCount {
   attempts: number;
   waits: number;
+  /** The mode of the latest attempt. */
+  mode: AttemptMode;
 }
 
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
   | { readonly kind: 'committed'; readonly value: T; readonly replies: unknown[] }
-  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown };
-
-/** Besides an outcome: wait for the lock, then run again; or run again at once (lock taken after WATCH). */
-type AttemptStep<T> = AttemptOutcome<T> | { readonly kind: 'wait' } | { readonly kind: 'again' };
+  | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown }
+  /** Another process holds the keys' lock: run again at once, under the lock (not a failed attempt). */
+  | { readonly kind: 'give-way' };
 
 /** Thrown into races when the call's scope stops; never escapes this module. */
 const STOPPED = Symbol('stopped');
 const noop = () => {};
 
 /**
- * One attempt: take this key set's turn (and its connection), WATCH, run `fn`, and EXEC what it
- * queued. WATCH is not awaited before `fn` runs, so it travels with `fn`'s first reads, and MULTI,
- * the queued commands and EXEC travel together: two round trips when uncontended. The turn passes
- * to the next same-key transaction as soon as EXEC is on the wire.
+ * One attempt: take this key set's turn (with its lock, in lock mode, and its connection), WATCH,
+ * run `fn`, and EXEC what it queued. WATCH is not awaited before `fn` runs, so it travels with
+ * `fn`'s first reads, and MULTI, the queued commands and EXEC travel together: two round trips
+ * when uncontended. The turn passes to the next same-key transaction as soon as EXEC is on the
+ * wire. What a mode adds (lock keys watched and read, the release queued) comes from the seat's
+ * fence; the attempt never waits for a lock (the lane does, before the attempt starts).
  *
- * In lock mode, a busy lock is waited for while keeping the turn (so other transactions of this
- * process on these keys do not each queue in Redis), and the attempt runs again.
- *
- * Throws `fn`'s error unchanged, a stop error, a command error, or outcome unknown; returns a
- * retry outcome for conflicts and for connections lost before EXEC was sent.
+ * Throws `fn`'s error unchanged, a stop error, a command error, a lock error, or outcome unknown;
+ * returns a retry outcome for conflicts and for connections lost before EXEC was sent.
  */
 export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCount, retrying: boolean): Promise<AttemptOutcome<T>> {
-  const taken = await takeSeat(call, count, retrying);
-  if (!(taken instanceof Seat)) return taken;
-  const lease: Lease = { seat: taken, exit: 'keep' };
+  let seat: Seat;
   try {
-    for (;;) {
-      call.observer.attempt(call.keys, ++count.attempts, call.guard?.mode ?? 'optimistic');
-      const step = await attemptOn(lease, call, count.attempts);
-      if (step.kind !== 'wait' && step.kind !== 'again') return step;
-      count.waits++; // not a failed attempt: it does not count against maxAttempts
-      if (step.kind === 'again') continue;
-      const attempt = count.attempts;
-      const waiting = call.scope.bound(call.guard!.waitForTurn(call.scope, attempt), call.keys, attempt);
-      waiting.catch(noop); // awaited below, on every path
-      const lane = call.lanes.laneFor(call.keys);
-      // Wait keeping the turn (other transactions of this process on these keys wait here, not
-      // in Redis), unless a transaction of this lane holds the lock, or a retrying one (which may
-      // hold it) comes for the turn meanwhile: then wait without the turn, and come back first.
-      let aside = lane.lockHeldHere;
-      if (!aside) {
-        let stepAside!: () => void;
-        const asked = new Promise<'aside'>((resolve) => (stepAside = () => resolve('aside')));
-        lease.seat.park(stepAside);
-        aside = (await Promise.race([waiting.then(() => 'locked' as const), asked])) === 'aside';
-        if (!aside) {
-          try {
-            await lease.seat.resume(call.route, call.scope.abortable, STOPPED);
-          } catch (err) {
-            // The lock is ours, but no connection could be had to use it: retry like a lost one.
-            if (err !== STOPPED && !(err instanceof TransactorClosedError)) return { kind: 'retry', reason: 'connection', cause: err };
-            throw err;
-          }
-          continue;
-        }
-      }
-      lease.seat.leave(lease.exit);
-      await waiting;
-      const again = await takeSeat(call, count, true);
-      if (!(again instanceof Seat)) return again;
-      lease.seat = again;
-      lease.exit = 'keep';
-    }
-  } catch (err) {
-    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
-    throw err;
-  } finally {
-    lease.seat.leave(lease.exit);
-  }
-}
-
-/** Takes the keys' turn and a connection, or says why the attempt cannot start. */
-async function takeSeat(call: TransactionCall<unknown>, count: AttemptCount, priority: boolean): Promise<Seat | AttemptOutcome<never>> {
-  try {
-    return await call.lanes.laneFor(call.keys).take(call.route, call.scope.abortable, STOPPED, priority);
+    seat = await call.lanes.laneFor(call.keys).take({
+      route: call.route,
+      signal: call.scope.abortable,
+      stopped: STOPPED,
+      remainingMs: () => call.scope.remainingMs(),
+      priority: retrying,
+      locking: call.locking,
+    });
   } catch (err) {
     count.attempts++;
     if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
-    if (err instanceof TransactorClosedError) throw err;
+    if (err instanceof TransactorClosedError || isTransactError(err)) throw err;
+    if (isErrorReply(err) && !isTransientReply(err) && !call.route.redirected(err)) throw err; // NOPERM on the lock keys...
     return { kind: 'retry', reason: 'connection', cause: err };
+  }
+  const lease: Lease = { seat, exit: 'keep' };
+  const attempt = ++count.attempts;
+  try {
+    count.mode = seat.fence?.mode ?? 'optimistic';
+    call.observer.attempt(call.keys, attempt, count.mode);
+    if (seat.fence?.mode === 'lock') call.locking.underLock(attempt);
+    const outcome = await attemptOn(lease, call, attempt);
+    if (outcome.kind === 'give-way') {
+      count.waits++; // not a failed attempt: it does not count against maxAttempts
+      call.locking.gaveWay(attempt);
+    }
+    return outcome;
+  } catch (err) {
+    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
+    throw err;
+  } finally {
+    seat.leave(lease.exit);
   }
 }
 
@@ -130,13 +107,13 @@ interface Lease {
   exit: SeatExit;
 }
 
-async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptStep<T>> {
-  const { connection } = lease.seat;
-  const { keys, scope, guard } = call;
-  const guarded = guard?.begin(connection);
-  const watches: Promise<unknown>[] = [connection.watch(guarded ? [...keys, ...guarded] : keys)];
+async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
+  const { connection, fence } = lease.seat;
+  const { keys, scope } = call;
+  const fenced = fence?.begin(connection);
+  const watches: Promise<unknown>[] = [connection.watch(fenced ? [...keys, ...fenced] : keys)];
   watches[0]!.catch(noop);
-  guard?.probe(connection);
+  fence?.probe(connection);
   const { builder, commit } = connection.multi();
   let ended = false;
   const context: TransactionContext<unknown, unknown> = {
@@ -189,41 +166,58 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
   }
   let ownCommands = 0;
-  if (guard) {
-    let verdict: 'go' | 'wait' | 'recheck';
+  if (fence) {
     try {
-      verdict = await scope.race(guard.check(), STOPPED);
+      if ((await scope.race(fence.check(), STOPPED)) === 'give-way') {
+        connection.abandonWatch();
+        return { kind: 'give-way' };
+      }
     } catch (err) {
+      if (isTransactError(err)) connection.abandonWatch(); // the lock was lost: nothing is sent
       return failedBeforeExec(err, lease, call, attempt);
     }
-    if (verdict !== 'go') {
-      connection.abandonWatch();
-      return verdict === 'wait' ? { kind: 'wait' } : { kind: 'again' };
-    }
-    ownCommands = guard.beforeExec(builder);
+    ownCommands = fence.beforeExec(builder);
   }
 
   let replies: unknown[];
   try {
     const committing = commit(); // MULTI..EXEC are queued on the connection now
-    guard?.sentOn(connection, committing); // it carries the lock's release
+    // It carries the lock's release: it must land before anything that cleans up after this call.
+    if (ownCommands > 0) connection.mustLand(committing);
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {
+    if (ownCommands > 0 && isMultiErrorReply(err) && err.errorIndexes.every((i) => i >= err.replies.length - ownCommands)) {
+      // Only what the fence queued failed (its script missing from the cache after a restart or
+      // SCRIPT FLUSH): the writes committed; the lane lets go of the lock by token instead.
+      lease.seat.execEnded('committed-unreleased');
+      return { kind: 'committed', value, replies: err.replies.slice(0, err.replies.length - ownCommands) };
+    }
+    lease.seat.execEnded(execEnd(err, call));
     const outcome = failedAtExec(err, lease, call, attempt);
-    if (guard && outcome.kind === 'retry' && outcome.reason === 'conflict') await scope.bound(guard.afterAbort(), keys, attempt);
-    if (guard && outcome.kind === 'retry' && outcome.reason === 'unknown') guard.afterUnknown();
+    if (outcome.reason === 'conflict') {
+      call.locking.conflicted(attempt);
+      if (fence?.mode === 'lock') await scope.bound(lease.seat.confirmLock(), keys, attempt);
+    }
     return outcome;
   }
-  guard?.committed();
-  // What the guard queued after fn's commands (the lock release) is not the caller's.
+  lease.seat.execEnded('committed');
+  // What the fence queued after fn's commands (the lock's release) is not the caller's.
   if (ownCommands > 0) replies = replies.slice(0, replies.length - ownCommands);
   // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
   return { kind: 'committed', value, replies };
 }
 
+/** Whether an EXEC that failed ran (and with it a release it carried). */
+function execEnd(err: unknown, call: TransactionCall<unknown>): ExecEnd {
+  if (isWatchError(err) || isClientClosedError(err)) return 'aborted';
+  if (isMultiErrorReply(err)) return 'committed';
+  if (err !== STOPPED && (isErrorReply(err) || call.route.redirected(err))) return 'aborted'; // EXECABORT: nothing ran
+  return 'unknown';
+}
+
 /** Nothing was sent past WATCH and reads: retry on a dead connection, otherwise end the call. */
-function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptStep<never> {
+function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
   if (err === STOPPED) {
     lease.exit = 'destroy'; // fn may still be running commands on it
     throw call.scope.stopError(call.keys, attempt);
@@ -244,7 +238,7 @@ function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unkn
 }
 
 /** Sorts an EXEC failure into: not sent, conflict, refused by Redis, or outcome unknown. */
-function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptStep<never> {
+function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): Extract<AttemptOutcome<never>, { kind: 'retry' }> {
   const { keys } = call;
   if (isWatchError(err)) return { kind: 'retry', reason: 'conflict', cause: err };
   if (isMultiErrorReply(err)) {

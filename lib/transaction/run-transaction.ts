@@ -23,20 +23,20 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
   // failure may claim that nothing was written.
   let maybeApplied = false;
   try {
-    if (call.guard) await scope.bound(call.guard.prepare(), keys, 0);
     let previousDelay = 0;
-    const count: AttemptCount = { attempts: 0, waits: 0 };
+    const count: AttemptCount = { attempts: 0, waits: 0, mode: 'optimistic' };
     for (let retrying = false; ; retrying = true) {
       const outcome = await runAttempt(call, count, retrying);
       const attempt = count.attempts;
       if (outcome.kind === 'committed') {
-        observer.commit(keys, attempt, call.guard?.mode ?? 'optimistic', performance.now() - startedAt);
+        observer.commit(keys, attempt, count.mode, performance.now() - startedAt);
         return { value: outcome.value, replies: outcome.replies, attempts: attempt };
       }
-      if (outcome.reason === 'conflict') observer.conflict(keys, attempt, call.guard?.mode ?? 'optimistic');
+      if (outcome.kind === 'give-way') continue; // at once, under the lock
+      if (outcome.reason === 'conflict') observer.conflict(keys, attempt, count.mode);
       if (outcome.reason === 'unknown') maybeApplied = true;
       if (outcome.reason === 'connection') call.route.unreachable();
-      // Waiting for a busy lock is not a failed attempt.
+      // Giving way to a lock is not a failed attempt.
       if (attempt - count.waits >= policy.maxAttempts) throw exhausted(outcome, keys, attempt);
       const delayMs = backoffDelay(policy, attempt - count.waits, previousDelay);
       previousDelay = delayMs;
@@ -57,7 +57,6 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
     throw err;
   } finally {
     scope.dispose();
-    await call.guard?.dispose();
   }
 }
 

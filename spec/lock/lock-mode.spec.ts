@@ -1,9 +1,15 @@
 import { createTransactor, LockLostError, TransactConflictError } from '../../lib';
+import { LOCAL_HAND_OVERS } from '../../lib/coalescing/lane-lock';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const redis = useRedis();
+
+async function commandCalls(admin: Awaited<ReturnType<typeof redis.connect>>, command: string): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
 
 describe("transact(..., { mode: 'lock' })", () => {
   it('commits under the lock and releases it in the same EXEC', async () => {
@@ -24,7 +30,7 @@ describe("transact(..., { mode: 'lock' })", () => {
     await tx.close();
   });
 
-  it('costs two round trips when uncontended, like optimistic mode', async () => {
+  it('costs one round trip more than optimistic for the first transaction of a burst, and none for its siblings', async () => {
     const proxy = await TcpProxy.inFrontOf(redis.url);
     const tx = createTransactor(await proxy.connectClient(), { maxConnections: 1 });
     const run = () =>
@@ -32,14 +38,107 @@ describe("transact(..., { mode: 'lock' })", () => {
         const n = Number(await t.read.get('n'));
         t.write.set('n', String(n + 1));
       }, { mode: 'lock' });
-    await run(); // connection opened, scripts loaded
+    await run(); // connections opened, scripts loaded
 
-    const before = proxy.flights;
+    let before = proxy.flights;
     await run();
+    // The lock (before fn may run), then WATCH with the reads, then EXEC with the release.
+    expect(proxy.flights - before).toBe(3);
 
-    expect(proxy.flights - before).toBe(2);
+    before = proxy.flights;
+    await Promise.all(Array.from({ length: 10 }, run));
+    // One acquire for the burst; each sibling's WATCH and reads ride behind the EXEC before it.
+    expect(proxy.flights - before).toBeLessThanOrEqual(12);
+    expect(await (await redis.connect()).get('n')).toBe('12');
     await tx.close();
     await proxy.stop();
+  });
+
+  it('never runs fn outside the lock: one fn at a time across transactors, one attempt each', async () => {
+    const admin = await redis.connect();
+    // Two transactors with their own connections and lanes stand for two processes.
+    const transactors = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
+    let running = 0;
+    let most = 0;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        transactors[i % 2]!.transact(['one'], async (t) => {
+          most = Math.max(most, ++running);
+          const n = Number(await t.read.get('one'));
+          await new Promise((resolve) => setImmediate(resolve)); // let the other transactor try to get in
+          t.write.set('one', String(n + 1));
+          running--;
+        }, { mode: 'lock' }),
+      ),
+    );
+
+    expect(most).toBe(1);
+    expect(results.map((r) => r.attempts)).toEqual(Array.from({ length: 10 }, () => 1));
+    expect(await admin.get('one')).toBe('10');
+    for (const tx of transactors) await tx.close();
+  });
+
+  it('shares a hot key fairly between processes: bursts of at most LOCAL_HAND_OVERS + 2 while the other waits', async () => {
+    const admin = await redis.connect();
+    const transactors = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
+    const order: number[] = [];
+    const perProcess = 120;
+    await Promise.all(
+      transactors.flatMap((tx, p) => {
+        let left = perProcess;
+        // 16 workers per "process", each calling again as soon as its call settles.
+        return Array.from({ length: 16 }, async () => {
+          while (left > 0) {
+            left--;
+            await tx.transact(['fair'], (t) => {
+              order.push(p);
+              t.write.incr('fair');
+            }, { mode: 'lock' });
+          }
+        });
+      }),
+    );
+
+    expect(await admin.get('fair')).toBe(String(2 * perProcess));
+    // Streaks of one process's commits, while both still had calls to make (the first and last
+    // streaks are before the other started and after it finished).
+    const streaks: number[] = [];
+    order.forEach((p, i) => (p === order[i - 1] ? streaks[streaks.length - 1]!++ : streaks.push(1)));
+    const inner = streaks.slice(1, -1);
+    expect(inner.length).toBeGreaterThan(4); // they took turns, many times
+    expect(Math.max(...inner)).toBeLessThanOrEqual(LOCAL_HAND_OVERS + 2);
+    for (const tx of transactors) await tx.close();
+  });
+
+  it('hands the lock between processes on release, without polling', async () => {
+    const admin = await redis.connect();
+    const a = createTransactor(await redis.connect());
+    const b = createTransactor(await redis.connect());
+    let letGo!: () => void;
+    const mayCommit = new Promise<void>((resolve) => (letGo = resolve));
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const first = a.transact(['relay'], async (t) => {
+      holding();
+      await mayCommit;
+      t.write.set('relay', 'a');
+    }, { mode: 'lock' });
+    await holds;
+    await admin.configResetStat();
+
+    const second = b.transact(['relay'], async (t) => {
+      t.write.set('relay', `${await t.read.get('relay')}+b`);
+    }, { mode: 'lock' });
+    await waitFor(async () => (await admin.zCard(resourceKeys('relay').queue)) === 1, 'b to queue for the lock');
+    letGo();
+    await Promise.all([first, second]);
+
+    expect(await admin.get('relay')).toBe('a+b');
+    // b: a cheap try, a queued try, one after subscribing, one after the release named it (the
+    // release rode in a's EXEC); a's EXEC; b's EXEC. A polling waiter would add one per interval.
+    expect(await commandCalls(admin, 'evalsha')).toBeLessThanOrEqual(7);
+    await a.close();
+    await b.close();
   });
 
   it('serialises concurrent callers: no conflicts, exact result', async () => {
@@ -111,7 +210,8 @@ describe("transact(..., { mode: 'lock' })", () => {
     await held.release();
     await writing;
 
-    expect(events).toEqual(['transaction attempt 1', 'holder releases', 'transaction attempt 2']);
+    // fn ran once, and only once the lock was the call's.
+    expect(events).toEqual(['holder releases', 'transaction attempt 1']);
     expect(await admin.get('doc:1')).toBe('v2');
     await tx.close();
   });

@@ -1,0 +1,73 @@
+import type { CallLocking } from '../coalescing/call-locking.js';
+import type { ResolvedLockOptions } from '../lock/lock-options.js';
+import type { EscalationEvent } from '../observability/events.js';
+import type { Observer } from '../observability/observer.js';
+import type { ContentionTracker } from './contention-tracker.js';
+
+/**
+ * Auto mode for one call. Its attempts start optimistic but aware of the lock (the lane watches
+ * and reads the lock keys with the first reads, no extra round trip), so an attempt that finds the
+ * keys locked by another process gives way and runs again under the lock instead of competing.
+ * The call escalates to lock mode after `escalateAfter` conflicts, on finding the keys locked, or
+ * when the tracker says the keys are hot; the lane then takes the lock for its burst. The tracker
+ * lets the keys go back to optimistic once the lane's holds keep coming uncontended.
+ * @internal
+ */
+export class AutoLocking implements CallLocking {
+  readonly aware = true;
+  readonly options: ResolvedLockOptions;
+  readonly #keys: readonly string[];
+  readonly #tracker: ContentionTracker;
+  readonly #observer: Observer;
+  readonly #escalateAfter: number;
+  #conflicts = 0;
+  #escalated: EscalationEvent['reason'] | undefined;
+  #announced = false;
+
+  constructor(init: {
+    keys: readonly string[];
+    options: ResolvedLockOptions;
+    tracker: ContentionTracker;
+    observer: Observer;
+    escalateAfter: number;
+  }) {
+    this.#keys = init.keys;
+    this.options = init.options;
+    this.#tracker = init.tracker;
+    this.#observer = init.observer;
+    this.#escalateAfter = init.escalateAfter;
+  }
+
+  wantsLock(): boolean {
+    if (this.#escalated) return true;
+    if (!this.#tracker.isHot(this.#keys)) return false;
+    this.#escalated = 'hot-keys';
+    return true;
+  }
+
+  underLock(attempt: number): void {
+    if (this.#announced) return;
+    this.#announced = true;
+    this.#observer.escalate(this.#keys, attempt, this.#escalated ?? 'hot-keys');
+  }
+
+  get contended(): boolean {
+    return this.#escalated === 'conflicts' || this.#escalated === 'lock-held';
+  }
+
+  gaveWay(attempt: number): void {
+    this.#escalate('lock-held', attempt);
+  }
+
+  conflicted(attempt: number): void {
+    if (++this.#conflicts >= this.#escalateAfter) this.#escalate('conflicts', attempt);
+  }
+
+  #escalate(reason: 'conflicts' | 'lock-held', attempt: number): void {
+    if (this.#escalated) return;
+    this.#escalated = reason;
+    this.#announced = true;
+    this.#tracker.escalated(this.#keys);
+    this.#observer.escalate(this.#keys, attempt, reason);
+  }
+}

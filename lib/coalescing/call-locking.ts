@@ -1,0 +1,33 @@
+import type { ResolvedLockOptions } from '../lock/lock-options.js';
+
+/**
+ * How one call uses its lane's lock: never (optimistic mode), always (lock mode), or as contention
+ * says (auto mode). The lane asks before each of the call's turns.
+ * @internal
+ */
+export interface CallLocking {
+  /** Lease and wait of the lock when this call is the one that takes it for the lane. */
+  readonly options: ResolvedLockOptions;
+  /** Whether the next attempt must run under the lane's lock. */
+  wantsLock(): boolean;
+  /** Whether this call met contention already (a lock it takes for the lane counts as contended). */
+  readonly contended: boolean;
+  /** Whether an attempt without the lock watches the lock keys and gives way to a holder. */
+  readonly aware: boolean;
+  /** An attempt runs under the lane's lock. */
+  underLock(attempt: number): void;
+  /** An attempt found the lock held by another process and gave way. */
+  gaveWay(attempt: number): void;
+  /** An attempt's EXEC aborted on a watched key. */
+  conflicted(attempt: number): void;
+}
+
+/** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */
+export function optimisticLocking(options: ResolvedLockOptions): CallLocking {
+  return { options, aware: false, contended: false, wantsLock: () => false, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+}
+
+/** Lock mode: every attempt under the lane's lock. @internal */
+export function lockModeLocking(options: ResolvedLockOptions): CallLocking {
+  return { options, aware: true, contended: false, wantsLock: () => true, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+}
