@@ -1,6 +1,6 @@
 import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
-import type { RedisClientPoolType, RedisClientType, RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
-import { serverSourceFor } from './connection/connection-source.js';
+import type { RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
+import { type ServerClientSource, serverSourceFor } from './connection/connection-source.js';
 import { InvalidOptionsError } from './errors/usage-errors.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { closeFromInside, refuseSelfDeadlock } from './transaction/nesting.js';
@@ -14,7 +14,7 @@ import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retr
 import type { TransactionFn } from './transaction/attempt.js';
 import { CallScope } from './transaction/call-scope.js';
 import type { TransactionContext } from './transaction/context.js';
-import { validateKeys } from './transaction/keys.js';
+import { validateKeys } from './validation/keys.js';
 import { Observer } from './observability/observer.js';
 import { StatsRecorder, type TransactStats } from './observability/stats.js';
 import { traced } from './observability/tracing.js';
@@ -32,8 +32,7 @@ import { ClusterTopology, isCluster } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
-/** A node-redis client or client pool: one Redis server (what `createRedlock` takes per node). */
-export type ServerClientSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
+export type { ServerClientSource };
 
 /**
  * A node-redis cluster client (`createCluster`), matched by the methods redis-transact uses:

@@ -1,6 +1,10 @@
+import type { RedisClientPoolType, RedisClientType } from 'redis';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
 import { DedicatedConnection } from './dedicated-connection.js';
 import type { NodeRedisClient, NodeRedisPool } from './node-redis-types.js';
+
+/** A node-redis client or client pool: one Redis server (what `createRedlock` takes per node). */
+export type ServerClientSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
 
 /**
  * The Redis server a transactor works on, reached with the options (address, credentials, TLS,

@@ -5,8 +5,8 @@ import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } f
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
 import { sleep } from '../retry/sleep.js';
-import { isErrorReply } from '../transaction/node-redis-errors.js';
-import { isTransientReply } from '../transaction/transient-replies.js';
+import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isTransientReply } from '../connection/transient-replies.js';
 
 /** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */
 export function newLockToken(): string {

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors/usage-errors.js';
-import { validateKeys } from '../transaction/keys.js';
+import { validateKeys } from '../validation/keys.js';
 import { describeValue, parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { InFlight } from '../lifecycle/in-flight.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { serverSourceFor } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
-import type { ServerClientSource } from '../transactor.js';
+import type { ServerClientSource } from '../connection/connection-source.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { isErrorReply } from '../transaction/node-redis-errors.js';
-import { isTransientReply } from '../transaction/transient-replies.js';
+import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isTransientReply } from '../connection/transient-replies.js';
 import { sleep } from '../retry/sleep.js';
 import { withTimeout } from '../util/time-bounds.js';
 import type { LockBackend } from './lock-backend.js';

@@ -1,5 +1,5 @@
 import type { MultiBuilder } from '../connection/node-redis-types.js';
-import { isErrorReply } from '../transaction/node-redis-errors.js';
+import { isErrorReply } from '../connection/node-redis-errors.js';
 import type { LuaScript } from './scripts.js';
 
 /** What runs a script: a node-redis client, or a cluster client routed by the first key. */

@@ -10,10 +10,10 @@ import { isTransactError } from '../errors/base.js';
 import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
 import type { CallScope } from './call-scope.js';
 import type { TransactionContext } from './context.js';
-import { validateKeys } from './keys.js';
+import { validateKeys } from '../validation/keys.js';
 import { runAsFn } from './nesting.js';
-import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from './node-redis-errors.js';
-import { isTransientReply } from './transient-replies.js';
+import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from '../connection/node-redis-errors.js';
+import { isTransientReply } from '../connection/transient-replies.js';
 
 /** The user's transaction function, as the engine sees it. */
 export type TransactionFn<T> = (t: TransactionContext<any, any>) => T | Promise<T>;

@@ -1,5 +1,5 @@
 import { InvalidOptionsError, type OptionIssue } from '../errors/usage-errors.js';
-import { describeValue } from '../validation/parse-input.js';
+import { describeValue } from './parse-input.js';
 
 /**
  * Checks a key list by hand rather than with zod: it runs on every call, and the error must
