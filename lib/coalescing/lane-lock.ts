@@ -21,7 +21,7 @@ const noop = () => {};
  * that many transactions (once it is seen: a transaction whose WATCH went out before the waiter
  * queued cannot see it).
  */
-export const LOCAL_HAND_OVERS = 8;
+export const LOCAL_HAND_OVERS = 32;
 
 /** How an EXEC that may have carried the lane's release ended. @internal */
 export type ExecEnd = 'committed' | 'committed-unreleased' | 'aborted' | 'unknown';
@@ -111,7 +111,7 @@ export class LaneLock {
           ...options,
           acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
           signal,
-        }, undefined, 'taken-when-named');
+        }, taken, 'taken-when-named'); // the busy try counts: subscribe, then queue (no third try)
       } catch (err) {
         if (err instanceof LockUnavailableError && (signal?.aborted || (capped && err.reason === 'timeout'))) throw stopped;
         throw err;
