@@ -44,17 +44,21 @@ export interface TransactorOptions {
 export interface AutoModeOptions {
   /** Conflicts in one call before it escalates to lock mode. @defaultValue 2 */
   escalateAfter?: number;
-  /** Lock-mode commits in a row that found the lock free before hot keys go back to optimistic. @defaultValue 8 */
+  /**
+   * Lock holds in a row (a lane's burst each) that neither waited for the lock nor made another
+   * process wait, before hot keys go back to optimistic. @defaultValue 8
+   */
   relaxAfter?: number;
   /** Or this many milliseconds without contention on them. @defaultValue 1000 */
   coolDownMs?: number;
 }
 
 /**
- * How a transaction is protected. `optimistic`: WATCH, retry on conflict. `lock`: take a lock on
- * the keys first (waiting in line when busy), then commit with a fenced EXEC. `auto`: optimistic,
- * but lock-aware (it waits behind a lock instead of competing), escalating to lock mode after
- * repeated conflicts, and back once contention fades.
+ * How a transaction is protected. `optimistic`: WATCH, retry on conflict. `lock`: `fn` runs only
+ * while the call holds the lock on the keys (taken once per burst of same-key transactions of the
+ * process, waiting in line when busy), and commits with a fenced EXEC. `auto`: optimistic, but
+ * lock-aware (it gives way to a lock instead of competing), escalating to lock mode after repeated
+ * conflicts, and back once contention fades.
  */
 export type TransactMode = 'optimistic' | 'lock' | 'auto';
 

@@ -105,7 +105,8 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
    * WATCHes `keys`, runs `fn` (which reads with `t.read` and queues writes on `t.write`), and
    * commits what it queued in one MULTI/EXEC. When a watched key changed meanwhile, runs `fn`
    * again under the retry policy. If `fn` throws, nothing is written and the error is rethrown.
-   * With `mode: 'lock'`, holds a lock on `keys` for the attempt and commits with a fenced EXEC.
+   * With `mode: 'lock'`, `fn` runs only while the call holds the lock on `keys`, and the commit is
+   * a fenced EXEC.
    *
    * @example
    * ```ts

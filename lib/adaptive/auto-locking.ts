@@ -8,8 +8,9 @@ import type { ContentionTracker } from './contention-tracker.js';
  * Auto mode for one call. Its attempts start optimistic but aware of the lock (the lane watches
  * and reads the lock keys with the first reads, no extra round trip), so an attempt that finds the
  * keys locked by another process gives way and runs again under the lock instead of competing.
- * The call escalates to lock mode after `escalateAfter` conflicts, on finding the keys locked, or
- * when the tracker says the keys are hot; the lane then takes the lock for its burst. The tracker
+ * The call escalates to lock mode after `escalateAfter` conflicts (which also marks the keys hot),
+ * on finding the keys locked, or when the tracker says the keys are hot; the lane then takes the
+ * lock for its burst. The tracker
  * lets the keys go back to optimistic once the lane's holds keep coming uncontended.
  * @internal
  */
@@ -67,7 +68,10 @@ export class AutoLocking implements CallLocking {
     if (this.#escalated) return;
     this.#escalated = reason;
     this.#announced = true;
-    this.#tracker.escalated(this.#keys);
+    // Only this call's own conflicts mark the keys hot. A lock found held says another key set
+    // (overlapping this one) is hot: marking this one too would spread lock mode over every key
+    // set that shares a key with a hot one (many small key sets, as in transfers between accounts).
+    if (reason === 'conflicts') this.#tracker.escalated(this.#keys);
     this.#observer.escalate(this.#keys, attempt, reason);
   }
 }

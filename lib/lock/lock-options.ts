@@ -18,8 +18,8 @@ export interface LockOptions {
   /**
    * Renew the lease while it is held (at half its length), so long work keeps the lock. If a
    * renewal fails, `lock.signal` aborts before the lease ends. In lock mode (`transact`) the
-   * renewal rides with each attempt's WATCH instead, never between WATCH and EXEC (it would abort
-   * the EXEC it protects): one attempt's `fn` must finish within `ttlMs`. Default: `true` for
+   * renewal rides with an attempt's WATCH once half the lease is gone, never between WATCH and EXEC
+   * (it would abort the EXEC it protects): one attempt's `fn` must finish within `ttlMs`. Default: `true` for
    * `withLock` and lock mode, `false` for `lock` (whose caller controls the lifetime).
    */
   autoExtend?: boolean;
