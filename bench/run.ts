@@ -102,8 +102,10 @@ async function main(argv: readonly string[]): Promise<number> {
     mkdirSync(flags.outDir, { recursive: true });
     writeFileSync(join(flags.outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(flags.outDir, 'latest.svg'), renderSvg(report));
-    console.log(renderMarkdown(report));
-    progress(`wrote ${join(flags.outDir, 'latest.json')} and latest.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const markdown = renderMarkdown(report);
+    writeFileSync(join(flags.outDir, 'latest.md'), `${markdown}\n`);
+    console.log(markdown);
+    progress(`wrote ${join(flags.outDir, 'latest.json')}, latest.md and latest.svg in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return report.ok ? 0 : 1;
   } finally {
     await admin.close();
