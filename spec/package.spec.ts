@@ -48,10 +48,10 @@ describe('the published package', () => {
     expect(JSON.parse(out)).toEqual({ cjs: 'function', esm: 'function', same: true, exports: true });
   });
 
-  it('type-checks from ESM and CommonJS under TypeScript’s node16 resolution', () => {
+  it('type-checks from ESM and CommonJS under TypeScript’s nodenext resolution', () => {
     const usage = `
       import { createClient, createClientPool, createCluster } from 'redis';
-      import { createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
+      import { createRedlock, createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
       export async function run(): Promise<TransactResult<number>['value']> {
         const client = createClient({ url: 'redis://localhost:6379' });
         const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
@@ -83,6 +83,9 @@ describe('the published package', () => {
         });
         // @ts-expect-error a Lock comes from tx.lock or withLock, never from new
         new Lock();
+        createRedlock([client, createClient({ url: 'redis://localhost:6380' })]);
+        // @ts-expect-error a Redlock takes independent servers, not a cluster
+        createRedlock([createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] })]);
         return isTransactError(value) ? count : value;
       }`;
     writeFileSync(join(scratch, 'esm.mts'), usage);
@@ -90,7 +93,7 @@ describe('the published package', () => {
     writeFileSync(
       join(scratch, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
         files: ['esm.mts', 'cjs.cts'],
       }),
     );
