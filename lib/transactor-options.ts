@@ -42,7 +42,7 @@ export interface TransactorOptions {
 
 /** Auto mode's tuning (see {@link TransactMode}). */
 export interface AutoModeOptions {
-  /** Conflicts in one call before it escalates to lock mode. @defaultValue 2 */
+  /** Conflicts with other processes in one call before it escalates to lock mode (ones this process may have caused do not count). @defaultValue 2 */
   escalateAfter?: number;
   /**
    * Lock holds in a row (a lane's burst each) that neither waited for the lock nor made another

@@ -8,7 +8,9 @@ import type { ContentionTracker } from './contention-tracker.js';
  * Auto mode for one call. Its attempts start optimistic but aware of the lock (the lane watches
  * and reads the lock keys with the first reads, no extra round trip), so an attempt that finds the
  * keys locked by another process gives way and runs again under the lock instead of competing.
- * The call escalates to lock mode after `escalateAfter` conflicts (which also marks the keys hot),
+ * The call escalates to lock mode after `escalateAfter` conflicts with other processes (which also
+ * marks the keys hot; a conflict that this process's own overlapping transactions may have caused
+ * does not count),
  * on finding the keys locked, or when the tracker says the keys are hot; the lane then takes the
  * lock for its burst. The tracker
  * lets the keys go back to optimistic once the lane's holds keep coming uncontended.
@@ -60,7 +62,10 @@ export class AutoLocking implements CallLocking {
     this.#escalate('lock-held', attempt);
   }
 
-  conflicted(attempt: number): void {
+  conflicted(attempt: number, local: boolean): void {
+    // A lock answers contention between processes. Within one process, overlapping key sets that
+    // conflict do better retrying optimistically (two round trips) than locking (three, plus waits).
+    if (local) return;
     if (++this.#conflicts >= this.#escalateAfter) this.#escalate('conflicts', attempt);
   }
 

@@ -18,8 +18,11 @@ export interface CallLocking {
   underLock(attempt: number): void;
   /** An attempt found the lock held by another process and gave way. */
   gaveWay(attempt: number): void;
-  /** An attempt's EXEC aborted on a watched key. */
-  conflicted(attempt: number): void;
+  /**
+   * An attempt's EXEC aborted on a watched key; `local`: an EXEC of this process on one of its
+   * keys went out meanwhile (the writer may be this process, not another one).
+   */
+  conflicted(attempt: number, local: boolean): void;
 }
 
 /** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */

@@ -18,6 +18,9 @@ export interface LanesOptions {
 export class Lanes {
   readonly #lanes = new Map<string, Lane>();
   readonly #background = new Set<Promise<void>>();
+  /** Per key, the sequence number of the latest EXEC this transactor sent that wrote under it. */
+  readonly #execs = new Map<string, number>();
+  #sequence = 0;
   readonly #host;
 
   constructor(options: LanesOptions) {
@@ -43,6 +46,27 @@ export class Lanes {
       this.#lanes.set(id, lane);
     }
     return lane;
+  }
+
+  /** A mark to compare later EXECs of this transactor against (see {@link Lanes.execSinceOn}). */
+  mark(): number {
+    return this.#sequence;
+  }
+
+  /** An EXEC guarded by `keys` is on the wire. */
+  execSent(keys: readonly string[]): void {
+    // A bounded memory: forgetting only makes a later conflict look like another process's.
+    if (this.#execs.size > 100_000) this.#execs.clear();
+    const sequence = ++this.#sequence;
+    for (const key of keys) this.#execs.set(key, sequence);
+  }
+
+  /**
+   * Whether another EXEC of this transactor on any of `keys` went out after `mark`: a conflict
+   * since then may be this process's own doing (overlapping key sets run in different lanes).
+   */
+  execSinceOn(keys: readonly string[], mark: number): boolean {
+    return keys.some((key) => (this.#execs.get(key) ?? 0) > mark);
   }
 
   /** Waits for the releases lanes started after their calls settled (each bounded). */

@@ -110,6 +110,7 @@ interface Lease {
 async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
   const { connection, fence } = lease.seat;
   const { keys, scope } = call;
+  const mark = call.lanes.mark();
   const fenced = fence?.begin(connection);
   const watches: Promise<unknown>[] = [connection.watch(fenced ? [...keys, ...fenced] : keys)];
   watches[0]!.catch(noop);
@@ -180,8 +181,13 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   }
 
   let replies: unknown[];
+  let localWriter = false;
   try {
+    // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
+    // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
+    localWriter = call.lanes.execSinceOn(keys, mark);
     const committing = commit(); // MULTI..EXEC are queued on the connection now
+    call.lanes.execSent(keys);
     // It carries the lock's release: it must land before anything that cleans up after this call.
     if (ownCommands > 0) connection.mustLand(committing);
     lease.seat.passTurn();
@@ -196,7 +202,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     lease.seat.execEnded(execEnd(err, call));
     const outcome = failedAtExec(err, lease, call, attempt);
     if (outcome.reason === 'conflict') {
-      call.locking.conflicted(attempt);
+      call.locking.conflicted(attempt, localWriter);
       if (fence?.mode === 'lock') await scope.bound(lease.seat.confirmLock(), keys, attempt);
     }
     return outcome;

@@ -44,6 +44,26 @@ describe("mode: 'auto'", () => {
     await tx.close();
   });
 
+  it('does not escalate on conflicts its own process caused (overlapping key sets of one transactor)', async () => {
+    const { hooks, of } = recorder();
+    const tx = createTransactor(await redis.connect(), { hooks, auto: { escalateAfter: 2 }, retry: { backoff: 'none' } });
+
+    const result = await tx.transact(['x', 'y'], async (t) => {
+      const v = Number(await t.read.get('x'));
+      // The same process, on an overlapping key set (another lane), wins twice.
+      if (t.attempt <= 2) await tx.transact(['x'], (o) => void o.write.incr('x'));
+      t.write.set('x', String(v + 100));
+    }, { mode: 'auto' });
+
+    expect(result.attempts).toBe(3);
+    expect(of<{ mode: string }>('onAttempt').map((e) => e.mode)).toEqual([
+      'optimistic', 'optimistic', 'optimistic', 'optimistic', 'optimistic',
+    ]); // the two inner calls and three outer attempts, none under a lock
+    expect(of<EscalationEvent>('onEscalate')).toEqual([]);
+    expect(of('onConflict')).toHaveLength(2);
+    await tx.close();
+  });
+
   it('waits behind an escalated holder instead of competing with it (lock-aware, no extra round trip)', async () => {
     const admin = await redis.connect();
     const holderTx = createTransactor(await redis.connect());
