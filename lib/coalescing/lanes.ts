@@ -29,7 +29,8 @@ export class Lanes {
       holdEnded: options.holdEnded ?? (() => {}),
       background: (work: Promise<void>) => {
         this.#background.add(work);
-        void work.finally(() => this.#background.delete(work));
+        const done = () => this.#background.delete(work);
+        work.then(done, done); // handled: a failed release has nobody left to tell
       },
     };
   }
