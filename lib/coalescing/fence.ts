@@ -21,9 +21,10 @@ export interface Fence {
   readonly mode: AttemptMode;
   /**
    * Before WATCH, on the attempt's connection (a lease renewal goes here, never between WATCH and
-   * EXEC). Returns more keys to WATCH with the call's.
+   * EXEC). Returns more keys to WATCH with the call's, or `undefined` when what the fence stands
+   * for is gone (the lane's lock was lost since the turn came): the attempt gives way before `fn`.
    */
-  begin(connection: DedicatedConnection): readonly string[];
+  begin(connection: DedicatedConnection): readonly string[] | undefined;
   /** Right after WATCH, in the same write: the reads `check` judges by. */
   probe(connection: DedicatedConnection): void;
   /** After `fn` and the WATCH replies. Throws `LockLostError` when the lane's lock was lost. */

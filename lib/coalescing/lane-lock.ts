@@ -111,7 +111,7 @@ export class LaneLock {
           ...options,
           acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
           signal,
-        }, taken, 'taken-when-named'); // the busy try counts: subscribe, then queue (no third try)
+        }, taken); // the busy try counts: subscribe, then queue
       } catch (err) {
         if (err instanceof LockUnavailableError && (signal?.aborted || (capped && err.reason === 'timeout'))) throw stopped;
         throw err;
@@ -120,6 +120,11 @@ export class LaneLock {
     if (signal?.aborted) {
       this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
       throw stopped;
+    }
+    if (taken.acquired && taken.validUntil <= performance.now()) {
+      // Granted, but the grant took longer than the lease (a stalled event loop): never run fn on it.
+      this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
+      throw new LockUnavailableError(this.#resources, 'timeout', 'the lock was granted with no validity left');
     }
     this.#token = token;
     this.#ttlMs = options.ttlMs;
@@ -139,8 +144,8 @@ export class LaneLock {
   /** @internal Renews the lease in front of WATCH when half of it is gone. */
   renewIfDue(connection: DedicatedConnection): void {
     const sentAt = performance.now();
-    if (!this.#autoExtend || this.#validUntil - sentAt >= this.#ttlMs / 2) return;
-    const token = this.#token!;
+    const token = this.#token;
+    if (token === undefined || !this.#autoExtend || this.#validUntil - sentAt >= this.#ttlMs / 2) return;
     const ttlMs = this.#ttlMs;
     const renewing = runScript(connection.client, EXTEND, this.#names.keys, [token, String(ttlMs)]).then((renewed) => {
       if (Number(renewed) === 1 && this.#token === token) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
@@ -157,7 +162,7 @@ export class LaneLock {
   judge(holders: readonly unknown[] | undefined, queued: number): void {
     const token = this.#token;
     if (token === undefined || !holders?.every((holder) => holder === token)) {
-      this.#end(false);
+      this.#end(true); // by token: some of its resources may still be ours
       throw new LockLostError(this.#resources, 'its lease ran out before the commit; nothing was written');
     }
     if (queued > 0 && !this.#waitedFor) {
@@ -206,7 +211,7 @@ export class LaneLock {
       if (this.#token === token) this.#validUntil = validUntil;
       return;
     }
-    if (this.#token === token) this.#end(false);
+    if (this.#token === token) this.#end(true); // by token: some of its resources may still be ours
     throw new LockLostError(this.#resources, 'its lease ran out before the commit and EXEC was refused; nothing was written');
   }
 
@@ -237,7 +242,9 @@ class HeldLockFence implements Fence {
     this.#lock = lock;
   }
 
-  begin(connection: DedicatedConnection): readonly string[] {
+  begin(connection: DedicatedConnection): readonly string[] | undefined {
+    // Lost since the turn came (a sibling's EXEC found it gone): fn must not run on it.
+    if (!this.#lock.held) return undefined;
     this.#lock.renewIfDue(connection);
     return this.#lock.names.lockKeys;
   }

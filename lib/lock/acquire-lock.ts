@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
+import type { AcquireResult, LockBackend, ReleaseListener } from './lock-backend.js';
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
 import { sleep } from '../retry/sleep.js';
@@ -12,14 +12,6 @@ import { isTransientReply } from '../connection/transient-replies.js';
 export function newLockToken(): string {
   return randomBytes(16).toString('hex');
 }
-
-/**
- * How a waiter treats a release that names it. `'taken-when-named'`: it holds the lock from then on
- * (one server hands the lock over in the release), with no fencing token, and without the round
- * trip of trying again; for lock mode, whose commits WATCH fences. Default: try again, which also
- * issues its fencing token.
- */
-export type HandOver = 'taken-when-named' | 'try-again';
 
 /** Pause after a failed try that got no verdict (Redis unreachable), before trying again. */
 const ERROR_BACKOFF_MS = 50;
@@ -37,23 +29,18 @@ export async function acquireLock(
   token: string,
   options: ResolvedLockOptions,
   first?: AcquireResult,
-  handOver?: HandOver,
 ): Promise<AcquireResult & { acquired: true }> {
   const { ttlMs, acquireTimeoutMs, signal } = options;
   const deadline = performance.now() + acquireTimeoutMs;
   let listener: ReleaseListener | undefined;
   let lastError: unknown;
   let result: AcquireResult | undefined = first;
-  /** When the latest try that found the lock busy was sent: a hand-over came after it ran. */
-  let busySentAt = 0;
   try {
     for (;;) {
       if (signal?.aborted) throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
       if (!result) {
         try {
-          const sentAt = performance.now();
           result = await backend.tryAcquire(resources, token, ttlMs);
-          if (!result.acquired) busySentAt = sentAt;
         } catch (err) {
           // A refusal that will not change by waiting (NOPERM, WRONGTYPE...) ends the wait now.
           if (isErrorReply(err) && !isTransientReply(err)) throw err;
@@ -85,13 +72,7 @@ export async function acquireLock(
         listener = await backend.listen(resources, token);
       } else {
         const hint = Math.max(1, result.waitHintMs + 1);
-        const named = await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
-        if (named && handOver === 'taken-when-named' && !signal?.aborted) {
-          // The release that named this token handed it the lock, after the last busy try ran:
-          // the lease is timed from that try's sending, which is earlier (conservative).
-          const validUntil = busySentAt + ttlMs - driftMs(ttlMs);
-          if (validUntil - performance.now() > ttlMs / 2) return { acquired: true, fencingToken: 0, validUntil };
-        }
+        await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
       }
       result = undefined;
     }

@@ -30,11 +30,8 @@ export interface LockBackend {
 
 /** Waits for releases of the resources it was opened on. @internal */
 export interface ReleaseListener {
-  /**
-   * Resolves on a release that names the waiter (or nobody), a timeout, or an abort: to `true`
-   * when a release named the waiter (on one server, it was handed the lock by that release).
-   */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
+  /** Resolves on a release that names the waiter (or nobody), a timeout, or an abort. */
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
   close(): void;
 }
 

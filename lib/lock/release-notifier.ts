@@ -25,7 +25,7 @@ export class ReleaseNotifier {
   readonly #channels = new Map<string, ChannelState>();
   readonly #listener = (message: string, channel: string) => {
     for (const waiter of this.#channels.get(channel)?.waiters ?? []) {
-      if (message === '' || message === waiter.token) waiter.notify(message === waiter.token);
+      if (message === '' || message === waiter.token) waiter.notify();
     }
   };
 
@@ -100,8 +100,7 @@ export class Subscription {
   readonly token: string;
   readonly #release: () => void;
   #notified = false;
-  #named = false;
-  #wake: ((named: boolean) => void) | undefined;
+  #wake: (() => void) | undefined;
   #closed = false;
 
   /** @internal */
@@ -110,39 +109,32 @@ export class Subscription {
     this.#release = release;
   }
 
-  /** @internal `named`: the release named this waiter's token (not everyone). */
-  notify(named: boolean): void {
-    if (this.#wake) this.#wake(named);
-    else {
-      this.#notified = true;
-      this.#named ||= named;
-    }
+  /** @internal */
+  notify(): void {
+    if (this.#wake) this.#wake();
+    else this.#notified = true;
   }
 
   /**
    * Resolves when a release names this waiter (or nobody), after `timeoutMs`, or when `signal`
-   * aborts, whichever comes first; to `true` when a release named this waiter's token. Never
-   * rejects: the caller checks the lock.
+   * aborts, whichever comes first. Never rejects: the caller checks the lock.
    */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#notified || signal?.aborted) {
-      const named = this.#named;
       this.#notified = false;
-      this.#named = false;
-      return Promise.resolve(named);
+      return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const done = (named = false) => {
+      const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', done);
         this.#wake = undefined;
-        resolve(named);
+        resolve();
       };
-      const onAbort = () => done();
       this.#wake = done;
       const timer = setTimeout(done, Math.max(0, timeoutMs));
       timer.unref();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 

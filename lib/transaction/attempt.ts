@@ -112,6 +112,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   const { keys, scope } = call;
   const mark = call.lanes.mark();
   const fenced = fence?.begin(connection);
+  if (fence && !fenced) return { kind: 'give-way' }; // nothing sent, fn not run: again, with a fresh fence
   const watches: Promise<unknown>[] = [connection.watch(fenced ? [...keys, ...fenced] : keys)];
   watches[0]!.catch(noop);
   fence?.probe(connection);
@@ -193,13 +194,17 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {
-    if (ownCommands > 0 && isMultiErrorReply(err) && err.errorIndexes.every((i) => i >= err.replies.length - ownCommands)) {
+    const partial = ownCommands > 0 && isMultiErrorReply(err) ? err : undefined;
+    const ownFrom = partial ? partial.replies.length - ownCommands : 0;
+    const ownFailed = partial?.errorIndexes.some((i) => i >= ownFrom) ?? false;
+    if (partial && ownFailed && partial.errorIndexes.every((i) => i >= ownFrom)) {
       // Only what the fence queued failed (its script missing from the cache after a restart or
       // SCRIPT FLUSH): the writes committed; the lane lets go of the lock by token instead.
       lease.seat.execEnded('committed-unreleased');
-      return { kind: 'committed', value, replies: err.replies.slice(0, err.replies.length - ownCommands) };
+      return { kind: 'committed', value, replies: partial.replies.slice(0, ownFrom) };
     }
-    lease.seat.execEnded(execEnd(err, call));
+    // EXEC ran; if the fence's release failed with fn's commands, the lane releases by token.
+    lease.seat.execEnded(ownFailed ? 'committed-unreleased' : execEnd(err, call));
     const outcome = failedAtExec(err, lease, call, attempt);
     if (outcome.reason === 'conflict') {
       call.locking.conflicted(attempt, localWriter);
