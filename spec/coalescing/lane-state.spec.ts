@@ -204,6 +204,22 @@ describe('a lane’s state machine (fake pool and lock)', () => {
     for (const pending of seats.slice(LOCAL_HAND_OVERS + 2)) (await pending).leave('keep');
   });
 
+  it('makes a transaction that took the turn with the lock give way before fn when the lock was lost meanwhile', async () => {
+    const { take, server, lanes } = setUp();
+    const first = await take();
+    const second = take();
+    expect(await toExec(first)).toBe(0); // a sibling waits: the lock is handed on
+    first.passTurn();
+    const next = await second; // its turn came with the lock
+    server.holder = 'someone-else'; // the lease ran out and another process took it
+    first.execEnded('aborted');
+    await expect(first.confirmLock()).rejects.toThrow('lost the lock');
+    first.leave('keep');
+    expect(next.fence?.begin(next.connection)).toBeUndefined(); // fn must not run on it
+    next.leave('keep');
+    await lanes.drain();
+  });
+
   it('waits for the lock without a connection: a waiter holds nothing a holder needs', async () => {
     const { take, server, pool, lanes } = setUp();
     server.holder = 'someone-else';
