@@ -3,7 +3,7 @@ import { resourceKeys } from '../../lib/lock/lock-keys';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE } from '../../lib/lock/scripts';
 import { LockKeyspace } from '../../lib/lock/single-node-backend';
-import { useRedis, waitFor } from '../support/redis';
+import { commandCalls, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
 const keyspace = new LockKeyspace('');
@@ -30,10 +30,6 @@ async function listenToReleases(resources: string[]): Promise<Record<string, str
   return heard;
 }
 
-async function commandCalls(admin: ScriptAdmin, command: string): Promise<number> {
-  const stats = await admin.info('commandstats');
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-}
 
 describe('waiting for a lock: no reservation, hand-over at release', () => {
   it('gives a holder a free resource at once, though a waiter for it waits on that holder', async () => {

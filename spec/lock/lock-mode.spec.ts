@@ -1,15 +1,11 @@
 import { createTransactor, LockLostError, TransactConflictError } from '../../lib';
 import { LOCAL_HAND_OVERS } from '../../lib/coalescing/lane-lock';
 import { resourceKeys } from '../../lib/lock/lock-keys';
-import { useRedis, waitFor } from '../support/redis';
+import { commandCalls, useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const redis = useRedis();
 
-async function commandCalls(admin: Awaited<ReturnType<typeof redis.connect>>, command: string): Promise<number> {
-  const stats = await admin.info('commandstats');
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-}
 
 describe("transact(..., { mode: 'lock' })", () => {
   it('commits under the lock and releases it in the same EXEC', async () => {

@@ -9,14 +9,10 @@ import { resourceKeys } from '../../lib/lock/lock-keys';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, EXTEND, RELEASE } from '../../lib/lock/scripts';
 import { LockKeyspace } from '../../lib/lock/single-node-backend';
-import { commandsProcessed, useRedis, waitFor } from '../support/redis';
+import { commandCalls, commandsProcessed, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
 
-async function commandCalls(admin: Awaited<ReturnType<typeof redis.connect>>, command: string): Promise<number> {
-  const stats = await admin.info('commandstats');
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-}
 
 describe('tx.lock', () => {
   it('gives one holder at a time, and the next one after release', async () => {

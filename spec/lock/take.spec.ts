@@ -6,7 +6,7 @@ import { ReleaseNotifier } from '../../lib/lock/release-notifier';
 import { queueScript, runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE, TAKE } from '../../lib/lock/scripts';
 import { QUEUE_ENTRY_TTL_MS, SingleNodeBackend } from '../../lib/lock/single-node-backend';
-import { useRedis } from '../support/redis';
+import { commandCalls, useRedis } from '../support/redis';
 
 const redis = useRedis();
 
@@ -25,10 +25,6 @@ function backendOn(client: Admin, prefix = ''): SingleNodeBackend {
   return new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), prefix);
 }
 
-async function commandCalls(admin: Admin, command: string): Promise<number> {
-  const stats = await admin.info('commandstats');
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
-}
 
 describe('SingleNodeBackend.tryTake (TAKE)', () => {
   it('takes every free resource at once, with no fencing token', async () => {

@@ -60,6 +60,12 @@ export async function commandsProcessed(admin: RedisClientType): Promise<number>
   return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
 }
 
+/** How many times the server has run `command` (lower case, e.g. `evalsha`) since its stats were reset. */
+export async function commandCalls(admin: RedisClientType, command: string): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+}
+
 /** Waits until `condition` holds, polling; fails with `what` after `timeoutMs`. */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
