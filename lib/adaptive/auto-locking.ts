@@ -18,6 +18,7 @@ import type { ContentionTracker } from './contention-tracker.js';
  */
 export class AutoLocking implements CallLocking {
   readonly aware = true;
+  readonly attributesConflicts = true;
   readonly options: ResolvedLockOptions;
   readonly #keys: readonly string[];
   readonly #tracker: ContentionTracker;

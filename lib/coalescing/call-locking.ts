@@ -12,6 +12,8 @@ export interface CallLocking {
   wantsLock(): boolean;
   /** Whether this call met contention already (a lock it takes for the lane counts as contended). */
   readonly contended: boolean;
+  /** Whether the call needs to know if a conflict may be its own process's doing (auto mode). */
+  readonly attributesConflicts: boolean;
   /** Whether an attempt without the lock watches the lock keys and gives way to a holder. */
   readonly aware: boolean;
   /** An attempt runs under the lane's lock. */
@@ -27,10 +29,10 @@ export interface CallLocking {
 
 /** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */
 export function optimisticLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: false, contended: false, wantsLock: () => false, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
 }
 
 /** Lock mode: every attempt under the lane's lock. @internal */
 export function lockModeLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: true, contended: false, wantsLock: () => true, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
 }

@@ -93,21 +93,22 @@ export class LaneLock {
   async acquire(options: ResolvedLockOptions, signal: AbortSignal | undefined, remainingMs: number, stopped: unknown, contended: boolean): Promise<void> {
     await this.#backend.loadScripts();
     const token = newLockToken();
-    let sentAt = performance.now();
+    // The token may hold the lock though the call cannot use it: let go of it by token.
+    const letGo = () => this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
     let taken;
     try {
       taken = await this.#backend.tryTake(this.#resources, token, options.ttlMs);
     } catch (err) {
-      // The try may have taken it before its reply was lost.
-      this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
+      letGo(); // the try may have taken it before its reply was lost
       throw err;
     }
-    if (!taken.acquired) {
+    let granted;
+    if (taken.acquired) granted = taken;
+    else {
       contended = true;
       const capped = remainingMs < options.acquireTimeoutMs;
       try {
-        sentAt = performance.now(); // overwritten by the grant's own timing below
-        taken = await acquireLock(this.#backend, this.#resources, token, {
+        granted = await acquireLock(this.#backend, this.#resources, token, {
           ...options,
           acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
           signal,
@@ -118,18 +119,18 @@ export class LaneLock {
       }
     }
     if (signal?.aborted) {
-      this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
+      letGo();
       throw stopped;
     }
-    if (taken.acquired && taken.validUntil <= performance.now()) {
+    if (granted.validUntil <= performance.now()) {
       // Granted, but the grant took longer than the lease (a stalled event loop): never run fn on it.
-      this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
+      letGo();
       throw new LockUnavailableError(this.#resources, 'timeout', 'the lock was granted with no validity left');
     }
     this.#token = token;
     this.#ttlMs = options.ttlMs;
     this.#autoExtend = options.autoExtend;
-    this.#validUntil = taken.acquired ? taken.validUntil : sentAt + options.ttlMs - driftMs(options.ttlMs);
+    this.#validUntil = granted.validUntil;
     this.#waitedFor = false;
     this.#handOvers = 0;
     this.#contended = contended;
@@ -231,6 +232,13 @@ export class LaneLock {
   }
 }
 
+/** Reads who holds each lock key, on the attempt's connection (awaited later, by `check`). */
+function holdersOf(connection: DedicatedConnection, lockKeys: string[]): Promise<unknown[]> {
+  const holders = (connection.client.mGet as (keys: string[]) => Promise<unknown[]>).call(connection.client, lockKeys);
+  holders.catch(noop);
+  return holders;
+}
+
 /** An attempt under the lane's lock. */
 class HeldLockFence implements Fence {
   readonly mode = 'lock' as const;
@@ -251,9 +259,8 @@ class HeldLockFence implements Fence {
 
   probe(connection: DedicatedConnection): void {
     const { lockKeys, queueKeys } = this.#lock.names;
-    this.#holders = (connection.client.mGet as (keys: string[]) => Promise<unknown[]>).call(connection.client, lockKeys);
+    this.#holders = holdersOf(connection, lockKeys);
     this.#queued = (connection.client.exists as (keys: string[]) => Promise<number>).call(connection.client, queueKeys);
-    this.#holders.catch(noop);
     this.#queued.catch(noop);
   }
 
@@ -288,8 +295,7 @@ export class LockAwareFence implements Fence {
   }
 
   probe(connection: DedicatedConnection): void {
-    this.#holders = (connection.client.mGet as (keys: string[]) => Promise<unknown[]>).call(connection.client, this.#lockKeys);
-    this.#holders.catch(noop);
+    this.#holders = holdersOf(connection, this.#lockKeys);
   }
 
   async check(): Promise<FenceVerdict> {

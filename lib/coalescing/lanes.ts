@@ -21,6 +21,8 @@ export class Lanes {
   /** Per key, the sequence number of the latest EXEC this transactor sent that wrote under it. */
   readonly #execs = new Map<string, number>();
   #sequence = 0;
+  /** Set once a call asks for a mark: until then (no auto-mode call yet) EXECs are not recorded. */
+  #recording = false;
   readonly #host;
 
   constructor(options: LanesOptions) {
@@ -51,11 +53,13 @@ export class Lanes {
 
   /** A mark to compare later EXECs of this transactor against (see {@link Lanes.execSinceOn}). */
   mark(): number {
+    this.#recording = true;
     return this.#sequence;
   }
 
   /** An EXEC guarded by `keys` is on the wire. */
   execSent(keys: readonly string[]): void {
+    if (!this.#recording) return;
     // A bounded memory: forgetting only makes a later conflict look like another process's.
     if (this.#execs.size > 100_000) this.#execs.clear();
     const sequence = ++this.#sequence;

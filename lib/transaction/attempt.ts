@@ -110,7 +110,8 @@ interface Lease {
 async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
   const { connection, fence } = lease.seat;
   const { keys, scope } = call;
-  const mark = call.lanes.mark();
+  // Only auto mode asks whether a conflict may be this process's own doing.
+  const mark = call.locking.attributesConflicts ? call.lanes.mark() : undefined;
   const fenced = fence?.begin(connection);
   if (fence && !fenced) return { kind: 'give-way' }; // nothing sent, fn not run: again, with a fresh fence
   const watches: Promise<unknown>[] = [connection.watch(fenced ? [...keys, ...fenced] : keys)];
@@ -186,7 +187,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   try {
     // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
     // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
-    localWriter = call.lanes.execSinceOn(keys, mark);
+    localWriter = mark !== undefined && call.lanes.execSinceOn(keys, mark);
     const committing = commit(); // MULTI..EXEC are queued on the connection now
     call.lanes.execSent(keys);
     // It carries the lock's release: it must land before anything that cleans up after this call.
