@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from './validation/duration.js';
 import { lockOptionsSchema, type LockOptions } from './lock/lock-options.js';
 import { retryPolicyInputSchema, type RetryPolicyInput } from './retry/retry-policy.js';
 import { HOOK_NAMES, type HookErrorEvent, type TransactHooks } from './observability/events.js';
@@ -38,6 +39,10 @@ export interface TransactorOptions {
   auto?: AutoModeOptions;
   /** Defaults for every lock this transactor takes (`lock`, `withLock`, lock mode). */
   lock?: Pick<LockOptions, 'ttlMs' | 'acquireTimeoutMs'>;
+  /** The default of every call's {@link TransactOptions.exactlyOnce}. @defaultValue false */
+  exactlyOnce?: boolean;
+  /** The default of every call's {@link TransactOptions.markerTtlMs}. @defaultValue 600000 (10 minutes) */
+  markerTtlMs?: number;
 }
 
 /** Auto mode's tuning (see {@link TransactMode}). */
@@ -78,6 +83,29 @@ export interface TransactOptions {
   mode?: TransactMode;
   /** Lock mode: the lock's lease and wait (the wait also ends with the call's `signal` or deadline). */
   lock?: Omit<LockOptions, 'signal'>;
+  /**
+   * Settle a lost EXEC reply instead of reporting it: each attempt also watches, and sets inside
+   * its MULTI, a commit marker key of its own; when EXEC's reply is lost the call claims the marker
+   * on another connection, which tells whether EXEC ran and stops it from running later. The call
+   * then resolves (committed, with `repliesLost: true`) or retries (not committed). Only when Redis
+   * cannot be reached in time does it reject with `TransactOutcomeUnknownError`, which
+   * `tx.settle(error)` settles later. Costs one more watched key and one more queued command per
+   * attempt, and one small key per call for `markerTtlMs`. See the README's "Exactly-once commits".
+   * @defaultValue the transactor's `exactlyOnce`, else false
+   */
+  exactlyOnce?: boolean;
+  /**
+   * How long a commit marker lives: a lost reply can be settled until then (`tx.settle` refuses
+   * after 90% of it). Whole milliseconds, 1 s to 7 days.
+   * @defaultValue the transactor's `markerTtlMs`, else 600000 (10 minutes)
+   */
+  markerTtlMs?: number;
+}
+
+/** Options of `tx.settle`. */
+export interface SettleOptions {
+  /** Gives up the settlement (it rejects with `TransactConnectionError`); the outcome stays unknown. */
+  signal?: AbortSignal;
 }
 
 /** Transactor defaults, documented in {@link TransactorOptions}. */
@@ -91,6 +119,10 @@ const count = z
   .int({ error: 'must be a positive integer' })
   .min(1, { error: 'must be a positive integer' })
   .max(1_000_000, { error: 'must be at most 1000000' });
+
+/** Whole milliseconds, 1 s to 7 days: long enough to settle, short enough to not pile up keys. */
+const markerTtlMs = durationMs({ min: 1_000, rule: 'must be at least 1000 (one second)', max: 604_800_000, maxReason: 'seven days' });
+const exactlyOnce = z.boolean({ error: 'must be true or false' });
 
 const fn = z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
 
@@ -114,13 +146,22 @@ export const transactorOptionsSchema = z.strictObject({
     .strictObject({ escalateAfter: count.optional(), relaxAfter: count.optional(), coolDownMs: count.optional() }, { error: 'must be an object' })
     .optional(),
   lock: lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).optional(),
+  exactlyOnce: exactlyOnce.optional(),
+  markerTtlMs: markerTtlMs.optional(),
 }, { error: 'must be an object' });
+
+const abortSignal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' });
+
+/** @internal */
+export const settleOptionsSchema = z.strictObject({ signal: abortSignal.optional() }, { error: 'must be an object' });
 
 /** @internal */
 export const transactOptionsSchema = z.strictObject({
   retry: retryPolicyInputSchema.optional(),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+  signal: abortSignal.optional(),
   idempotent: z.boolean({ error: 'must be true or false' }).optional(),
   mode: z.enum(['optimistic', 'lock', 'auto'], { error: 'must be "optimistic", "lock" or "auto"' }).optional(),
   lock: lockOptionsSchema.omit({ signal: true }).optional(),
+  exactlyOnce: exactlyOnce.optional(),
+  markerTtlMs: markerTtlMs.optional(),
 }, { error: 'must be an object' });

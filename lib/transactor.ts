@@ -1,7 +1,10 @@
 import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
 import type { RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
 import { type ServerClientSource, serverSourceFor } from './connection/connection-source.js';
-import { InvalidOptionsError } from './errors/usage-errors.js';
+import { InvalidOptionsError, TransactUsageError } from './errors/usage-errors.js';
+import { isTransactOutcomeUnknownError, TransactConnectionError, type TransactOutcomeUnknownError } from './errors/transaction-errors.js';
+import { DEFAULT_MARKER_TTL_MS } from './exactly-once/commit-marker.js';
+import { SETTLE_WINDOW_MS, type SettledOutcome, SettlementFailed, settleOutcome } from './exactly-once/settle-outcome.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { closeFromInside, refuseSelfDeadlock } from './transaction/nesting.js';
 import { ContentionTracker } from './adaptive/contention-tracker.js';
@@ -22,6 +25,8 @@ import { runTransaction, type TransactResult } from './transaction/run-transacti
 import {
   DEFAULT_AUTO_MODE,
   DEFAULT_MAX_CONNECTIONS,
+  type SettleOptions,
+  settleOptionsSchema,
   type TransactOptions,
   transactOptionsSchema,
   type TransactorOptions,
@@ -123,6 +128,25 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
     fn: (t: ContextOf<C>) => T | Promise<T>,
     options?: TransactOptions,
   ): Promise<TransactResult<T, RepliesOf<C>>>;
+  /**
+   * Settles the outcome of an exactly-once call that ended in `TransactOutcomeUnknownError` (Redis
+   * could not be reached in time): claims the attempt's commit marker, the same way the call would
+   * have. `'committed'`: its writes were applied, once. `'not-committed'`: nothing was written, and
+   * now nothing will be. Safe to call again; the answer does not change.
+   *
+   * @example
+   * ```ts
+   * try { await tx.transact(keys, fn, { exactlyOnce: true }); }
+   * catch (err) {
+   *   if (isTransactOutcomeUnknownError(err) && err.commitMarker) later(() => tx.settle(err));
+   * }
+   * ```
+   * @throws {@link InvalidOptionsError} when `error` carries no commit marker.
+   * @throws {@link TransactUsageError} after `error.commitMarker.settleBy`: the marker may be gone.
+   * @throws {@link TransactConnectionError} when Redis could not be reached before the transactor's
+   * deadline (10 s without one) or `options.signal`.
+   */
+  settle(error: TransactOutcomeUnknownError, options?: SettleOptions): Promise<SettledOutcome>;
   /** The validated retry policy every call starts from. */
   readonly retryPolicy: RetryPolicy;
   /**
@@ -173,6 +197,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       if (tracker.settled(keys, contended)) observer.deescalate(keys);
     },
   });
+  const markerTtlMs = parsed.markerTtlMs ?? DEFAULT_MARKER_TTL_MS;
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
   const tracer = parsed.tracer;
   const inFlight = new InFlight();
@@ -195,6 +220,9 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     stats: () => stats.snapshot(),
     transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
       return inFlight.run(() => transact(keys, fn, callOptions));
+    },
+    settle(error: TransactOutcomeUnknownError, settleOptions?: SettleOptions) {
+      return inFlight.run(() => settle(error, settleOptions));
     },
     close: () => {
       // From inside one of its own calls, close() would wait for that very call: refuse it.
@@ -222,10 +250,37 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
           ? new AutoLocking({ keys: validKeys, options: lockOptions, tracker, observer, escalateAfter })
           : optimisticLocking(lockOptions);
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, observer };
+    const marker = call?.exactlyOnce ?? parsed.exactlyOnce
+      ? topology.commitMarker(validKeys, call?.markerTtlMs ?? markerTtlMs)
+      : undefined;
+    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, observer, marker };
     return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
       runTransaction(run, callPolicy),
       (err) => observer.tracerFailed(err),
     );
+  }
+
+  /** `tx.settle`: validated, then one settlement like a call's own, bounded by the policy's deadline. */
+  async function settle(error: TransactOutcomeUnknownError, settleOptions?: SettleOptions): Promise<SettledOutcome> {
+    const marker = isTransactOutcomeUnknownError(error) ? error.commitMarker : undefined;
+    if (!marker) {
+      throw new InvalidOptionsError([
+        { path: 'error', message: `must be the TransactOutcomeUnknownError of an exactlyOnce call, got ${describeValue(error)}` },
+      ]);
+    }
+    const { signal } = parseInput(settleOptionsSchema, settleOptions ?? {}, 'options');
+    if (Date.now() > marker.settleBy) {
+      throw new TransactUsageError(
+        `the commit marker ${marker.key} may have expired (settle by ${new Date(marker.settleBy).toISOString()}): ` +
+          'the outcome can no longer be settled; reconcile by reading back',
+      );
+    }
+    const window = AbortSignal.timeout(policy.deadlineMs ?? SETTLE_WINDOW_MS);
+    try {
+      return await settleOutcome(topology.route(error.keys), marker, markerTtlMs, signal ? AbortSignal.any([signal, window]) : window);
+    } catch (err) {
+      if (!(err instanceof SettlementFailed)) throw err;
+      throw new TransactConnectionError({ keys: error.keys, attempts: err.tries, cause: err.cause });
+    }
   }
 }

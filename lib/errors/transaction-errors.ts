@@ -1,3 +1,4 @@
+import type { CommitMarkerRef } from '../exactly-once/commit-marker.js';
 import { describeKeys, hasTransactCode, nameError, TransactError } from './base.js';
 
 /** What every transaction failure tells the caller: which keys, after how many attempts. */
@@ -66,15 +67,28 @@ nameError(TransactAbortedError, 'TransactAbortedError');
  * The connection dropped (or the deadline passed) after EXEC was sent and before its reply came
  * back: the transaction may or may not have committed. It is never retried silently; reconcile
  * (read back, or look for an idempotency marker) or pass `idempotent: true` to let it retry.
+ *
+ * An `exactlyOnce` call settles a lost reply itself and throws this only when Redis could not be
+ * reached in time: then `commitMarker` is set, and `tx.settle(error)` answers later whether it
+ * committed (before `commitMarker.settleBy`).
  */
 export class TransactOutcomeUnknownError extends TransactionError {
   readonly code = 'ERR_TRANSACT_OUTCOME_UNKNOWN' as const;
-  constructor(failure: TransactionFailure) {
+  /** The attempt's commit marker, for `tx.settle(error)`: set on exactly-once calls only. */
+  readonly commitMarker: CommitMarkerRef | undefined;
+  /** Why the call could not settle the outcome itself (exactly-once calls only). */
+  readonly settleError: unknown;
+  constructor(failure: TransactionFailure & { commitMarker?: CommitMarkerRef; settleError?: unknown }) {
     super(
       `EXEC was sent for ${describeKeys(failure.keys)} (attempt ${failure.attempts}) but no reply came back: ` +
-        'the transaction may or may not have committed; reconcile, or pass idempotent: true to retry',
+        (failure.commitMarker
+          ? `the outcome could not be settled in time (${describeCause(failure.settleError)}); ` +
+            `settle it with tx.settle(error) before ${new Date(failure.commitMarker.settleBy).toISOString()}`
+          : 'the transaction may or may not have committed; reconcile, or pass idempotent: true to retry, or exactlyOnce: true to settle it'),
       failure,
     );
+    this.commitMarker = failure.commitMarker;
+    this.settleError = failure.settleError;
   }
 }
 nameError(TransactOutcomeUnknownError, 'TransactOutcomeUnknownError');
@@ -145,3 +159,8 @@ export const isTransactConnectionError = (err: unknown): err is TransactConnecti
 /** True when `err` is a {@link TransactCommandError}, also across duplicate installs. */
 export const isTransactCommandError = (err: unknown): err is TransactCommandError =>
   hasTransactCode(err, 'ERR_TRANSACT_COMMAND');
+
+function describeCause(err: unknown): string {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -6,6 +6,7 @@ import { redirectionOf } from '../cluster/redirection.js';
 import { CrossSlotError } from '../errors/cluster-errors.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import type { LockConnections } from '../lock/lock-connections.js';
+import { CommitMarker } from '../exactly-once/commit-marker.js';
 import { LockService } from '../lock/lock-service.js';
 import type { ShardedSubscriber } from '../lock/release-notifier.js';
 import type { ScriptClient } from '../lock/run-script.js';
@@ -83,6 +84,10 @@ export class ClusterTopology implements Topology {
         void this.#cluster.sendCommand(this.#keyPrefix + keys[0]!, false, ['PING']).catch(() => {});
       },
     };
+  }
+
+  commitMarker(keys: readonly string[], ttlMs: number): CommitMarker {
+    return new CommitMarker(keys, ttlMs, this.#keyPrefix, true);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { ConnectionPool } from '../connection/connection-pool.js';
 import type { ServerSource } from '../connection/connection-source.js';
 import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import type { LockConnections } from '../lock/lock-connections.js';
+import { CommitMarker } from '../exactly-once/commit-marker.js';
 import { LockService } from '../lock/lock-service.js';
 import type { ShardedSubscriber } from '../lock/release-notifier.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
@@ -23,6 +24,10 @@ export class StandaloneTopology implements Topology {
 
   route(): Route {
     return this.#route;
+  }
+
+  commitMarker(keys: readonly string[], ttlMs: number): CommitMarker {
+    return new CommitMarker(keys, ttlMs, '', false);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ConnectionPool } from '../connection/connection-pool.js';
+import type { CommitMarker } from '../exactly-once/commit-marker.js';
 import type { LockService } from '../lock/lock-service.js';
 
 /**
@@ -14,6 +15,8 @@ export interface Topology {
   route(keys: readonly string[]): Route;
   /** Locks on this topology. */
   readonly locks: LockService;
+  /** The commit markers of an exactly-once call on `keys` (in their slot, on a cluster). */
+  commitMarker(keys: readonly string[], ttlMs: number): CommitMarker;
   /** Closes every connection the topology opened. */
   close(): Promise<void>;
 }

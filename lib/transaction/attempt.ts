@@ -14,6 +14,8 @@ import { validateKeys } from '../validation/keys.js';
 import { runAsFn } from './nesting.js';
 import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from '../connection/node-redis-errors.js';
 import { isTransientReply } from '../connection/transient-replies.js';
+import type { CommitMarker, CommitMarkerRef } from '../exactly-once/commit-marker.js';
+import { settleOutcome, settleWindow } from '../exactly-once/settle-outcome.js';
 
 /** The user's transaction function, as the engine sees it. */
 export type TransactionFn<T> = (t: TransactionContext<any, any>) => T | Promise<T>;
@@ -32,6 +34,8 @@ export interface TransactionCall<T> {
   readonly locking: CallLocking;
   /** Counts and reports what happens. */
   readonly observer: Observer;
+  /** Set for an exactly-once call: each attempt's commit marker, to settle a lost EXEC reply. */
+  readonly marker: CommitMarker | undefined;
 }
 
 /** Attempts made so far by one call: runs of `fn`, and of those, the ones that gave way to a lock. */
@@ -44,7 +48,13 @@ export interface AttemptCount {
 
 /** How one attempt ended, when it did not throw. */
 export type AttemptOutcome<T> =
-  | { readonly kind: 'committed'; readonly value: T; readonly replies: unknown[] }
+  | {
+      readonly kind: 'committed';
+      readonly value: T;
+      readonly replies: unknown[];
+      /** EXEC's reply was lost and the commit was settled by its marker: `replies` is empty. */
+      readonly repliesLost?: true;
+    }
   | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown }
   /** Another process holds the keys' lock: run again at once, under the lock (not a failed attempt). */
   | { readonly kind: 'give-way' };
@@ -114,7 +124,9 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   const mark = call.locking.attributesConflicts ? call.lanes.mark() : undefined;
   const fenced = fence?.begin(connection);
   if (fence && !fenced) return { kind: 'give-way' }; // nothing sent, fn not run: again, with a fresh fence
-  const watches: Promise<unknown>[] = [connection.watch(fenced ? [...keys, ...fenced] : keys)];
+  const markerKey = call.marker?.keyOf(attempt);
+  const watched = fenced || markerKey ? [...keys, ...(fenced ?? []), ...(markerKey ? [markerKey] : [])] : keys;
+  const watches: Promise<unknown>[] = [connection.watch(watched)];
   watches[0]!.catch(noop);
   fence?.probe(connection);
   const { builder, commit } = connection.multi();
@@ -168,7 +180,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   if (scope.stopped || !connection.alive) {
     return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
   }
-  let ownCommands = 0;
+  let fenceCommands = 0;
   if (fence) {
     try {
       if ((await scope.race(fence.check(), STOPPED)) === 'give-way') {
@@ -179,8 +191,13 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       if (isTransactError(err)) connection.abandonWatch(); // the lock was lost: nothing is sent
       return failedBeforeExec(err, lease, call, attempt);
     }
-    ownCommands = fence.beforeExec(builder);
   }
+  // The marker commits with fn's writes or not at all (always queued: a script fn queued is
+  // invisible to the engine, and a lost reply must be settled whatever fn wrote).
+  const marker = call.marker?.queue(builder, attempt);
+  const markerCommands = marker ? 1 : 0;
+  if (fence) fenceCommands = fence.beforeExec(builder);
+  const ownCommands = markerCommands + fenceCommands;
 
   let replies: unknown[];
   let localWriter = false;
@@ -191,21 +208,26 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     const committing = commit(); // MULTI..EXEC are queued on the connection now
     call.lanes.execSent(keys);
     // It carries the lock's release: it must land before anything that cleans up after this call.
-    if (ownCommands > 0) connection.mustLand(committing);
+    if (fenceCommands > 0) connection.mustLand(committing);
     lease.seat.passTurn();
     replies = await scope.race(committing, STOPPED);
   } catch (err) {
-    const partial = ownCommands > 0 && isMultiErrorReply(err) ? err : undefined;
-    const ownFrom = partial ? partial.replies.length - ownCommands : 0;
-    const ownFailed = partial?.errorIndexes.some((i) => i >= ownFrom) ?? false;
-    if (partial && ownFailed && partial.errorIndexes.every((i) => i >= ownFrom)) {
+    const partial = fenceCommands > 0 && isMultiErrorReply(err) ? err : undefined;
+    const fenceFrom = partial ? partial.replies.length - fenceCommands : 0;
+    const ownFailed = partial?.errorIndexes.some((i) => i >= fenceFrom) ?? false;
+    if (partial && ownFailed && partial.errorIndexes.every((i) => i >= fenceFrom)) {
       // Only what the fence queued failed (its script missing from the cache after a restart or
       // SCRIPT FLUSH): the writes committed; the lane lets go of the lock by token instead.
       lease.seat.execEnded('committed-unreleased');
-      return { kind: 'committed', value, replies: partial.replies.slice(0, ownFrom) };
+      return { kind: 'committed', value, replies: partial.replies.slice(0, fenceFrom - markerCommands) };
     }
     // EXEC ran; if the fence's release failed with fn's commands, the lane releases by token.
-    lease.seat.execEnded(ownFailed ? 'committed-unreleased' : execEnd(err, call));
+    const end = execEnd(err, call);
+    lease.seat.execEnded(ownFailed ? 'committed-unreleased' : end);
+    if (marker && end === 'unknown') {
+      lease.exit = 'destroy';
+      return settleLostReply(err, marker, value, call, attempt);
+    }
     const outcome = failedAtExec(err, lease, call, attempt);
     if (outcome.reason === 'conflict') {
       call.locking.conflicted(attempt, localWriter);
@@ -218,6 +240,35 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   if (ownCommands > 0) replies = replies.slice(0, replies.length - ownCommands);
   // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
   return { kind: 'committed', value, replies };
+}
+
+/**
+ * EXEC was sent and its reply lost (the connection dropped, or the call was stopped while it was
+ * on its way): settle whether it ran by claiming its marker, within the call's deadline (at least
+ * a grace period). Committed: the call's result, without replies. Not committed: nothing was
+ * written and nothing can be, so the call retries (or ends with its stop error). Not settled:
+ * outcome unknown, with what it takes to settle it later.
+ */
+async function settleLostReply<T>(
+  err: unknown,
+  marker: CommitMarkerRef,
+  value: T,
+  call: TransactionCall<T>,
+  attempt: number,
+): Promise<AttemptOutcome<T>> {
+  const { keys, scope } = call;
+  const stopped = err === STOPPED;
+  const cause = stopped ? scope.stopError(keys, attempt) : err;
+  try {
+    const window = settleWindow(scope.remainingMs(), scope.stopped);
+    const outcome = await settleOutcome(call.route, marker, call.marker!.ttlMs, window);
+    if (outcome === 'committed') return { kind: 'committed', value, replies: [], repliesLost: true };
+  } catch (settleError) {
+    if (call.idempotent && !stopped && !scope.stopped) return { kind: 'retry', reason: 'unknown', cause };
+    throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause, commitMarker: marker, settleError });
+  }
+  if (stopped || scope.stopped) throw scope.stopError(keys, attempt); // nothing was written
+  return { kind: 'retry', reason: 'connection', cause: err };
 }
 
 /** Whether an EXEC that failed ran (and with it a release it carried). */

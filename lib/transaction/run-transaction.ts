@@ -13,6 +13,11 @@ export interface TransactResult<T, Replies = unknown[]> {
   readonly replies: Replies;
   /** Attempts it took, 1 when nothing got in the way. */
   readonly attempts: number;
+  /**
+   * An exactly-once call whose EXEC reply was lost, and found committed by its marker: `replies`
+   * is empty, since they cannot be recovered. Always false otherwise.
+   */
+  readonly repliesLost: boolean;
 }
 
 /** Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped. */
@@ -30,7 +35,7 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       const attempt = count.attempts;
       if (outcome.kind === 'committed') {
         observer.commit(keys, attempt, count.mode, performance.now() - startedAt);
-        return { value: outcome.value, replies: outcome.replies, attempts: attempt };
+        return { value: outcome.value, replies: outcome.replies, attempts: attempt, repliesLost: outcome.repliesLost ?? false };
       }
       if (outcome.kind === 'give-way') continue; // at once, under the lock
       if (outcome.reason === 'conflict') observer.conflict(keys, attempt, count.mode);

@@ -6,12 +6,27 @@ import { createClient, type RedisClientType } from 'redis';
  * burst that follows a server reply, or opens the connection, is one flight) and can cut a
  * connection at an exact point in the protocol, for fault tests.
  */
+/** What the proxy does with one client→server chunk (see {@link TcpProxy.onRequest}). */
+export type ProxyAction = 'forward' | 'cut-after-reply' | 'mute-replies' | 'hold' | 'stall';
+
 export class TcpProxy {
   /** Client→server flights seen so far, over all connections. */
   flights = 0;
-  /** Called with each client→server chunk; return 'cut-after-reply' to forward it, then drop the
-   * connection as soon as the server answers, without passing the answer on. */
-  onRequest: ((chunk: Buffer) => 'forward' | 'cut-after-reply') | undefined;
+  /**
+   * Called with each client→server chunk. `'cut-after-reply'`: forward it, then drop the connection
+   * as soon as the server answers, without passing the answer on. `'mute-replies'`: forward it, and
+   * pass nothing more from the server to the client (the connection stays up until the server goes
+   * away). `'hold'`: do not forward it yet ({@link releaseHeld} does), and drop the client's side at
+   * once while keeping the server's: to the client the connection is lost, to the server the
+   * connection (and its WATCH) lives on. `'stall'`: the same, but the client's side stays open
+   * too: the client waits for a reply that does not come.
+   */
+  onRequest: ((chunk: Buffer) => ProxyAction) | undefined;
+  /** While true, new connections are accepted and dropped at once: the server looks unreachable. */
+  refuse = false;
+  /** Server→client bytes swallowed by `'mute-replies'`, over all connections. */
+  muted = 0;
+  #held: { upstream: Socket; chunk: Buffer; replies: Buffer[] } | undefined;
   readonly #server: Server;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
   readonly #clients: RedisClientType[] = [];
@@ -55,23 +70,73 @@ export class TcpProxy {
       client.destroy();
       upstream.destroy();
     }
+    this.#held?.upstream.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /**
+   * Sends the chunk held by `'hold'` to the server on its own (still open) connection, and resolves
+   * with what the server answered once `complete(answer)` says it is all there.
+   */
+  async releaseHeld(complete: (answer: Buffer) => boolean): Promise<Buffer> {
+    const held = this.#held;
+    if (!held) throw new Error('nothing is held');
+    this.#held = undefined;
+    held.upstream.write(held.chunk);
+    const until = Date.now() + 10_000;
+    while (!complete(Buffer.concat(held.replies))) {
+      if (Date.now() > until) throw new Error(`no complete answer to the held request: ${Buffer.concat(held.replies).toString()}`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    held.upstream.destroy();
+    return Buffer.concat(held.replies);
+  }
+
+  /** Whether a request is held by `'hold'`. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
   #pipe(client: Socket, target: { host: string; port: number }): void {
+    if (this.refuse) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection(target);
     const pair = { client, upstream };
     this.#pairs.add(pair);
     let lastFromClient = false;
     let cutOnReply = false;
+    let mute = false;
+    let held: Buffer[] | undefined;
     client.on('data', (chunk: Buffer) => {
       if (!lastFromClient) this.flights++;
       lastFromClient = true;
-      if (this.onRequest?.(chunk) === 'cut-after-reply') cutOnReply = true;
+      const action = this.onRequest?.(chunk);
+      if (action === 'hold' || action === 'stall') {
+        held = [];
+        this.#held = { upstream, chunk, replies: held };
+        this.#pairs.delete(pair);
+        // The server's side outlives the client's.
+        client.removeListener('close', close).removeListener('error', close);
+        client.on('error', () => {});
+        if (action === 'hold') client.destroy();
+        return;
+      }
+      if (action === 'cut-after-reply') cutOnReply = true;
+      if (action === 'mute-replies') mute = true;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       lastFromClient = false;
+      if (held) {
+        held.push(chunk);
+        return;
+      }
+      if (mute) {
+        this.muted += chunk.length;
+        return;
+      }
       if (cutOnReply) {
         client.destroy();
         upstream.destroy();

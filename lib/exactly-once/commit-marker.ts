@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
+import type { MultiBuilder } from '../connection/node-redis-types.js';
+
+/** Namespace of every commit marker key, e.g. `rtonce:{3lw}:Qm9vdGgx.2`. */
+export const MARKER_NAMESPACE = 'rtonce';
+
+/** How long a commit marker lives unless the call says otherwise. */
+export const DEFAULT_MARKER_TTL_MS = 600_000;
+
+/** The value a settlement claims a marker with: never an attempt id (those contain a dot). */
+export const CLAIM_VALUE = 'claimed';
+
+/**
+ * What it takes to settle one attempt's lost EXEC later: the marker key its EXEC would have set,
+ * the value it would have set it to, and until when the answer can be trusted.
+ */
+export interface CommitMarkerRef {
+  /** The marker key, as node-redis commands take it (the client's key prefix is added by node-redis). */
+  readonly key: string;
+  /** The attempt's id: the marker holds it if, and only if, the attempt committed. */
+  readonly attemptId: string;
+  /**
+   * Epoch milliseconds (`Date.now()`) after which the marker may have expired: from then on a
+   * committed attempt is indistinguishable from one that did not commit, so it cannot be settled.
+   */
+  readonly settleBy: number;
+}
+
+/**
+ * The commit markers of one exactly-once call: one key per attempt, in the hash slot of the call's
+ * keys, that the attempt watches and sets to its id inside its MULTI. A fresh key per attempt lets
+ * a settlement claim it with `SET NX`: an earlier attempt's marker, or a claim on it, never stands
+ * in the way of a later attempt's.
+ * @internal
+ */
+export class CommitMarker {
+  readonly ttlMs: number;
+  readonly #base: string;
+  readonly #callId: string;
+
+  /**
+   * @param keys - the call's keys (validated, in one slot on a cluster)
+   * @param keyPrefix - the client's key prefix: the slot is that of the prefixed key
+   * @param clustered - whether the marker must share the keys' slot (on one server, any key will do)
+   */
+  constructor(keys: readonly string[], ttlMs: number, keyPrefix: string, clustered: boolean) {
+    this.ttlMs = ttlMs;
+    this.#callId = randomBytes(9).toString('base64url');
+    this.#base = clustered
+      ? `${MARKER_NAMESPACE}:{${tagForSlot(keyHashSlot(keyPrefix + keys[0]!))}}:${this.#callId}`
+      : `${MARKER_NAMESPACE}:${this.#callId}`;
+  }
+
+  /** The marker key of attempt number `attempt`. */
+  keyOf(attempt: number): string {
+    return `${this.#base}.${attempt}`;
+  }
+
+  /**
+   * Queues `SET marker <attempt id> PX ttl` after `fn`'s writes: it commits with them or not at
+   * all. Returns the reference a settlement needs, stamped before EXEC is sent: a marker set by
+   * that EXEC cannot have expired by `settleBy`.
+   */
+  queue(builder: MultiBuilder, attempt: number): CommitMarkerRef {
+    const key = this.keyOf(attempt);
+    const attemptId = `${this.#callId}.${attempt}`;
+    (builder as unknown as SetCommand).set(key, attemptId, { expiration: { type: 'PX', value: this.ttlMs } });
+    // A tenth of the TTL is left as a margin for the two clocks' drift.
+    return { key, attemptId, settleBy: Date.now() + Math.floor(this.ttlMs * 0.9) };
+  }
+}
+
+interface SetCommand {
+  set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): unknown;
+}

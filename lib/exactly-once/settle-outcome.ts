@@ -1,0 +1,132 @@
+import type { DedicatedConnection } from '../connection/dedicated-connection.js';
+import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isTransientReply } from '../connection/transient-replies.js';
+import { TransactorClosedError } from '../errors/usage-errors.js';
+import { sleep } from '../retry/sleep.js';
+import type { Route } from '../topology/topology.js';
+import { CLAIM_VALUE, type CommitMarkerRef } from './commit-marker.js';
+
+/** What a settlement found out: whether the attempt's EXEC ran. */
+export type SettledOutcome = 'committed' | 'not-committed';
+
+/**
+ * The least time a settlement gets: a lost reply found after the call's deadline (or abort) is
+ * still settled, within this many milliseconds.
+ */
+export const SETTLE_GRACE_MS = 1_000;
+
+/** How long a settlement may try when the call has no deadline. */
+export const SETTLE_WINDOW_MS = 10_000;
+
+/** Redis could not be reached (or refused the claim) before the settlement's window closed. */
+export class SettlementFailed extends Error {
+  constructor(
+    /** How many claims were tried. */
+    readonly tries: number,
+    cause: unknown,
+  ) {
+    super('the outcome could not be settled', { cause });
+  }
+}
+
+const STOPPED = Symbol('stopped');
+
+/**
+ * Settles whether the attempt behind `marker` committed, by claiming its marker on a connection
+ * other than the one whose EXEC reply was lost: `SET marker claimed NX GET PX ttl`.
+ *
+ * - The claim set the key: the attempt did not commit, and never will: the claim changed a key its
+ *   WATCH covers, so its EXEC, if it is still on its way, aborts.
+ * - The key held the attempt's id: its EXEC ran first, and committed.
+ * - The key held a claim: an earlier try of this settlement won (its reply was lost too).
+ *
+ * Redis runs one command at a time, so exactly one of the EXEC and the claim ran first. Tries
+ * again on a lost connection, a redirection or a transient reply, until `signal` aborts; throws
+ * {@link SettlementFailed} then, or at once on any other error reply (e.g. NOPERM).
+ */
+export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, signal: AbortSignal): Promise<SettledOutcome> {
+  let lastError: unknown = new Error('no claim could be sent before the settlement window closed');
+  for (let tries = 1; ; tries++) {
+    const pool = route.pool();
+    let connection: DedicatedConnection;
+    let reusable = false;
+    try {
+      connection = await pool.acquire(signal, STOPPED);
+    } catch (err) {
+      if (err === STOPPED) throw new SettlementFailed(tries - 1, lastError);
+      if (err instanceof TransactorClosedError) throw err;
+      lastError = err;
+      route.unreachable();
+      await backOff(tries, signal, lastError);
+      continue;
+    }
+    try {
+      const outcome = await raced(claim(connection, marker, ttlMs), signal);
+      reusable = true;
+      return outcome;
+    } catch (err) {
+      if (err === STOPPED) throw new SettlementFailed(tries, lastError);
+      if (err instanceof SettlementFailed) throw err;
+      const redirected = route.redirected(err);
+      if (isErrorReply(err) && !redirected && !isTransientReply(err)) throw new SettlementFailed(tries, err);
+      reusable = isErrorReply(err); // the connection answered: it is fine
+      lastError = err;
+      if (!redirected) route.unreachable();
+    } finally {
+      pool.release(connection, reusable);
+    }
+    await backOff(tries, signal, lastError);
+  }
+}
+
+/** The window a call's settlement gets: until its deadline, and at least {@link SETTLE_GRACE_MS}. */
+export function settleWindow(remainingMs: number, stopped: boolean): AbortSignal {
+  const ms = stopped ? SETTLE_GRACE_MS : remainingMs === Infinity ? SETTLE_WINDOW_MS : Math.max(remainingMs, SETTLE_GRACE_MS);
+  return AbortSignal.timeout(Math.ceil(ms));
+}
+
+async function claim(connection: DedicatedConnection, marker: CommitMarkerRef, ttlMs: number): Promise<SettledOutcome> {
+  const previous = await (connection.client as unknown as ClaimCommand).set(marker.key, CLAIM_VALUE, {
+    condition: 'NX',
+    GET: true,
+    expiration: { type: 'PX', value: ttlMs },
+  });
+  if (previous === null || previous === CLAIM_VALUE) return 'not-committed';
+  if (previous === marker.attemptId) return 'committed';
+  throw new SettlementFailed(1, new Error(`the commit marker ${marker.key} holds ${JSON.stringify(previous)}, not this attempt's id`));
+}
+
+/** Exponential, full jitter, 5 ms to 250 ms: the server is being restarted or failed over. */
+async function backOff(tries: number, signal: AbortSignal, lastError: unknown): Promise<void> {
+  try {
+    await sleep(Math.random() * Math.min(250, 5 * 2 ** tries), signal);
+  } catch {
+    throw new SettlementFailed(tries, lastError);
+  }
+}
+
+function raced<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(STOPPED);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(STOPPED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+interface ClaimCommand {
+  set(key: string, value: string, options: object): Promise<string | null>;
+}
+

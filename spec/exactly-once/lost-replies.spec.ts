@@ -1,0 +1,236 @@
+import type { RedisClientType } from 'redis';
+import {
+  createTransactor,
+  isTransactOutcomeUnknownError,
+  type TransactMode,
+  TransactOutcomeUnknownError,
+  TransactTimeoutError,
+} from '../../lib';
+import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { useRedis, waitFor } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
+
+/**
+ * `exactlyOnce: true`: an EXEC whose reply is lost is settled by claiming the attempt's commit
+ * marker on another connection. Every fault here is real: a proxy that swallows or holds bytes,
+ * CLIENT PAUSE and CLIENT KILL on the server, a server stopped and started empty.
+ */
+const redis = useRedis();
+const MODES: TransactMode[] = ['optimistic', 'lock', 'auto'];
+const isExec = (chunk: Buffer) => chunk.includes('\r\nEXEC\r\n');
+/** EXEC aborted by its WATCH: a null array in RESP2, a null in RESP3. */
+const abortedExec = (answer: Buffer) => /(\*-1|_)\r\n$/.test(answer.toString());
+
+/** Waits until the server shows client `id` blocked by CLIENT PAUSE with EXEC in hand. */
+async function waitUntilExecIsHeld(admin: RedisClientType, id: number): Promise<void> {
+  await waitFor(async () => {
+    const info = await admin.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
+    return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
+  }, 'EXEC to be received and held by CLIENT PAUSE');
+}
+
+/** A debit that records its order id, so "applied once" is checked by id, not only by the total. */
+function debit(order: string, amount: number, calls: { n: number }) {
+  return async (t: { read: RedisClientType; write: any }) => {
+    calls.n++;
+    const balance = Number(await t.read.get('balance'));
+    t.write.set('balance', String(balance - amount)).rPush('orders', order);
+    return balance - amount;
+  };
+}
+
+describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
+  it('resolves as committed, applied once, when the reply was cut after the server ran EXEC', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true });
+    const calls = { n: 0 };
+    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+
+    const result = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls), { mode });
+
+    expect(result).toMatchObject({ value: 70, attempts: 1, repliesLost: true, replies: [] });
+    expect(calls.n).toBe(1);
+    expect(await admin.get('balance')).toBe('70');
+    expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
+    await tx.close();
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+    await proxy.stop();
+  });
+
+  it('settles as not committed and retries once, when the held EXEC died with its killed connection', async () => {
+    const client = await redis.connect();
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(client);
+    let id = 0;
+    const calls = { n: 0 };
+    const pay = debit('o-1', 30, calls);
+
+    const result = tx.transact(['balance', 'orders'], async (t) => {
+      if (t.attempt === 1) {
+        id = await t.read.clientId();
+        await admin.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
+      }
+      return pay(t);
+    }, { mode, exactlyOnce: true });
+    await waitFor(() => id !== 0, 'fn to run');
+    await waitUntilExecIsHeld(admin, id);
+    await admin.clientKill({ filter: 'ID', id }); // the held EXEC is discarded with its client
+    await admin.sendCommand(['CLIENT', 'UNPAUSE']); // lets the claim through
+
+    await expect(result).resolves.toMatchObject({ value: 70, attempts: 2, repliesLost: false });
+    expect(calls.n).toBe(2);
+    expect(await admin.get('balance')).toBe('70');
+    expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
+    await tx.close();
+  });
+
+  it('settles as not committed when the claim runs first: the EXEC that arrives later aborts', async () => {
+    // CLIENT PAUSE releases held clients in arrival order, so an EXEC held there always runs
+    // before a claim sent after it; to run the claim first, the proxy holds the EXEC instead.
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient());
+    const calls = { n: 0 };
+    let held = 0;
+    proxy.onRequest = (chunk) => (isExec(chunk) && held++ === 0 ? 'hold' : 'forward');
+
+    const result = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls), { mode, exactlyOnce: true });
+
+    expect(result).toMatchObject({ value: 70, attempts: 2, repliesLost: false });
+    expect(proxy.holding).toBe(true);
+    const answer = await proxy.releaseHeld(abortedExec);
+    expect(abortedExec(answer)).toBe(true);
+    expect(await admin.get('balance')).toBe('70');
+    expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
+    await tx.close();
+    await proxy.stop();
+  });
+});
+
+describe('exactlyOnce when the server is restarted without persistence between EXEC and the claim', () => {
+  it('settles as not committed (the commit was lost with the restart) and applies the retry once', async () => {
+    const server = await startEmbeddedRedis();
+    const proxy = await TcpProxy.inFrontOf(server.url);
+    const admin = await proxy.connectClient();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true });
+    const calls = { n: 0 };
+    let exec = 0;
+    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'mute-replies' : 'forward');
+
+    const result = tx.transact(['balance', 'orders'], debit('o-1', 30, calls));
+    // EXEC ran (its writes are there), and its reply is swallowed: restart before any claim.
+    await waitFor(async () => (await admin.get('balance').catch(() => null)) === '70', 'EXEC to run');
+    await server.stop();
+    await server.start();
+
+    // The restarted server is empty: the retry reads no balance and debits from 0.
+    await expect(result).resolves.toMatchObject({ value: -30, attempts: 2, repliesLost: false });
+    const check = await proxy.connectClient();
+    expect(await check.get('balance')).toBe('-30');
+    expect(await check.lRange('orders', 0, -1)).toEqual(['o-1']);
+    expect(calls.n).toBe(2);
+    await tx.close();
+    await proxy.stop();
+    await server.stop();
+  });
+});
+
+describe('exactlyOnce when Redis cannot be reached in time', () => {
+  it('rejects with a settleable TransactOutcomeUnknownError; tx.settle answers committed once Redis is back', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 200 } });
+    const calls = { n: 0 };
+    proxy.onRequest = (chunk) => {
+      if (!isExec(chunk)) return 'forward';
+      proxy.refuse = true; // from now on, no new connection gets through
+      return 'cut-after-reply';
+    };
+
+    const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls)).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(TransactOutcomeUnknownError);
+    const unknown = failure as TransactOutcomeUnknownError;
+    expect(unknown.commitMarker).toMatchObject({ key: expect.stringMatching(/^rtonce:/), attemptId: expect.any(String) });
+    expect(unknown.commitMarker!.settleBy).toBeGreaterThan(Date.now());
+    expect(unknown.message).toMatch(/tx\.settle\(error\)/);
+    await expect(tx.settle(unknown)).rejects.toMatchObject({ code: 'ERR_TRANSACT_CONNECTION' });
+
+    proxy.refuse = false;
+    await expect(tx.settle(unknown)).resolves.toBe('committed');
+    await expect(tx.settle(unknown)).resolves.toBe('committed'); // the same answer every time
+    expect(await admin.get('balance')).toBe('70');
+    expect(calls.n).toBe(1);
+    await tx.close();
+    await proxy.stop();
+  });
+
+  it('tx.settle answers not committed for an EXEC still held back, which then aborts', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient(), { retry: { deadlineMs: 200 } });
+    proxy.onRequest = (chunk) => {
+      if (!isExec(chunk)) return 'forward';
+      proxy.refuse = true;
+      return 'hold';
+    };
+
+    const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, { n: 0 }), { exactlyOnce: true }).catch((err: unknown) => err);
+    expect(isTransactOutcomeUnknownError(failure) && failure.commitMarker !== undefined).toBe(true);
+
+    proxy.refuse = false;
+    await expect(tx.settle(failure as TransactOutcomeUnknownError)).resolves.toBe('not-committed');
+    expect(abortedExec(await proxy.releaseHeld(abortedExec))).toBe(true);
+    expect(await admin.get('balance')).toBe('100');
+    expect(await admin.lRange('orders', 0, -1)).toEqual([]);
+    await tx.close();
+    await proxy.stop();
+  });
+
+  it('ends a call whose deadline passed during EXEC with the timeout error once the claim finds it not committed', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    await admin.set('balance', '100');
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 100 } });
+    let held = 0;
+    // Stalled, not cut: the connection looks alive, only the deadline ends the wait for the reply.
+    proxy.onRequest = (chunk) => (isExec(chunk) && held++ === 0 ? 'stall' : 'forward');
+
+    const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, { n: 0 })).catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(TransactTimeoutError); // "nothing was written": now it is settled
+    expect(abortedExec(await proxy.releaseHeld(abortedExec))).toBe(true);
+    expect(await admin.get('balance')).toBe('100');
+    await tx.close();
+    await proxy.stop();
+  });
+});
+
+describe('tx.settle input', () => {
+  it('refuses what is not the outcome-unknown error of an exactly-once call, before sending anything', async () => {
+    const tx = await redis.transactor();
+    for (const bad of [undefined, new Error('x'), new TransactOutcomeUnknownError({ keys: ['k'], attempts: 1 })]) {
+      await expect(tx.settle(bad as TransactOutcomeUnknownError)).rejects.toMatchObject({
+        code: 'ERR_TRANSACT_INVALID_OPTIONS',
+        issues: [{ path: 'error', message: expect.stringMatching(/^must be the TransactOutcomeUnknownError of an exactlyOnce call/) }],
+      });
+    }
+  });
+
+  it('refuses a marker that may have expired', async () => {
+    const tx = await redis.transactor();
+    const stale = new TransactOutcomeUnknownError({
+      keys: ['k'],
+      attempts: 1,
+      commitMarker: { key: 'rtonce:x.1', attemptId: 'x.1', settleBy: Date.now() - 1 },
+    });
+    await expect(tx.settle(stale)).rejects.toMatchObject({ code: 'ERR_TRANSACT_USAGE', message: expect.stringMatching(/may have expired/) });
+  });
+});
