@@ -33,6 +33,7 @@ export class DedicatedConnection {
   readonly #close: () => Promise<void>;
   readonly #destroy: () => void;
   #staleWatch = false;
+  readonly #hasScripts: boolean;
   /**
    * Commands whose effect must land before their call's cleanup (a lock acquire, an EXEC that
    * releases), until their replies: dropping the connection waits for these, and only these.
@@ -46,6 +47,7 @@ export class DedicatedConnection {
     this.#multi = client.multi.bind(client);
     this.#close = client.close.bind(client);
     this.#destroy = client.destroy.bind(client);
+    this.#hasScripts = Object.keys((client.options?.scripts as object | undefined) ?? {}).length > 0;
     // An empty MULTI/EXEC is a wasted round trip: a transaction that queued nothing skips it,
     // and its WATCH is dropped with the next one, before anything else can use this connection.
     const executeMulti = client._executeMulti.bind(client);
@@ -103,16 +105,28 @@ export class DedicatedConnection {
   }
 
   /**
-   * A fresh MULTI builder for `fn` (`t.write`) and the function that sends it. The builder's own
-   * `exec` methods throw, so only the engine decides when EXEC goes out.
+   * A fresh MULTI builder for `fn` (`t.write`), the function that sends it, and whether anything
+   * may have been queued on it so far. The builder's own `exec` methods throw, so only the engine
+   * decides when EXEC goes out.
    */
-  multi(): { builder: MultiBuilder; commit: () => Promise<unknown[]> } {
+  multi(): { builder: MultiBuilder; commit: () => Promise<unknown[]>; queuedAny: () => boolean } {
     const builder = this.#multi();
     const exec = builder.exec;
     for (const method of GUARDED_EXEC_METHODS) {
       (builder as Record<string, unknown>)[method] = refuse(`t.write.${method}()`);
     }
-    return { builder, commit: () => exec.call(builder) };
+    // Commands, module commands and functions all go through the builder's addCommand, SELECT
+    // past it; a script of the client's goes through a private method, out of sight: a client
+    // with scripts may always have queued something.
+    let queued = this.#hasScripts;
+    for (const method of ['addCommand', 'SELECT', 'select'] as const) {
+      const original = builder[method] as (...args: unknown[]) => unknown;
+      (builder as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
+        queued = true;
+        return original.apply(this, args);
+      };
+    }
+    return { builder, commit: () => exec.call(builder), queuedAny: () => queued };
   }
 
   /** Closes gracefully, after pending replies. */

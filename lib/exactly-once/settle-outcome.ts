@@ -1,3 +1,4 @@
+import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import { isTransientReply } from '../connection/transient-replies.js';
@@ -47,10 +48,11 @@ const STOPPED = Symbol('stopped');
 export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, signal: AbortSignal): Promise<SettledOutcome> {
   let lastError: unknown = new Error('no claim could be sent before the settlement window closed');
   for (let tries = 1; ; tries++) {
-    const pool = route.pool();
+    let pool: ConnectionPool;
     let connection: DedicatedConnection;
     let reusable = false;
     try {
+      pool = route.pool(); // on a cluster, throws while no master is known for the slot
       connection = await pool.acquire(signal, STOPPED);
     } catch (err) {
       if (err === STOPPED) throw new SettlementFailed(tries - 1, lastError);

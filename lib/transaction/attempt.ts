@@ -129,7 +129,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   const watches: Promise<unknown>[] = [connection.watch(watched)];
   watches[0]!.catch(noop);
   fence?.probe(connection);
-  const { builder, commit } = connection.multi();
+  const { builder, commit, queuedAny } = connection.multi();
   let ended = false;
   const context: TransactionContext<unknown, unknown> = {
     read: connection.client,
@@ -192,9 +192,9 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       return failedBeforeExec(err, lease, call, attempt);
     }
   }
-  // The marker commits with fn's writes or not at all (always queued: a script fn queued is
-  // invisible to the engine, and a lost reply must be settled whatever fn wrote).
-  const marker = call.marker?.queue(builder, attempt);
+  // The marker commits with fn's writes or not at all. When fn queued nothing, there is nothing
+  // to apply exactly once (and no EXEC, unless the fence adds to it).
+  const marker = queuedAny() ? call.marker?.queue(builder, attempt) : undefined;
   const markerCommands = marker ? 1 : 0;
   if (fence) fenceCommands = fence.beforeExec(builder);
   const ownCommands = markerCommands + fenceCommands;
@@ -224,9 +224,14 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     // EXEC ran; if the fence's release failed with fn's commands, the lane releases by token.
     const end = execEnd(err, call);
     lease.seat.execEnded(ownFailed ? 'committed-unreleased' : end);
-    if (marker && end === 'unknown') {
+    if (call.marker && end === 'unknown') {
+      // Its connection is done for, and the settlement needs one of the pool's (maybe the last).
       lease.exit = 'destroy';
-      return settleLostReply(err, marker, value, call, attempt);
+      lease.seat.leave('destroy');
+      if (marker) return settleLostReply(err, marker, value, call, attempt);
+      // Only the fence's commands went out (the lock's release): none of the caller's writes.
+      if (err === STOPPED || call.scope.stopped) throw call.scope.stopError(keys, attempt);
+      return { kind: 'retry', reason: 'connection', cause: err };
     }
     const outcome = failedAtExec(err, lease, call, attempt);
     if (outcome.reason === 'conflict') {

@@ -3,6 +3,7 @@ import { keyHashSlot } from '../../lib/cluster/hash-slot';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { type ClusterClient, type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster';
 import { waitFor } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
 
 let cluster: RedisClusterHarness;
 let client: ClusterClient;
@@ -233,5 +234,78 @@ describe('createTransactor on Redis Cluster', () => {
     expect(new Set(log).size).toBe(committed);
     expect(cluster.nodeForSlot(slot)).toBe(cluster.nodes[to]);
     expect(redirects.length).toBeGreaterThan(0); // the move was really seen by transactions
+  });
+});
+
+describe('exactly-once on Redis Cluster', () => {
+  const isExec = (chunk: Buffer) => chunk.includes('\r\nEXEC\r\n');
+
+  it('settles an EXEC held by CLIENT PAUSE and killed as not committed, with the marker in the keys’ slot', async () => {
+    const tx = transactor({ exactlyOnce: true });
+    const balance = '{once:paused}:balance';
+    const orders = '{once:paused}:orders';
+    await client.set(balance, '100');
+    const node = await cluster.connectNode(cluster.nodeForKey(balance));
+    let id = 0;
+    let runs = 0;
+
+    const result = tx.transact([balance, orders], async (t) => {
+      runs++;
+      if (t.attempt === 1) {
+        id = await t.read.clientId();
+        await node.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
+      }
+      const b = Number(await t.read.get(balance));
+      t.write.set(balance, String(b - 30)).rPush(orders, 'o-1');
+      return b - 30;
+    });
+    await waitFor(async () => {
+      if (id === 0) return false;
+      const info = await node.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
+      return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
+    }, 'EXEC to be held by CLIENT PAUSE');
+    await node.clientKill({ filter: 'ID', id });
+    await node.sendCommand(['CLIENT', 'UNPAUSE']);
+
+    await expect(result).resolves.toMatchObject({ value: 70, attempts: 2, repliesLost: false });
+    expect(runs).toBe(2);
+    expect(await client.get(balance)).toBe('70');
+    expect(await client.lRange(orders, 0, -1)).toEqual(['o-1']);
+    const markers = await node.keys('rtonce:*'); // attempt 1's claim and attempt 2's commit
+    expect(markers).toHaveLength(2);
+    for (const marker of markers) expect(keyHashSlot(marker)).toBe(keyHashSlot(balance));
+  });
+
+  it('resolves as committed, applied once, when the reply was cut after the node ran EXEC', async () => {
+    const balance = '{once:cut}:balance';
+    const owner = cluster.nodeForKey(balance);
+    const proxy = await TcpProxy.inFrontOf(owner.url);
+    const { port } = new URL(proxy.url);
+    // Every connection to the key's master goes through the proxy; the other masters are direct.
+    const proxied = await cluster.createClusterClient({
+      nodeAddressMap: (address: string) => {
+        const [host, nodePort] = address.split(':');
+        return Number(nodePort) === owner.port ? { host: '127.0.0.1', port: Number(port) } : { host: host!, port: Number(nodePort) };
+      },
+    });
+    const tx = createTransactor(proxied, { exactlyOnce: true });
+    transactors.push(tx);
+    await client.set(balance, '100');
+    let runs = 0;
+    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+
+    const result = await tx.transact([balance, '{once:cut}:orders'], async (t) => {
+      runs++;
+      const b = Number(await t.read.get(balance));
+      t.write.set(balance, String(b - 30)).rPush('{once:cut}:orders', 'o-1');
+      return b - 30;
+    });
+
+    expect(result).toMatchObject({ value: 70, attempts: 1, repliesLost: true, replies: [] });
+    expect(runs).toBe(1);
+    expect(await client.get(balance)).toBe('70');
+    expect(await client.lRange('{once:cut}:orders', 0, -1)).toEqual(['o-1']);
+    await tx.close();
+    await proxy.stop();
   });
 });

@@ -2,13 +2,14 @@ import { createClient, type RedisClientType } from 'redis';
 import { createTransactor } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { useRedis, waitFor } from '../support/redis';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * The README's minimal ACL, verbatim: what redis-transact itself needs. The application adds its
  * own keys and data commands (here: `~app:*` and get/set/incr/rpush/lrange).
  */
 const LIBRARY_ACL =
-  '~rtlock:* &rtlock:* -@all +hello +watch +unwatch +multi +exec +mget ' +
+  '~rtlock:* &rtlock:* ~rtonce:* -@all +hello +watch +unwatch +multi +exec +mget ' +
   '+evalsha +eval +script|load +ssubscribe +sunsubscribe ' +
   '+time +get +set +del +exists +pttl +pexpire +hget +hset +hdel +hkeys +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
 const APP_ACL = '~app:* +get +set +incr +rpush +lrange';
@@ -52,6 +53,29 @@ describe('as an ACL user restricted to the documented minimum', () => {
     expect(await user.get('app:n')).toBe('21');
     expect(results[0]!.attempts).toBe(2);
     await tx.close();
+  });
+
+  it('runs exactly-once calls and settles a lost reply by its marker', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const url = new URL(proxy.url);
+    url.username = 'app';
+    url.password = 's3cret';
+    const proxied = createClient({ url: url.toString() });
+    proxied.on('error', () => {});
+    await proxied.connect();
+    const tx = createTransactor(proxied, { exactlyOnce: true });
+    proxy.onRequest = (chunk) => (chunk.includes('\r\nEXEC\r\n') ? 'cut-after-reply' : 'forward');
+
+    const result = await tx.transact(['app:n'], async (t) => {
+      const n = Number(await t.read.get('app:n'));
+      t.write.set('app:n', String(n + 1));
+    }, { mode: 'lock' });
+
+    expect(result).toMatchObject({ attempts: 1, repliesLost: true });
+    expect(await user.get('app:n')).toBe('1');
+    await tx.close();
+    proxied.destroy();
+    await proxy.stop();
   });
 
   it('takes locks, waits on release notifications, and runs lock mode', async () => {
