@@ -196,7 +196,11 @@ async function finishCell(admin: BenchClient, id: CellId, raw: RawStats, flags: 
   return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok };
 }
 
-/** Deletes every key of a cell, the contenders' own (lock keys...) included: they all carry the tag. */
+/**
+ * Deletes every key of a cell, the contenders' own (lock keys...) included: they all carry the tag.
+ * But for the commit markers of the exactly-once contenders (`rtonce:...`, named by the library):
+ * they expire by themselves, after the library's default `markerTtlMs`.
+ */
 async function deleteKeys(admin: BenchClient, tag: string): Promise<void> {
   for await (const keys of admin.scanIterator({ MATCH: `*${tag}*`, COUNT: 1000 })) {
     if (keys.length > 0) await admin.unlink(keys);

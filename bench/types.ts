@@ -94,7 +94,9 @@ export const CONTENDER_NAMES = [
   'lua',
   'npm-lock',
   'transact-optimistic',
+  'transact-optimistic-once',
   'transact-lock',
+  'transact-lock-once',
   'transact-auto',
 ] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];

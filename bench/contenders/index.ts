@@ -2,8 +2,8 @@ import type { Contender, ContenderName } from '../types.js';
 import { lua } from './lua.js';
 import { npmLock } from './npm-lock.js';
 import { transactAuto } from './transact-auto.js';
-import { transactLock } from './transact-lock.js';
-import { transactOptimistic } from './transact-optimistic.js';
+import { transactLock, transactLockOnce } from './transact-lock.js';
+import { transactOptimistic, transactOptimisticOnce } from './transact-optimistic.js';
 import { watchLoop } from './watch-loop.js';
 import { watchLoopPipelined } from './watch-loop-pipelined.js';
 
@@ -14,6 +14,8 @@ export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
   lua,
   'npm-lock': npmLock,
   'transact-optimistic': transactOptimistic,
+  'transact-optimistic-once': transactOptimisticOnce,
   'transact-lock': transactLock,
+  'transact-lock-once': transactLockOnce,
   'transact-auto': transactAuto,
 };

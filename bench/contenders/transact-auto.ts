@@ -1,4 +1,4 @@
 import { transactContender } from './transact-core.js';
 
 /** redis-transact's auto mode (optimistic, switching to lock on contention): n/a until the library accepts `{ mode: 'auto' }`. */
-export const transactAuto = transactContender('transact-auto', 'auto', "redis-transact tx.transact(keys, fn, { mode: 'auto' })");
+export const transactAuto = transactContender('transact-auto', "redis-transact tx.transact(keys, fn, { mode: 'auto' })", { mode: 'auto' });

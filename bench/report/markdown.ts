@@ -1,6 +1,6 @@
-/** The run as markdown: one table per workload with absolute numbers and ratios, and invariant lines. */
+/** The run as markdown: one table per workload with absolute numbers and ratios, invariant lines, and the cost of exactly-once commits. */
 import { WATCH_LOOP_MAX_ATTEMPTS } from '../contenders/watch-loop-core.js';
-import type { WorkloadName } from '../types.js';
+import { CONTENDER_NAMES, type ContenderName, type WorkloadName } from '../types.js';
 import { formatMs, formatOps, formatRatio } from './format.js';
 import type { BenchReport, CellRecord } from './results.js';
 
@@ -42,6 +42,53 @@ function verdict(label: string, cells: readonly CellRecord[]): string[] {
   return lines;
 }
 
+/** What a contender's name ends with when it is another contender with `exactlyOnce: true`. */
+export const ONCE_SUFFIX = '-once';
+
+/** Every `[X, X-once]` pair of contenders, in report order. */
+export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, once: ContenderName]> = CONTENDER_NAMES.flatMap((once) => {
+  const plain = CONTENDER_NAMES.find((name) => `${name}${ONCE_SUFFIX}` === once);
+  return plain ? [[plain, once] as const] : [];
+});
+
+/**
+ * The "exactly-once cost" table: for each workload and concurrency (and the multi-process cell)
+ * where both contenders of a pair ran, ops/s of `X-once` ÷ ops/s of `X`. One column per pair that
+ * has a ratio somewhere; no lines at all when none has.
+ */
+export function exactlyOnceCost(report: Pick<BenchReport, 'cells' | 'multiProcess'>): string[] {
+  const all = [...report.cells, ...report.multiProcess];
+  const groups = new Map<string, CellRecord[]>();
+  for (const cell of all) {
+    const key = `${cell.workload}/${cell.concurrency}/${cell.processes}`;
+    groups.set(key, [...(groups.get(key) ?? []), cell]);
+  }
+  const ratio = (cells: readonly CellRecord[], [plain, once]: readonly [ContenderName, ContenderName]): string | undefined => {
+    const base = cells.find((c) => c.contender === plain);
+    const variant = cells.find((c) => c.contender === once);
+    if (!base?.stats || !variant?.stats || !(base.stats.opsPerSec > 0)) return undefined;
+    return `${formatRatio(variant.stats.opsPerSec, base.stats.opsPerSec)}${base.ok && variant.ok ? '' : ' ⚠'}`;
+  };
+  const pairs = EXACTLY_ONCE_PAIRS.filter((pair) => [...groups.values()].some((cells) => ratio(cells, pair) !== undefined));
+  if (pairs.length === 0) return [];
+  const rows: string[] = [];
+  for (const cells of groups.values()) {
+    const ratios = pairs.map((pair) => ratio(cells, pair));
+    if (ratios.every((r) => r === undefined)) continue;
+    const { workload, concurrency, processes } = cells[0]!;
+    const c = processes > 1 ? `${concurrency} (${processes} proc)` : String(concurrency);
+    rows.push(`| ${workload} | ${c} | ${ratios.map((r) => r ?? '–').join(' | ')} |`);
+  }
+  return [
+    `ops/s with \`exactlyOnce: true\` ÷ ops/s of the same mode without it, same workload and c ` +
+      '(one more watched key and one more queued command per attempt; 1.00× = free, ⚠: a cell failed):',
+    '',
+    `| workload | c | ${pairs.map(([plain, once]) => `${once} ÷ ${plain}`).join(' | ')} |`,
+    `| --- | --: | ${pairs.map(() => '--:').join(' | ')} |`,
+    ...rows,
+  ];
+}
+
 function table(cells: readonly CellRecord[]): string[] {
   return [...HEADER, ...cells.map((c) => row(c, cells))];
 }
@@ -77,6 +124,8 @@ export function renderMarkdown(report: BenchReport): string {
       ...verdict(label, report.multiProcess),
     );
   }
+  const cost = exactlyOnceCost(report);
+  if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost);
   out.push('', '## contenders', '');
   for (const c of report.contenders) {
     out.push(`- **${c.name}**: ${c.available ? c.summary : `n/a: ${c.unavailable}`}`);

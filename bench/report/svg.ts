@@ -14,7 +14,10 @@ const STYLE: Readonly<Record<ContenderName, { color: string; dash?: string }>> =
   lua: { color: '#000000', dash: '2 3' },
   'npm-lock': { color: '#D55E00' },
   'transact-optimistic': { color: '#009E73' },
+  // An exactly-once variant: its mode's colour, dotted.
+  'transact-optimistic-once': { color: '#009E73', dash: '1 3' },
   'transact-lock': { color: '#CC79A7' },
+  'transact-lock-once': { color: '#CC79A7', dash: '1 3' },
   'transact-auto': { color: '#E69F00' },
 };
 
