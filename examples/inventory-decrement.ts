@@ -6,12 +6,17 @@
  *   REDIS_URL=redis://127.0.0.1:6379 npm run example:inventory
  *   npm run example:inventory -- --retry-policy examples/retry-policy.json
  *   npm run example:inventory -- --mode lock
+ *   npm run example:inventory -- --exactly-once --processes 4 --mode auto
  *
  * Without REDIS_URL it starts a throw-away redis-server (redis-memory-server with the system
  * binary). Each purchase is idempotent by its order id: a retried or ambiguous purchase can
- * never be counted twice. With `--processes N` the buyers are split over N child processes, as
- * over the instances of an app: only then can transactions conflict (in one process, coalescing
- * lines up same-key transactions). Exits 1 if any invariant breaks.
+ * never be counted twice. With `--exactly-once` purchases also run with `exactlyOnce: true`: an
+ * EXEC whose reply was lost is settled by the library (committed, with `repliesLost`, or retried);
+ * the summary counts those, and the purchases left with their outcome unknown (0 while Redis is
+ * reachable). Each purchase then leaves a commit marker key (`rtonce:…`) that expires by itself
+ * after a minute. With `--processes N` the buyers are split over N child processes, as over the
+ * instances of an app: only then can transactions conflict (in one process, coalescing lines up
+ * same-key transactions). Exits 1 if any invariant breaks.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +38,7 @@ const flagsSchema = z.strictObject({
   mode: z.enum(['optimistic', 'lock', 'auto']).default('optimistic'),
   processes: z.coerce.number().int().min(1).max(64).default(1),
   keep: z.boolean().default(false),
+  'exactly-once': z.boolean().default(false),
 });
 
 async function main(): Promise<number> {
@@ -45,6 +51,7 @@ async function main(): Promise<number> {
       mode: { type: 'string' },
       processes: { type: 'string' },
       keep: { type: 'boolean' },
+      'exactly-once': { type: 'boolean' },
     },
   });
   const flags = flagsSchema.safeParse(values);
@@ -53,6 +60,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { buyers, stock, concurrency, mode, processes, keep } = flags.data;
+  const exactlyOnce = flags.data['exactly-once'];
   const retry: RetryPolicyInput = flags.data['retry-policy'] ? loadRetryPolicy({ file: flags.data['retry-policy'] }) : { maxAttempts: 50 };
 
   const embedded = process.env.REDIS_URL ? undefined : await startEmbeddedRedis();
@@ -69,7 +77,7 @@ async function main(): Promise<number> {
 
   console.log(
     `selling ${stock} items to ${buyers} buyers, ${concurrency} at a time${processes > 1 ? ` over ${processes} processes` : ''}, ` +
-      `${mode} mode, on ${embedded ? 'an embedded redis-server' : url}`,
+      `${mode} mode${exactlyOnce ? ', exactly-once' : ''}, on ${embedded ? 'an embedded redis-server' : url}`,
   );
   // Buyer n goes to process n mod N, so every process buys throughout the run.
   const shares = Array.from({ length: processes }, (_, p): BuyerJob => ({
@@ -80,6 +88,7 @@ async function main(): Promise<number> {
     concurrency: Math.max(1, Math.ceil(concurrency / processes)),
     mode,
     retry,
+    exactlyOnce,
   }));
   let tallies: BuyerTally[];
   if (processes === 1) {
@@ -101,6 +110,9 @@ async function main(): Promise<number> {
   for (const tally of tallies) for (const [k, v] of Object.entries(tally.outcomes)) outcomes[k as keyof typeof outcomes] += v;
   const attempts = tallies.flatMap((t) => t.attempts);
   const escalations = tallies.reduce((sum, t) => sum + t.escalations, 0);
+  const repliesLost = tallies.reduce((sum, t) => sum + t.repliesLost, 0);
+  const unknown = { total: 0, committed: 0, 'not-committed': 0, unsettled: 0 };
+  for (const tally of tallies) for (const [k, v] of Object.entries(tally.outcomeUnknown)) unknown[k as keyof typeof unknown] += v;
 
   const stockLeft = Number(await client.get(stockKey));
   const ordersRecorded = await client.hLen(ordersKey);
@@ -112,6 +124,7 @@ async function main(): Promise<number> {
     ['all stock sold when buyers outnumber it', buyers < stock || stockLeft === 0 || outcomes.failed > 0],
     ['no buyer gave up', outcomes.failed === 0],
   ];
+  if (exactlyOnce) checks.push(['no purchase left with its outcome unknown (Redis was reachable)', unknown.total === 0]);
 
   console.log('\nsummary');
   console.log(`  sold              ${outcomes.bought}`);
@@ -121,6 +134,11 @@ async function main(): Promise<number> {
   console.log(`  sold out (turned away) ${outcomes['sold-out']}, gave up ${outcomes.failed}`);
   console.log(`  attempts/purchase ${attemptHistogram(attempts)}`);
   if (mode === 'auto') console.log(`  escalations       ${escalations}`);
+  if (exactlyOnce) {
+    console.log(`  replies lost, settled as committed ${repliesLost}`);
+    const settled = unknown.total > 0 ? ` (tx.settle: committed ${unknown.committed}, not committed ${unknown['not-committed']}, unsettled ${unknown.unsettled})` : '';
+    console.log(`  outcome unknown   ${unknown.total}${settled}`);
+  }
   console.log(`  elapsed           ${elapsedMs.toFixed(0)} ms, ${formatRate(buyers, elapsedMs)} purchases/s`);
   for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
 

@@ -49,6 +49,36 @@ describe('examples/inventory-decrement.ts', () => {
     expect(stdout).not.toMatch(/FAIL/);
   });
 
+  it('runs the purchases exactly-once, and counts lost replies and unknown outcomes (--exactly-once)', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--exactly-once', '--buyers', '60', '--stock', '20'], { cwd: root, env });
+
+    expect(stdout).toMatch(/optimistic mode, exactly-once, on/);
+    expect(stdout).toMatch(/^ {2}sold {14}20$/m);
+    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
+    expect(stdout).toMatch(/^ {2}replies lost, settled as committed 0$/m); // no connection drops here
+    expect(stdout).toMatch(/^ {2}outcome unknown {3}0$/m);
+    expect(stdout).toMatch(/^ {2}ok {3}no purchase left with its outcome unknown/m);
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
+  it('does the same exactly-once in lock mode', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--exactly-once', '--buyers', '60', '--stock', '20', '--mode', 'lock'], {
+      cwd: root,
+      env,
+    });
+
+    expect(stdout).toMatch(/lock mode, exactly-once, on/);
+    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
+    expect(stdout).toMatch(/^ {2}outcome unknown {3}0$/m);
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });

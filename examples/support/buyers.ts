@@ -1,6 +1,13 @@
 /** The buying loop of the inventory example, run in the example's process or in each of its children. */
 import { createClient } from 'redis';
-import { createTransactor, isTransactError, type RetryPolicyInput, type TransactMode } from '../../lib/index.js';
+import {
+  createTransactor,
+  isTransactError,
+  isTransactOutcomeUnknownError,
+  type RetryPolicyInput,
+  type TransactMode,
+  type TransactOutcomeUnknownError,
+} from '../../lib/index.js';
 
 /** What a purchase can come to (besides failing). */
 export type Outcome = 'bought' | 'sold-out' | 'already-recorded';
@@ -15,6 +22,8 @@ export interface BuyerJob {
   readonly concurrency: number;
   readonly mode: TransactMode;
   readonly retry: RetryPolicyInput;
+  /** Purchases run with `exactlyOnce: true`: a lost EXEC reply is settled by the library. */
+  readonly exactlyOnce: boolean;
 }
 
 /** What a share of the buyers did. */
@@ -27,6 +36,13 @@ export interface BuyerTally {
   attempts: number[];
   /** Calls auto mode switched to lock mode. */
   escalations: number;
+  /** Purchases whose EXEC reply was lost and that the library settled as committed (`repliesLost`). */
+  repliesLost: number;
+  /**
+   * Purchases that ended in `TransactOutcomeUnknownError` (also counted as failed), and what
+   * `tx.settle` then found, where the error carried a commit marker to settle by.
+   */
+  outcomeUnknown: { total: number; committed: number; 'not-committed': number; unsettled: number };
 }
 
 /**
@@ -44,6 +60,8 @@ export async function runBuyers(
     outcomes: { bought: 0, 'sold-out': 0, 'already-recorded': 0, failed: 0 },
     attempts: [],
     escalations: 0,
+    repliesLost: 0,
+    outcomeUnknown: { total: 0, committed: 0, 'not-committed': 0, unsettled: 0 },
   };
   const client = createClient({ url: job.url });
   client.on('error', (err) => console.error('redis client error:', err));
@@ -52,8 +70,11 @@ export async function runBuyers(
     retry: job.retry,
     maxConnections: Math.min(job.concurrency, 32),
     hooks: { onEscalate: () => tally.escalations++ },
+    // A lost reply is settled within the call (or by settleLater, right after): a minute is plenty,
+    // and the markers of a run are gone a minute after it.
+    markerTtlMs: 60_000,
   });
-  const { stockKey, ordersKey, mode } = job;
+  const { stockKey, ordersKey, mode, exactlyOnce } = job;
 
   async function buy(buyer: number): Promise<void> {
     const orderId = `order-${buyer}`;
@@ -67,15 +88,39 @@ export async function runBuyers(
           t.write.decr(stockKey).hSet(ordersKey, orderId, `buyer-${buyer}`);
           return 'bought';
         },
-        { idempotent: true, mode }, // the HEXISTS check makes a second run harmless
+        // The belt: the HEXISTS check makes a second run harmless. The braces (--exactly-once): a
+        // lost EXEC reply is settled (committed or not) instead of guessed at.
+        { idempotent: true, mode, exactlyOnce },
       );
       tally.outcomes[result.value]++;
       tally.attempts.push(result.attempts);
+      // Committed; only EXEC's replies were lost (fn's value is kept), and a purchase needs none.
+      if (result.repliesLost) tally.repliesLost++;
     } catch (err) {
       tally.outcomes.failed++;
       console.error(`\nbuyer ${buyer}: ${isTransactError(err) ? `${err.code}: ` : ''}${(err as Error).message}`);
+      if (isTransactOutcomeUnknownError(err)) await settleLater(err);
     }
     tick(tally);
+  }
+
+  /**
+   * Redis could not be reached in time to settle a lost reply: try once more now. Without a commit
+   * marker on the error (the idempotent retries that followed the unsettled reply failed too) there
+   * is nothing to settle by; the order id, checked by the next purchase attempt, is the record.
+   */
+  async function settleLater(err: TransactOutcomeUnknownError): Promise<void> {
+    tally.outcomeUnknown.total++;
+    if (!err.commitMarker) {
+      tally.outcomeUnknown.unsettled++;
+      return;
+    }
+    try {
+      tally.outcomeUnknown[await tx.settle(err)]++;
+    } catch (settleError) {
+      tally.outcomeUnknown.unsettled++;
+      console.error(`  and could not be settled: ${(settleError as Error).message}`);
+    }
   }
 
   await go();
