@@ -24,7 +24,7 @@ describe('transact', () => {
       return 'ok';
     });
 
-    expect(result).toEqual({ value: 'ok', replies: [2, 1], attempts: 1 });
+    expect(result).toEqual({ value: 'ok', replies: [2, 1], attempts: 1, repliesLost: false });
     expect(await client.get('stock:42')).toBe('2');
     expect(await client.lRange('orders:42', 0, -1)).toEqual(['order-1']);
     await tx.close();
@@ -40,7 +40,7 @@ describe('transact', () => {
       const stock = Number(await t.read.get('stock:42'));
       return stock <= 0 ? 'sold-out' : 'ok';
     });
-    expect(soldOut).toEqual({ value: 'sold-out', replies: [], attempts: 1 });
+    expect(soldOut).toEqual({ value: 'sold-out', replies: [], attempts: 1, repliesLost: false });
     expect((await client.info('commandstats')).includes('cmdstat_exec')).toBe(false);
 
     // The one connection is reused: had the WATCH on stock:42 survived, this write would

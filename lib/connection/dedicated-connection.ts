@@ -105,11 +105,11 @@ export class DedicatedConnection {
   }
 
   /**
-   * A fresh MULTI builder for `fn` (`t.write`), the function that sends it, and whether anything
-   * may have been queued on it so far. The builder's own `exec` methods throw, so only the engine
+   * A fresh MULTI builder for `fn` (`t.write`), the function that sends it, and (when
+   * `trackQueued`, else always true) whether anything may have been queued on it so far. The builder's own `exec` methods throw, so only the engine
    * decides when EXEC goes out.
    */
-  multi(): { builder: MultiBuilder; commit: () => Promise<unknown[]>; queuedAny: () => boolean } {
+  multi(trackQueued: boolean): { builder: MultiBuilder; commit: () => Promise<unknown[]>; queuedAny: () => boolean } {
     const builder = this.#multi();
     const exec = builder.exec;
     for (const method of GUARDED_EXEC_METHODS) {
@@ -118,8 +118,8 @@ export class DedicatedConnection {
     // Commands, module commands and functions all go through the builder's addCommand, SELECT
     // past it; a script of the client's goes through a private method, out of sight: a client
     // with scripts may always have queued something.
-    let queued = this.#hasScripts;
-    for (const method of ['addCommand', 'SELECT', 'select'] as const) {
+    let queued = this.#hasScripts || !trackQueued;
+    if (trackQueued) for (const method of ['addCommand', 'SELECT', 'select'] as const) {
       const original = builder[method] as (...args: unknown[]) => unknown;
       (builder as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
         queued = true;

@@ -5,6 +5,13 @@ import type { MultiBuilder } from '../connection/node-redis-types.js';
 /** Namespace of every commit marker key, e.g. `rtonce:{3lw}:Qm9vdGgx.2`. */
 export const MARKER_NAMESPACE = 'rtonce';
 
+/**
+ * Call ids: random per process, then counted, so ids never repeat across processes (72 random
+ * bits) or calls, without a random draw per call.
+ */
+const PROCESS_NONCE = randomBytes(9).toString('base64url');
+let nextCall = 0;
+
 /** How long a commit marker lives unless the call says otherwise. */
 export const DEFAULT_MARKER_TTL_MS = 600_000;
 
@@ -46,7 +53,7 @@ export class CommitMarker {
    */
   constructor(keys: readonly string[], ttlMs: number, keyPrefix: string, clustered: boolean) {
     this.ttlMs = ttlMs;
-    this.#callId = randomBytes(9).toString('base64url');
+    this.#callId = `${PROCESS_NONCE}${(nextCall++).toString(36)}`;
     this.#base = clustered
       ? `${MARKER_NAMESPACE}:{${tagForSlot(keyHashSlot(keyPrefix + keys[0]!))}}:${this.#callId}`
       : `${MARKER_NAMESPACE}:${this.#callId}`;

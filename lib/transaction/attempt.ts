@@ -129,7 +129,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   const watches: Promise<unknown>[] = [connection.watch(watched)];
   watches[0]!.catch(noop);
   fence?.probe(connection);
-  const { builder, commit, queuedAny } = connection.multi();
+  const { builder, commit, queuedAny } = connection.multi(call.marker !== undefined);
   let ended = false;
   const context: TransactionContext<unknown, unknown> = {
     read: connection.client,

@@ -20,7 +20,7 @@ describe("transact(..., { mode: 'lock' })", () => {
       return stock;
     }, { mode: 'lock' });
 
-    expect(result).toEqual({ value: 5, replies: ['OK'], attempts: 1 });
+    expect(result).toEqual({ value: 5, replies: ['OK'], attempts: 1, repliesLost: false });
     expect(await admin.get('stock:1')).toBe('4');
     expect(await admin.exists(resourceKeys('stock:1').lock)).toBe(0);
     await tx.close();

@@ -37,7 +37,7 @@ async function commitOnce(tx: Transactor, admin: Client, mode: 'optimistic' | 'l
     t.write.incr('k');
     return 'done';
   }, { mode });
-  expect(result).toEqual({ value: 'done', replies: [expect.any(Number)], attempts: 1 });
+  expect(result).toEqual({ value: 'done', replies: [expect.any(Number)], attempts: 1, repliesLost: false });
 }
 
 const scenarios: Record<HookName, { options?: TransactorOptions; run: Scenario }> = {
