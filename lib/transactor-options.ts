@@ -95,8 +95,9 @@ export interface TransactOptions {
    */
   exactlyOnce?: boolean;
   /**
-   * How long a commit marker lives: a lost reply can be settled until then (`tx.settle` refuses
-   * after 90% of it). Whole milliseconds, 1 s to 7 days.
+   * How long a commit marker lives. A lost reply can be settled (by the call, or `tx.settle`) until
+   * 90% of it has passed since EXEC was sent: keep it well above the call's deadline. Whole
+   * milliseconds, 1 s to 7 days.
    * @defaultValue the transactor's `markerTtlMs`, else 600000 (10 minutes)
    */
   markerTtlMs?: number;

@@ -144,7 +144,8 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
    * @throws {@link InvalidOptionsError} when `error` carries no commit marker.
    * @throws {@link TransactUsageError} after `error.commitMarker.settleBy`: the marker may be gone.
    * @throws {@link TransactConnectionError} when Redis could not be reached before the transactor's
-   * deadline (10 s without one) or `options.signal`.
+   * deadline (10 s without one), `options.signal`, or `settleBy`.
+   * @throws {@link TransactorClosedError} once the transactor is closed.
    */
   settle(error: TransactOutcomeUnknownError, options?: SettleOptions): Promise<SettledOutcome>;
   /** The validated retry policy every call starts from. */

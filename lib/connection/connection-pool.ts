@@ -70,6 +70,16 @@ export class ConnectionPool {
     });
   }
 
+  /**
+   * Opens a connection outside the pool and its cap, for one short task that must not queue behind
+   * the pool's waiters (settling a lost EXEC reply while every connection is busy). The caller
+   * destroys it when done.
+   */
+  openOutside(): Promise<DedicatedConnection> {
+    if (this.#closed) return Promise.reject(new TransactorClosedError());
+    return this.#open();
+  }
+
   /** Returns a leased connection. `reusable: false` (or a dead socket) drops it. */
   release(connection: DedicatedConnection, reusable: boolean): void {
     if (!reusable || !connection.alive || this.#closed) {

@@ -15,8 +15,19 @@ const GUARDED_METHODS = [
   'reset', 'quit', 'QUIT', 'disconnect', 'close', 'destroy',
 ] as const;
 
-/** MULTI builder methods `fn` must not call on `t.write`: the engine sends EXEC itself. */
-const GUARDED_EXEC_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'execAsPipelineTyped'] as const;
+/**
+ * MULTI builder methods `fn` must not call on `t.write`: the engine sends EXEC itself, and a
+ * SELECT inside the transaction would move the rest of it (and the connection) to another database.
+ */
+const GUARDED_WRITE_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'execAsPipelineTyped', 'select', 'SELECT'] as const;
+
+/** A commit marker to send in the MULTI, first, if anything else is (see {@link DedicatedConnection.multi}). */
+export interface MarkerWrite {
+  /** As node-redis commands take it: the connection adds its key prefix. */
+  readonly key: string;
+  readonly value: string;
+  readonly ttlMs: number;
+}
 
 /**
  * A connection that belongs to one transactor and serves one attempt at a time, so a WATCH on it
@@ -33,7 +44,10 @@ export class DedicatedConnection {
   readonly #close: () => Promise<void>;
   readonly #destroy: () => void;
   #staleWatch = false;
-  readonly #hasScripts: boolean;
+  readonly #keyPrefix: string | Buffer;
+  /** Set only while a commit is being sent: the marker it carries, and how many commands are the fence's. */
+  #marker: { write: MarkerWrite; fenceCommands: number } | undefined;
+  #marked = false;
   /**
    * Commands whose effect must land before their call's cleanup (a lock acquire, an EXEC that
    * releases), until their replies: dropping the connection waits for these, and only these.
@@ -47,11 +61,23 @@ export class DedicatedConnection {
     this.#multi = client.multi.bind(client);
     this.#close = client.close.bind(client);
     this.#destroy = client.destroy.bind(client);
-    this.#hasScripts = Object.keys((client.options?.scripts as object | undefined) ?? {}).length > 0;
+    const prefix = (client as { _keyPrefix?: unknown })._keyPrefix;
+    this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
     // An empty MULTI/EXEC is a wasted round trip: a transaction that queued nothing skips it,
     // and its WATCH is dropped with the next one, before anything else can use this connection.
     const executeMulti = client._executeMulti.bind(client);
     client._executeMulti = (commands, ...rest) => {
+      // Whatever fn queued, however it queued it (typed commands, sendCommand, scripts, modules),
+      // is in `commands`: the marker goes first, in the connection's own database, when anything
+      // besides the fence's commands is there. Its reply is taken off before node-redis sees it.
+      const marker = this.#marker;
+      this.#marked = marker !== undefined && commands.length > marker.fenceCommands;
+      if (this.#marked) {
+        const { key, value, ttlMs } = marker!.write;
+        const prefixed = typeof this.#keyPrefix === 'string' ? this.#keyPrefix + key : Buffer.concat([this.#keyPrefix, Buffer.from(key)]);
+        const set = { args: ['SET', prefixed, value, 'PX', String(ttlMs)] };
+        return executeMulti([set, ...commands], ...rest).then((replies) => replies.slice(1));
+      }
       if (commands.length > 0) return executeMulti(commands, ...rest);
       this.#staleWatch = true;
       return Promise.resolve([]);
@@ -105,28 +131,31 @@ export class DedicatedConnection {
   }
 
   /**
-   * A fresh MULTI builder for `fn` (`t.write`), the function that sends it, and (when
-   * `trackQueued`, else always true) whether anything may have been queued on it so far. The builder's own `exec` methods throw, so only the engine
-   * decides when EXEC goes out.
+   * A fresh MULTI builder for `fn` (`t.write`) and the function that sends it. The builder's own
+   * `exec` methods throw, so only the engine decides when EXEC goes out. `commit(marker,
+   * fenceCommands)` sends `marker`'s SET first in the MULTI when anything but the last
+   * `fenceCommands` commands is queued, and says whether it did; EXEC's replies never include it.
    */
-  multi(trackQueued: boolean): { builder: MultiBuilder; commit: () => Promise<unknown[]>; queuedAny: () => boolean } {
+  multi(): { builder: MultiBuilder; commit: (marker?: MarkerWrite, fenceCommands?: number) => { replies: Promise<unknown[]>; marked: boolean } } {
     const builder = this.#multi();
     const exec = builder.exec;
-    for (const method of GUARDED_EXEC_METHODS) {
+    for (const method of GUARDED_WRITE_METHODS) {
       (builder as Record<string, unknown>)[method] = refuse(`t.write.${method}()`);
     }
-    // Commands, module commands and functions all go through the builder's addCommand, SELECT
-    // past it; a script of the client's goes through a private method, out of sight: a client
-    // with scripts may always have queued something.
-    let queued = this.#hasScripts || !trackQueued;
-    if (trackQueued) for (const method of ['addCommand', 'SELECT', 'select'] as const) {
-      const original = builder[method] as (...args: unknown[]) => unknown;
-      (builder as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
-        queued = true;
-        return original.apply(this, args);
-      };
-    }
-    return { builder, commit: () => exec.call(builder), queuedAny: () => queued };
+    return {
+      builder,
+      commit: (marker, fenceCommands = 0) => {
+        this.#marker = marker && { write: marker, fenceCommands };
+        this.#marked = false;
+        try {
+          // node-redis hands the queue to _executeMulti synchronously, before its first await.
+          const replies = exec.call(builder);
+          return { replies, marked: this.#marked };
+        } finally {
+          this.#marker = undefined;
+        }
+      },
+    };
   }
 
   /** Closes gracefully, after pending replies. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
-import type { MultiBuilder } from '../connection/node-redis-types.js';
+import type { MarkerWrite } from '../connection/dedicated-connection.js';
 
 /** Namespace of every commit marker key, e.g. `rtonce:{3lw}:Qm9vdGgx.2`. */
 export const MARKER_NAMESPACE = 'rtonce';
@@ -36,7 +36,7 @@ export interface CommitMarkerRef {
 
 /**
  * The commit markers of one exactly-once call: one key per attempt, in the hash slot of the call's
- * keys, that the attempt watches and sets to its id inside its MULTI. A fresh key per attempt lets
+ * keys, that the attempt watches and sets to its id inside its MULTI (when it queued anything). A fresh key per attempt lets
  * a settlement claim it with `SET NX`: an earlier attempt's marker, or a claim on it, never stands
  * in the way of a later attempt's.
  * @internal
@@ -65,19 +65,19 @@ export class CommitMarker {
   }
 
   /**
-   * Queues `SET marker <attempt id> PX ttl` after `fn`'s writes: it commits with them or not at
-   * all. Returns the reference a settlement needs, stamped before EXEC is sent: a marker set by
-   * that EXEC cannot have expired by `settleBy`.
+   * What attempt number `attempt` sends in its MULTI: `SET marker <attempt id> PX ttl`. It commits
+   * with the attempt's writes or not at all.
    */
-  queue(builder: MultiBuilder, attempt: number): CommitMarkerRef {
-    const key = this.keyOf(attempt);
-    const attemptId = `${this.#callId}.${attempt}`;
-    (builder as unknown as SetCommand).set(key, attemptId, { expiration: { type: 'PX', value: this.ttlMs } });
-    // A tenth of the TTL is left as a margin for the two clocks' drift.
-    return { key, attemptId, settleBy: Date.now() + Math.floor(this.ttlMs * 0.9) };
+  writeOf(attempt: number): MarkerWrite {
+    return { key: this.keyOf(attempt), value: `${this.#callId}.${attempt}`, ttlMs: this.ttlMs };
+  }
+
+  /**
+   * What a settlement of that write needs, stamped when EXEC is sent: a marker set by that EXEC
+   * cannot have expired by `settleBy` (a tenth of the TTL is left for the two clocks' drift).
+   */
+  refOf(write: MarkerWrite): CommitMarkerRef {
+    return { key: write.key, attemptId: write.value, settleBy: Date.now() + Math.floor(write.ttlMs * 0.9) };
   }
 }
 
-interface SetCommand {
-  set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): unknown;
-}

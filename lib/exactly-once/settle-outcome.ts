@@ -1,4 +1,3 @@
-import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection } from '../connection/dedicated-connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import { isTransientReply } from '../connection/transient-replies.js';
@@ -21,6 +20,7 @@ export const SETTLE_WINDOW_MS = 10_000;
 
 /** Redis could not be reached (or refused the claim) before the settlement's window closed. */
 export class SettlementFailed extends Error {
+  override readonly name = 'SettlementFailed';
   constructor(
     /** How many claims were tried. */
     readonly tries: number,
@@ -34,48 +34,45 @@ const STOPPED = Symbol('stopped');
 
 /**
  * Settles whether the attempt behind `marker` committed, by claiming its marker on a connection
- * other than the one whose EXEC reply was lost: `SET marker claimed NX GET PX ttl`.
+ * of its own (not the one whose EXEC reply was lost, nor one the pool's waiters queue for):
+ * `SET marker claimed NX GET PX ttl`.
  *
  * - The claim set the key: the attempt did not commit, and never will: the claim changed a key its
  *   WATCH covers, so its EXEC, if it is still on its way, aborts.
  * - The key held the attempt's id: its EXEC ran first, and committed.
  * - The key held a claim: an earlier try of this settlement won (its reply was lost too).
  *
- * Redis runs one command at a time, so exactly one of the EXEC and the claim ran first. Tries
- * again on a lost connection, a redirection or a transient reply, until `signal` aborts; throws
- * {@link SettlementFailed} then, or at once on any other error reply (e.g. NOPERM).
+ * Redis runs one command at a time, so exactly one of the EXEC and the claim ran first. A claim
+ * only proves "not committed" while the marker cannot have expired: every try ends at
+ * `marker.settleBy`, and a claim answered after it proves nothing. Tries again on a lost
+ * connection, a redirection or a transient reply, until `signal` aborts or `settleBy` passes;
+ * throws {@link SettlementFailed} then, or at once on any other error reply (e.g. NOPERM).
  */
-export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, signal: AbortSignal): Promise<SettledOutcome> {
+export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, window: AbortSignal): Promise<SettledOutcome> {
+  const untilExpiry = marker.settleBy - Date.now();
+  if (untilExpiry <= 0) throw new SettlementFailed(0, new Error(`the marker ${marker.key} may have expired`));
+  const signal = AbortSignal.any([window, AbortSignal.timeout(Math.ceil(untilExpiry))]);
   let lastError: unknown = new Error('no claim could be sent before the settlement window closed');
   for (let tries = 1; ; tries++) {
-    let pool: ConnectionPool;
-    let connection: DedicatedConnection;
-    let reusable = false;
+    let connection: DedicatedConnection | undefined;
     try {
-      pool = route.pool(); // on a cluster, throws while no master is known for the slot
-      connection = await pool.acquire(signal, STOPPED);
-    } catch (err) {
-      if (err === STOPPED) throw new SettlementFailed(tries - 1, lastError);
-      if (err instanceof TransactorClosedError) throw err;
-      lastError = err;
-      route.unreachable();
-      await backOff(tries, signal, lastError);
-      continue;
-    }
-    try {
+      connection = await raced(route.pool().openOutside(), signal, (late) => late.destroy());
+      // The connection came just too late: send nothing.
+      if (signal.aborted) throw new SettlementFailed(tries - 1, lastError);
       const outcome = await raced(claim(connection, marker, ttlMs), signal);
-      reusable = true;
+      if (outcome === 'not-committed' && Date.now() > marker.settleBy) {
+        throw new SettlementFailed(tries, new Error(`the claim on ${marker.key} was answered after the marker may have expired`));
+      }
       return outcome;
     } catch (err) {
       if (err === STOPPED) throw new SettlementFailed(tries, lastError);
-      if (err instanceof SettlementFailed) throw err;
+      if (err instanceof SettlementFailed || err instanceof TransactorClosedError) throw err;
       const redirected = route.redirected(err);
       if (isErrorReply(err) && !redirected && !isTransientReply(err)) throw new SettlementFailed(tries, err);
-      reusable = isErrorReply(err); // the connection answered: it is fine
       lastError = err;
       if (!redirected) route.unreachable();
     } finally {
-      pool.release(connection, reusable);
+      connection?.destroy();
     }
     await backOff(tries, signal, lastError);
   }
@@ -107,13 +104,21 @@ async function backOff(tries: number, signal: AbortSignal, lastError: unknown): 
   }
 }
 
-function raced<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * Settles like `work`, or rejects with STOPPED once `signal` aborts; `abandoned` gets what `work`
+ * resolves to after that (a connection opened too late is closed, not leaked).
+ */
+function raced<T>(work: Promise<T>, signal: AbortSignal, abandoned: (late: T) => void = () => {}): Promise<T> {
+  const settleLate = () => void work.then(abandoned, () => {});
   if (signal.aborted) {
-    work.catch(() => {});
+    settleLate();
     return Promise.reject(STOPPED);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(STOPPED);
+    const onAbort = () => {
+      settleLate();
+      reject(STOPPED);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

@@ -129,7 +129,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   const watches: Promise<unknown>[] = [connection.watch(watched)];
   watches[0]!.catch(noop);
   fence?.probe(connection);
-  const { builder, commit, queuedAny } = connection.multi(call.marker !== undefined);
+  const { builder, commit } = connection.multi();
   let ended = false;
   const context: TransactionContext<unknown, unknown> = {
     read: connection.client,
@@ -191,13 +191,10 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       if (isTransactError(err)) connection.abandonWatch(); // the lock was lost: nothing is sent
       return failedBeforeExec(err, lease, call, attempt);
     }
+    fenceCommands = fence.beforeExec(builder);
   }
-  // The marker commits with fn's writes or not at all. When fn queued nothing, there is nothing
-  // to apply exactly once (and no EXEC, unless the fence adds to it).
-  const marker = queuedAny() ? call.marker?.queue(builder, attempt) : undefined;
-  const markerCommands = marker ? 1 : 0;
-  if (fence) fenceCommands = fence.beforeExec(builder);
-  const ownCommands = markerCommands + fenceCommands;
+  const markerWrite = call.marker?.writeOf(attempt);
+  let marker: CommitMarkerRef | undefined;
 
   let replies: unknown[];
   let localWriter = false;
@@ -205,7 +202,11 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
     // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
     localWriter = mark !== undefined && call.lanes.execSinceOn(keys, mark);
-    const committing = commit(); // MULTI..EXEC are queued on the connection now
+    // MULTI..EXEC are queued on the connection now, with the marker first when fn queued anything
+    // (when it queued nothing, there is nothing to apply exactly once).
+    const sent = commit(markerWrite, fenceCommands);
+    const committing = sent.replies;
+    if (sent.marked) marker = call.marker!.refOf(markerWrite!);
     call.lanes.execSent(keys);
     // It carries the lock's release: it must land before anything that cleans up after this call.
     if (fenceCommands > 0) connection.mustLand(committing);
@@ -219,7 +220,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
       // Only what the fence queued failed (its script missing from the cache after a restart or
       // SCRIPT FLUSH): the writes committed; the lane lets go of the lock by token instead.
       lease.seat.execEnded('committed-unreleased');
-      return { kind: 'committed', value, replies: partial.replies.slice(0, fenceFrom - markerCommands) };
+      return { kind: 'committed', value, replies: partial.replies.slice(0, fenceFrom) };
     }
     // EXEC ran; if the fence's release failed with fn's commands, the lane releases by token.
     const end = execEnd(err, call);
@@ -242,7 +243,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   }
   lease.seat.execEnded('committed');
   // What the fence queued after fn's commands (the lock's release) is not the caller's.
-  if (ownCommands > 0) replies = replies.slice(0, replies.length - ownCommands);
+  if (fenceCommands > 0) replies = replies.slice(0, replies.length - fenceCommands);
   // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
   return { kind: 'committed', value, replies };
 }

@@ -1,10 +1,11 @@
-import type { RedisClientType } from 'redis';
+import { createClient, defineScript, type RedisClientType } from 'redis';
 import {
   createTransactor,
   isTransactOutcomeUnknownError,
   type TransactMode,
   TransactOutcomeUnknownError,
   TransactTimeoutError,
+  TransactUsageError,
 } from '../../lib';
 import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
 import { useRedis, waitFor } from '../support/redis';
@@ -107,6 +108,117 @@ describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
     expect(abortedExec(answer)).toBe(true);
     expect(await admin.get('balance')).toBe('70');
     expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
+    await tx.close();
+    await proxy.stop();
+  });
+});
+
+describe('exactlyOnce, however fn queues its writes', () => {
+  const bump = defineScript({
+    NUMBER_OF_KEYS: 1,
+    SCRIPT: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+    parseCommand(parser, key: string, by: string) {
+      parser.pushKey(key);
+      parser.push(by);
+    },
+    transformReply: (reply: unknown) => reply as number,
+  });
+  type Writer = { incr(key: string): unknown; sendCommand(args: string[]): unknown; bump(key: string, by: string): unknown };
+  const ways: Array<[string, (w: Writer) => unknown]> = [
+    ['a typed command', (w) => w.incr('n')],
+    ['a raw sendCommand', (w) => w.sendCommand(['INCR', 'n'])],
+    ['a script of the client', (w) => w.bump('n', '1')],
+  ];
+
+  it.each(ways)('marks the commit of %s: a cut reply resolves as committed, applied once', async (way, write) => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    // Scripts only where fn uses one: a client without them is the one to fool.
+    const client = createClient({ url: proxy.url, ...(way === 'a script of the client' ? { scripts: { bump } } : {}) });
+    client.on('error', () => {});
+    await client.connect();
+    const tx = createTransactor(client, { exactlyOnce: true });
+    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+
+    const result = await tx.transact(['n'], (t) => void write(t.write as unknown as Writer));
+
+    expect(result).toMatchObject({ attempts: 1, repliesLost: true });
+    expect(await admin.get('n')).toBe('1');
+    await tx.close();
+    client.destroy();
+    await proxy.stop();
+  });
+
+  it('refuses t.write.select(): the rest of the transaction (and its marker) would land in another database', async () => {
+    const tx = await redis.transactor();
+    const admin = await redis.connect();
+
+    await expect(tx.transact(['n'], (t) => void t.write.incr('n').select(1))).rejects.toBeInstanceOf(TransactUsageError);
+    expect(await admin.get('n')).toBeNull();
+  });
+});
+
+describe('exactlyOnce settles whatever else is going on', () => {
+  it('while every pooled connection is taken and calls queue for one', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    const tx = createTransactor(await proxy.connectClient(), { maxConnections: 2 });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const blocked = (key: string) => tx.transact([key], async (t) => {
+      await gate;
+      t.write.incr(key);
+    });
+    const first = blocked('a'); // holds one connection
+    await waitFor(() => proxy.flights > 0, 'the first call to hold its connection');
+    let exec = 0;
+    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'cut-after-reply' : 'forward');
+
+    const lost = tx.transact(['n'], (t) => void t.write.incr('n'), { exactlyOnce: true });
+    const queued = [blocked('b'), blocked('c')]; // they wait for a connection, then hold it
+
+    await expect(lost).resolves.toMatchObject({ attempts: 1, repliesLost: true });
+    open();
+    await Promise.all([first, ...queued]);
+    expect(await admin.mGet(['n', 'a', 'b', 'c'])).toEqual(['1', '1', '1', '1']);
+    await tx.close();
+    await proxy.stop();
+  });
+
+  it('when the deadline passes while EXEC’s reply is on its way and EXEC committed: resolves as committed', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 150 } });
+    let exec = 0;
+    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'mute-replies' : 'forward');
+
+    const result = await tx.transact(['n'], (t) => void t.write.incr('n'));
+
+    expect(result).toMatchObject({ attempts: 1, repliesLost: true });
+    expect(await admin.get('n')).toBe('1');
+    await tx.close();
+    await proxy.stop();
+  });
+
+  it('never past the marker’s lifetime: a claim that might find it expired settles nothing', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    // The shortest marker, and a settlement window (10 s without a deadline) far longer than it.
+    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, markerTtlMs: 1_000 });
+    proxy.onRequest = (chunk) => {
+      if (!isExec(chunk)) return 'forward';
+      proxy.refuse = true;
+      return 'cut-after-reply';
+    };
+
+    const failure = await tx.transact(['n'], (t) => void t.write.incr('n')).catch((err: unknown) => err);
+
+    // Not "not committed, retry": the marker may have expired, which a claim cannot tell apart.
+    expect(failure).toBeInstanceOf(TransactOutcomeUnknownError);
+    expect((failure as TransactOutcomeUnknownError).settleError).toMatchObject({ name: 'SettlementFailed' });
+    proxy.refuse = false;
+    await expect(tx.settle(failure as TransactOutcomeUnknownError)).rejects.toMatchObject({ code: 'ERR_TRANSACT_USAGE' });
+    expect(await admin.get('n')).toBe('1');
     await tx.close();
     await proxy.stop();
   });
