@@ -21,6 +21,16 @@ const GUARDED_METHODS = [
  */
 const GUARDED_WRITE_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'execAsPipelineTyped', 'select', 'SELECT'] as const;
 
+/** Refusals for `t.write`'s guarded methods, made once: a builder is made per attempt. */
+const WRITE_REFUSALS = GUARDED_WRITE_METHODS.map((method) => [method, refuse(`t.write.${method}()`)] as const);
+
+/**
+ * Commands that must not run inside a transaction's MULTI however they were queued (a raw
+ * `t.write.sendCommand`): they would end it early or move it, and the connection, to another
+ * database or protocol.
+ */
+const REFUSED_IN_MULTI = new Set(['SELECT', 'SWAPDB', 'MULTI', 'EXEC', 'DISCARD', 'RESET', 'QUIT', 'HELLO', 'WATCH', 'UNWATCH']);
+
 /** A commit marker to send in the MULTI, first, if anything else is (see {@link DedicatedConnection.multi}). */
 export interface MarkerWrite {
   /** As node-redis commands take it: the connection adds its key prefix. */
@@ -48,6 +58,8 @@ export class DedicatedConnection {
   /** Set only while a commit is being sent: the marker it carries, and how many commands are the fence's. */
   #marker: { write: MarkerWrite; fenceCommands: number } | undefined;
   #marked = false;
+  /** Set by a commit whose queue held a command refused in MULTI: nothing was sent. */
+  #refused: TransactUsageError | undefined;
   /**
    * Commands whose effect must land before their call's cleanup (a lock acquire, an EXEC that
    * releases), until their replies: dropping the connection waits for these, and only these.
@@ -70,6 +82,16 @@ export class DedicatedConnection {
       // Whatever fn queued, however it queued it (typed commands, sendCommand, scripts, modules),
       // is in `commands`: the marker goes first, in the connection's own database, when anything
       // besides the fence's commands is there. Its reply is taken off before node-redis sees it.
+      const refused = (commands as ReadonlyArray<{ args: readonly unknown[] }>).find(({ args }) =>
+        REFUSED_IN_MULTI.has(String(args[0]).toUpperCase()),
+      );
+      if (refused) {
+        this.#refused = new TransactUsageError(
+          `${String(refused.args[0]).toUpperCase()} cannot be queued on t.write: it would end the transaction early or move it ` +
+            'to another database; nothing was sent',
+        );
+        return Promise.reject(this.#refused);
+      }
       const marker = this.#marker;
       this.#marked = marker !== undefined && commands.length > marker.fenceCommands;
       if (this.#marked) {
@@ -135,22 +157,24 @@ export class DedicatedConnection {
    * `exec` methods throw, so only the engine decides when EXEC goes out. `commit(marker,
    * fenceCommands)` sends `marker`'s SET first in the MULTI when anything but the last
    * `fenceCommands` commands is queued, and says whether it did; EXEC's replies never include it.
+   * A queue holding a command that must not run in a transaction's MULTI (SELECT, EXEC, RESET...,
+   * sent raw) is not sent: `refused` says why.
    */
-  multi(): { builder: MultiBuilder; commit: (marker?: MarkerWrite, fenceCommands?: number) => { replies: Promise<unknown[]>; marked: boolean } } {
+  multi(): { builder: MultiBuilder; commit: (marker?: MarkerWrite, fenceCommands?: number) => Commit } {
     const builder = this.#multi();
     const exec = builder.exec;
-    for (const method of GUARDED_WRITE_METHODS) {
-      (builder as Record<string, unknown>)[method] = refuse(`t.write.${method}()`);
-    }
+    for (const [method, refusal] of WRITE_REFUSALS) (builder as Record<string, unknown>)[method] = refusal;
     return {
       builder,
       commit: (marker, fenceCommands = 0) => {
         this.#marker = marker && { write: marker, fenceCommands };
         this.#marked = false;
+        this.#refused = undefined;
         try {
           // node-redis hands the queue to _executeMulti synchronously, before its first await.
           const replies = exec.call(builder);
-          return { replies, marked: this.#marked };
+          if (this.#refused) replies.catch(() => {});
+          return { replies, marked: this.#marked, refused: this.#refused };
         } finally {
           this.#marker = undefined;
         }
@@ -190,6 +214,13 @@ export class DedicatedConnection {
     }
     return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
   }
+}
+
+/** What `commit` did: EXEC's replies, whether the marker went with them, or why nothing was sent. */
+export interface Commit {
+  readonly replies: Promise<unknown[]>;
+  readonly marked: boolean;
+  readonly refused: TransactUsageError | undefined;
 }
 
 function refuse(what: string): () => never {

@@ -18,6 +18,12 @@ export const SETTLE_GRACE_MS = 1_000;
 /** How long a settlement may try when the call has no deadline. */
 export const SETTLE_WINDOW_MS = 10_000;
 
+/**
+ * Longest one try may take (opening a connection, then the claim): a server that accepts the
+ * connection but never answers must not hold the whole window; the next try opens a fresh one.
+ */
+const TRY_TIMEOUT_MS = 1_000;
+
 /** Redis could not be reached (or refused the claim) before the settlement's window closed. */
 export class SettlementFailed extends Error {
   override readonly name = 'SettlementFailed';
@@ -30,7 +36,8 @@ export class SettlementFailed extends Error {
   }
 }
 
-const STOPPED = Symbol('stopped');
+/** Rejection of a race that `signal` ended (an Error, so it can be thrown as well). */
+const STOPPED = new Error('stopped');
 
 /**
  * Settles whether the attempt behind `marker` committed, by claiming its marker on a connection
@@ -45,7 +52,8 @@ const STOPPED = Symbol('stopped');
  * Redis runs one command at a time, so exactly one of the EXEC and the claim ran first. A claim
  * only proves "not committed" while the marker cannot have expired: every try ends at
  * `marker.settleBy`, and a claim answered after it proves nothing. Tries again on a lost
- * connection, a redirection or a transient reply, until `signal` aborts or `settleBy` passes;
+ * connection, a redirection, a transient reply or a try that hung (1 s), until `window` aborts or
+ * `settleBy` passes;
  * throws {@link SettlementFailed} then, or at once on any other error reply (e.g. NOPERM).
  */
 export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, window: AbortSignal): Promise<SettledOutcome> {
@@ -55,17 +63,22 @@ export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs
   let lastError: unknown = new Error('no claim could be sent before the settlement window closed');
   for (let tries = 1; ; tries++) {
     let connection: DedicatedConnection | undefined;
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(TRY_TIMEOUT_MS)]);
     try {
-      connection = await raced(route.pool().openOutside(), signal, (late) => late.destroy());
+      connection = await raced(route.pool().openOutside(), attempt, (late) => late.destroy());
       // The connection came just too late: send nothing.
-      if (signal.aborted) throw new SettlementFailed(tries - 1, lastError);
-      const outcome = await raced(claim(connection, marker, ttlMs), signal);
+      if (attempt.aborted) throw STOPPED;
+      const outcome = await raced(claim(connection, marker, ttlMs), attempt);
       if (outcome === 'not-committed' && Date.now() > marker.settleBy) {
         throw new SettlementFailed(tries, new Error(`the claim on ${marker.key} was answered after the marker may have expired`));
       }
       return outcome;
     } catch (err) {
-      if (err === STOPPED) throw new SettlementFailed(tries, lastError);
+      if (err === STOPPED && signal.aborted) throw new SettlementFailed(tries, lastError);
+      if (err === STOPPED) {
+        lastError = new Error(`a claim found no answer within ${TRY_TIMEOUT_MS} ms`);
+        continue; // that try hung: a fresh connection, at once
+      }
       if (err instanceof SettlementFailed || err instanceof TransactorClosedError) throw err;
       const redirected = route.redirected(err);
       if (isErrorReply(err) && !redirected && !isTransientReply(err)) throw new SettlementFailed(tries, err);
@@ -85,11 +98,13 @@ export function settleWindow(remainingMs: number, stopped: boolean): AbortSignal
 }
 
 async function claim(connection: DedicatedConnection, marker: CommitMarkerRef, ttlMs: number): Promise<SettledOutcome> {
-  const previous = await (connection.client as unknown as ClaimCommand).set(marker.key, CLAIM_VALUE, {
+  const reply = await (connection.client as unknown as ClaimCommand).set(marker.key, CLAIM_VALUE, {
     condition: 'NX',
     GET: true,
     expiration: { type: 'PX', value: ttlMs },
   });
+  // A client that maps strings to Buffers (withTypeMapping) hands the old value back as one.
+  const previous = Buffer.isBuffer(reply) ? reply.toString() : reply;
   if (previous === null || previous === CLAIM_VALUE) return 'not-committed';
   if (previous === marker.attemptId) return 'committed';
   throw new SettlementFailed(1, new Error(`the commit marker ${marker.key} holds ${JSON.stringify(previous)}, not this attempt's id`));
@@ -134,6 +149,6 @@ function raced<T>(work: Promise<T>, signal: AbortSignal, abandoned: (late: T) =>
 }
 
 interface ClaimCommand {
-  set(key: string, value: string, options: object): Promise<string | null>;
+  set(key: string, value: string, options: object): Promise<string | Buffer | null>;
 }
 

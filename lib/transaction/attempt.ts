@@ -197,14 +197,17 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
   let marker: CommitMarkerRef | undefined;
 
   let replies: unknown[];
-  let localWriter = false;
+  // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
+  // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
+  const localWriter = mark !== undefined && call.lanes.execSinceOn(keys, mark);
+  // MULTI..EXEC are queued on the connection now, with the marker first when fn queued anything
+  // (when it queued nothing, there is nothing to apply exactly once).
+  const sent = commit(markerWrite, fenceCommands);
+  if (sent.refused) {
+    connection.abandonWatch();
+    throw sent.refused; // nothing was sent: fn queued a command that has no place in MULTI
+  }
   try {
-    // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
-    // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
-    localWriter = mark !== undefined && call.lanes.execSinceOn(keys, mark);
-    // MULTI..EXEC are queued on the connection now, with the marker first when fn queued anything
-    // (when it queued nothing, there is nothing to apply exactly once).
-    const sent = commit(markerWrite, fenceCommands);
     const committing = sent.replies;
     if (sent.marked) marker = call.marker!.refOf(markerWrite!);
     call.lanes.execSent(keys);

@@ -1,4 +1,4 @@
-import { createClient, defineScript, type RedisClientType } from 'redis';
+import { createClient, defineScript, type RedisClientType, RESP_TYPES } from 'redis';
 import {
   createTransactor,
   isTransactOutcomeUnknownError,
@@ -147,6 +147,35 @@ describe('exactlyOnce, however fn queues its writes', () => {
     await tx.close();
     client.destroy();
     await proxy.stop();
+  });
+
+  it('settles for a client that maps strings to Buffers', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    const client = await proxy.connectClient();
+    const tx = createTransactor(client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }), { exactlyOnce: true });
+    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+
+    const result = await tx.transact(['n'], (t) => void t.write.incr('n'));
+
+    expect(result).toMatchObject({ attempts: 1, repliesLost: true });
+    expect(await admin.get('n')).toBe('1');
+    await tx.close();
+    await proxy.stop();
+  });
+
+  it.each([['SELECT', '1'], ['RESET'], ['EXEC']])('refuses a raw %s queued on t.write, sending nothing', async (...command) => {
+    const tx = await redis.transactor();
+    const admin = await redis.connect();
+
+    const failure = tx.transact(['n'], (t) => void t.write.incr('n').sendCommand(command));
+
+    await expect(failure).rejects.toBeInstanceOf(TransactUsageError);
+    await expect(failure).rejects.toThrow(/nothing was sent/);
+    expect(await admin.get('n')).toBeNull();
+    // The connection is still in its own database, with no transaction open on it.
+    await tx.transact(['n'], (t) => void t.write.incr('n'));
+    expect(await admin.get('n')).toBe('1');
   });
 
   it('refuses t.write.select(): the rest of the transaction (and its marker) would land in another database', async () => {
