@@ -1,4 +1,3 @@
-import type { CommitMarkerRef } from '../exactly-once/commit-marker.js';
 import { describeKeys, hasTransactCode, nameError, TransactError } from './base.js';
 
 /** What every transaction failure tells the caller: which keys, after how many attempts. */
@@ -9,6 +8,22 @@ export interface TransactionFailure {
   readonly attempts: number;
   /** The error behind this one, when there is one. */
   readonly cause?: unknown;
+}
+
+/**
+ * What it takes to settle one attempt's lost EXEC later: the marker key its EXEC would have set,
+ * the value it would have set it to, and until when the answer can be trusted.
+ */
+export interface CommitMarkerRef {
+  /** The marker key, as node-redis commands take it (the client's key prefix is added by node-redis). */
+  readonly key: string;
+  /** The attempt's id: the marker holds it if, and only if, the attempt committed. */
+  readonly attemptId: string;
+  /**
+   * Epoch milliseconds (`Date.now()`) after which the marker may have expired: from then on a
+   * committed attempt is indistinguishable from one that did not commit, so it cannot be settled.
+   */
+  readonly settleBy: number;
 }
 
 abstract class TransactionError extends TransactError implements TransactionFailure {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
 import type { MarkerWrite } from '../connection/dedicated-connection.js';
+import type { CommitMarkerRef } from '../errors/transaction-errors.js';
+
+export type { CommitMarkerRef };
 
 /** Namespace of every commit marker key, e.g. `rtonce:{3lw}:Qm9vdGgx.2`. */
 export const MARKER_NAMESPACE = 'rtonce';
@@ -17,22 +20,6 @@ export const DEFAULT_MARKER_TTL_MS = 600_000;
 
 /** The value a settlement claims a marker with: never an attempt id (those contain a dot). */
 export const CLAIM_VALUE = 'claimed';
-
-/**
- * What it takes to settle one attempt's lost EXEC later: the marker key its EXEC would have set,
- * the value it would have set it to, and until when the answer can be trusted.
- */
-export interface CommitMarkerRef {
-  /** The marker key, as node-redis commands take it (the client's key prefix is added by node-redis). */
-  readonly key: string;
-  /** The attempt's id: the marker holds it if, and only if, the attempt committed. */
-  readonly attemptId: string;
-  /**
-   * Epoch milliseconds (`Date.now()`) after which the marker may have expired: from then on a
-   * committed attempt is indistinguishable from one that did not commit, so it cannot be settled.
-   */
-  readonly settleBy: number;
-}
 
 /**
  * The commit markers of one exactly-once call: one key per attempt, in the hash slot of the call's

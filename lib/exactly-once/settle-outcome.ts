@@ -3,8 +3,16 @@ import { isErrorReply } from '../connection/node-redis-errors.js';
 import { isTransientReply } from '../connection/transient-replies.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import { sleep } from '../retry/sleep.js';
-import type { Route } from '../topology/topology.js';
 import { CLAIM_VALUE, type CommitMarkerRef } from './commit-marker.js';
+
+/** Where a settlement claims: the node serving the call's keys now (a topology's route). @internal */
+export interface SettleRoute {
+  pool(): { openOutside(): Promise<DedicatedConnection> };
+  /** Whether `err` is a cluster redirection (a MOVED also re-routes the next `pool()`). */
+  redirected(err: unknown): boolean;
+  /** The node could not be reached: let the topology find the slot's owner again. */
+  unreachable(): void;
+}
 
 /** What a settlement found out: whether the attempt's EXEC ran. */
 export type SettledOutcome = 'committed' | 'not-committed';
@@ -56,7 +64,7 @@ const STOPPED = new Error('stopped');
  * `settleBy` passes;
  * throws {@link SettlementFailed} then, or at once on any other error reply (e.g. NOPERM).
  */
-export async function settleOutcome(route: Route, marker: CommitMarkerRef, ttlMs: number, window: AbortSignal): Promise<SettledOutcome> {
+export async function settleOutcome(route: SettleRoute, marker: CommitMarkerRef, ttlMs: number, window: AbortSignal): Promise<SettledOutcome> {
   const untilExpiry = marker.settleBy - Date.now();
   if (untilExpiry <= 0) throw new SettlementFailed(0, new Error(`the marker ${marker.key} may have expired`));
   const signal = AbortSignal.any([window, AbortSignal.timeout(Math.ceil(untilExpiry))]);
