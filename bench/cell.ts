@@ -53,3 +53,71 @@ export async function driveCell(contender: ContenderCell, cell: WorkloadCell, co
   }
   return stats;
 }
+
+/** How long each side of a paired cell runs before the other takes over, ms (less when the window is shorter than two slices). */
+export const PAIR_SLICE_MS = 100;
+
+/** Which side of a paired cell runs `elapsedMs` after its start: 0 in even slices, 1 in odd ones. */
+export function pairedSide(elapsedMs: number, sliceMs: number): 0 | 1 {
+  return Math.floor(Math.max(0, elapsedMs) / sliceMs) % 2 === 0 ? 0 : 1;
+}
+
+/** How much of `[fromMs, toMs)` (ms after a paired cell's start) belongs to each side's slices. */
+export function pairedSideTimeMs(fromMs: number, toMs: number, sliceMs: number): [number, number] {
+  const time: [number, number] = [0, 0];
+  for (let slice = Math.floor(fromMs / sliceMs); slice * sliceMs < toMs; slice++) {
+    const overlap = Math.min(toMs, (slice + 1) * sliceMs) - Math.max(fromMs, slice * sliceMs);
+    if (overlap > 0) time[slice % 2 === 0 ? 0 : 1] += overlap;
+  }
+  return time;
+}
+
+/**
+ * Drives one paired cell: the same `concurrency` workers on the same workload cell, switching all
+ * together between `sides[0]` and `sides[1]` every `sliceMs` (warm-up included), so that both sides
+ * share whatever the machine does meanwhile. An op belongs to the side whose slice it started in
+ * (one started just before a switch may end in the other side's slice); each side's ops count as
+ * in `driveCell`. Rejects only if workers outlive the drain time.
+ */
+export async function drivePairedCell(
+  sides: readonly [ContenderCell, ContenderCell],
+  cell: WorkloadCell,
+  concurrency: number,
+  schedule: CellSchedule,
+  sliceMs: number,
+): Promise<[RawStats, RawStats]> {
+  const stats: [RawStats, RawStats] = [emptyStats(), emptyStats()];
+  const perfStart = performance.now() + (schedule.startAt - Date.now());
+  const windowStart = perfStart + schedule.warmupMs;
+  const windowEnd = windowStart + schedule.durationMs;
+  const delay = Math.max(0, perfStart - performance.now());
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+
+  async function worker(index: number): Promise<void> {
+    for (let started = performance.now(); started < windowEnd; started = performance.now()) {
+      const side = pairedSide(started - perfStart, sliceMs);
+      const op = cell.nextOp();
+      try {
+        const result = await sides[side].run(op, index);
+        const ended = performance.now();
+        recordOp(stats[side], result, ended - started, ended >= windowStart && ended <= windowEnd);
+      } catch (err) {
+        recordError(stats[side], err);
+        return;
+      }
+    }
+  }
+
+  const workers = Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    const limit = windowEnd - performance.now() + schedule.drainMs;
+    timer = setTimeout(() => reject(new Error(`workers still busy ${schedule.drainMs} ms after the window closed`)), limit);
+  });
+  try {
+    await Promise.race([workers, overrun]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return stats;
+}

@@ -2,6 +2,8 @@
  * The benchmark: contenders × workloads × concurrency levels against one real redis-server, cell
  * after cell, plus the hot-key workload split over child processes. Prints markdown tables,
  * writes <out>/latest.json and <out>/latest.svg, exits 1 if an invariant breaks or a cell fails.
+ * Each `X-once` contender is also measured against its `X` twin in paired cells (both in one cell,
+ * alternating in time slices): the exactly-once cost, free of the noise between separate cells.
  *
  *   npm run bench                                  # defaults: see --help
  *   npm run bench -- --duration 1000 --processes 0
@@ -14,14 +16,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmbeddedRedis } from '../examples/support/embedded-redis.js';
-import { driveCell } from './cell.js';
+import { driveCell, drivePairedCell, PAIR_SLICE_MS, pairedSideTimeMs } from './cell.js';
 import { type BenchFlags, parseFlags, USAGE, WORKERS_PER_PROCESS } from './cli.js';
 import { CONTENDERS } from './contenders/index.js';
 import { emptyStats, type RawStats, recordError, summarize } from './measure.js';
 import { runMultiProcess } from './multi-process.js';
 import { connectClient } from './redis-client.js';
-import { renderMarkdown } from './report/markdown.js';
-import type { BenchReport, CellRecord, ContenderInfo, MachineInfo } from './report/results.js';
+import { renderMarkdown, runnablePairs } from './report/markdown.js';
+import type { BenchReport, CellRecord, ContenderInfo, MachineInfo, PairedRecord } from './report/results.js';
 import { renderSvg } from './report/svg.js';
 import type { BenchClient, Contender, Workload, WorkloadCell } from './types.js';
 import { WORKLOADS } from './workloads/index.js';
@@ -58,6 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const contenders = await probeAll(flags, url);
 
     const cells: CellRecord[] = [];
+    const paired: PairedRecord[] = [];
+    const pairs = runnablePairs(contenders);
     for (const workload of flags.workloads.map((w) => WORKLOADS[w])) {
       for (const concurrency of flags.concurrency) {
         for (const info of contenders) {
@@ -66,6 +70,9 @@ async function main(argv: readonly string[]): Promise<number> {
             continue;
           }
           cells.push(await runCell(admin, CONTENDERS[info.name], workload, concurrency, flags, nextTag(), url));
+        }
+        for (const [plain, once] of pairs) {
+          paired.push(await runPairedCell(admin, [CONTENDERS[plain], CONTENDERS[once]], workload, concurrency, flags, nextTag(), url));
         }
       }
     }
@@ -96,8 +103,9 @@ async function main(argv: readonly string[]): Promise<number> {
       contenders,
       cells,
       multiProcess,
+      paired,
       elapsedMs: performance.now() - started,
-      ok: [...cells, ...multiProcess].every((c) => c.ok),
+      ok: [...cells, ...multiProcess, ...paired].every((c) => c.ok),
     };
     mkdirSync(flags.outDir, { recursive: true });
     writeFileSync(join(flags.outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -150,6 +158,50 @@ async function runCell(admin: BenchClient, contender: Contender, workload: Workl
   }
   if (drained) await session.teardown();
   return finishCell(admin, { contender, workload, cell, concurrency, processes: 1, tag }, raw, flags);
+}
+
+/**
+ * One paired in-process cell: fresh keys, both contenders set up (each its own transactor),
+ * `concurrency` workers switching between them every slice, one invariant over both sides' commits.
+ */
+async function runPairedCell(
+  admin: BenchClient,
+  [plain, once]: readonly [Contender, Contender],
+  workload: Workload,
+  concurrency: number,
+  flags: BenchFlags,
+  tag: string,
+  url: string,
+): Promise<PairedRecord> {
+  const cell = workload.cell(tag);
+  await cell.init(admin);
+  // At least one slice per side in the window, however short the window.
+  const sliceMs = Math.min(PAIR_SLICE_MS, Math.max(1, Math.floor(flags.durationMs / 2)));
+  const sessions = [await plain.setup({ url, workload, concurrency }), await once.setup({ url, workload, concurrency })] as const;
+  let raw: [RawStats, RawStats];
+  let drained = true;
+  try {
+    const schedule = { startAt: Date.now(), warmupMs: flags.warmupMs, durationMs: flags.durationMs, drainMs: DRAIN_MS };
+    raw = await drivePairedCell(sessions, cell, concurrency, schedule, sliceMs);
+  } catch (err) {
+    drained = false;
+    raw = [emptyStats(), emptyStats()];
+    recordError(raw[0], err);
+  }
+  if (drained) for (const session of sessions) await session.teardown();
+  const invariant = await cell.check(admin, raw[0].totalCommitted + raw[1].totalCommitted);
+  await deleteKeys(admin, tag);
+  const [plainMs, onceMs] = pairedSideTimeMs(flags.warmupMs, flags.warmupMs + flags.durationMs, sliceMs);
+  const plainStats = summarize(raw[0], plainMs);
+  const onceStats = summarize(raw[1], onceMs);
+  const ok = invariant.ok && plainStats.errors === 0 && onceStats.errors === 0;
+  const errors = plainStats.errors + onceStats.errors;
+  progress(
+    `${workload.name} c=${concurrency} paired ${once.name} vs ${plain.name} (${sliceMs} ms slices): ` +
+      `${Math.round(onceStats.opsPerSec)} vs ${Math.round(plainStats.opsPerSec)} ops/s` +
+      `${errors ? `, ${errors} errors (${plainStats.firstError ?? onceStats.firstError})` : ''}, invariant ${invariant.ok ? 'ok' : `FAIL: ${invariant.detail}`}`,
+  );
+  return { workload: workload.name, concurrency, plain: plain.name, once: once.name, sliceMs, plainStats, onceStats, invariant, ok };
 }
 
 /** The hot-key workload over `flags.processes` child processes of WORKERS_PER_PROCESS workers each. */

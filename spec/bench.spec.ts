@@ -3,11 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { drivePairedCell, pairedSide, pairedSideTimeMs } from '../bench/cell';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
-import { EXACTLY_ONCE_PAIRS, exactlyOnceCost } from '../bench/report/markdown';
-import type { BenchReport, CellRecord } from '../bench/report/results';
-import { CONTENDER_NAMES, type ContenderName, WORKLOAD_NAMES, type WorkloadName } from '../bench/types';
+import { EXACTLY_ONCE_PAIRS, exactlyOnceCost, runnablePairs } from '../bench/report/markdown';
+import type { BenchReport, CellRecord, PairedRecord } from '../bench/report/results';
+import { CONTENDER_NAMES, type ContenderCell, type ContenderName, type Op, WORKLOAD_NAMES, type WorkloadCell, type WorkloadName } from '../bench/types';
 import { InvalidOptionsError, type TransactOptions } from '../lib';
 
 const run = promisify(execFile);
@@ -48,8 +49,21 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.version, redis: expect.stringMatching(/^\d+\./) });
 
+    // One paired cell per (pair, workload, c), each checked against both sides' commits.
+    const paired = (report.paired ?? []).map((p) => `${p.once}/${p.plain}/${p.workload}/${p.concurrency}`);
+    const expectedPaired = EXACTLY_ONCE_PAIRS.flatMap(([plain, once]) => WORKLOAD_NAMES.flatMap((w) => [1, 8].map((n) => `${once}/${plain}/${w}/${n}`)));
+    expect([...paired].sort()).toEqual([...expectedPaired].sort());
+    for (const p of report.paired ?? []) {
+      expect(p.ok).toBe(true);
+      expect(p.plainStats.errors + p.onceStats.errors).toBe(0);
+      expect(p.plainStats.committed).toBeGreaterThan(0);
+      expect(p.onceStats.committed).toBeGreaterThan(0);
+    }
+
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(markdown).toMatch(/^## exactly-once cost$/m);
+    expect(markdown).toMatch(/measured side by side in one paired cell/);
+    expect(markdown).toMatch(/^invariant paired: ok\b/m);
     for (const [plain, once] of EXACTLY_ONCE_PAIRS) expect(markdown).toContain(`${once} ÷ ${plain}`);
 
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
@@ -71,6 +85,20 @@ describe('the exactly-once cost table', () => {
     const stats = opsPerSec === null ? null : ({ opsPerSec } as CellStats);
     return { workload, contender, concurrency, processes: 1, available: stats !== null, stats, invariant: null, ok: true, ...extra };
   }
+  function pair(workload: WorkloadName, plain: ContenderName, concurrency: number, plainOps: number, onceOps: number, extra: Partial<PairedRecord> = {}): PairedRecord {
+    return {
+      workload,
+      concurrency,
+      plain,
+      once: `${plain}-once` as ContenderName,
+      sliceMs: 100,
+      plainStats: { opsPerSec: plainOps, errors: 0 } as CellStats,
+      onceStats: { opsPerSec: onceOps, errors: 0 } as CellStats,
+      invariant: { ok: true, detail: 'fine' },
+      ok: true,
+      ...extra,
+    };
+  }
 
   it('pairs every -once contender with the contender it varies', () => {
     expect(EXACTLY_ONCE_PAIRS).toEqual([
@@ -79,45 +107,94 @@ describe('the exactly-once cost table', () => {
     ]);
   });
 
-  it('divides X-once by X per workload and c, in run order, with the multi-process cell last', () => {
+  it('runs paired cells only for pairs whose two sides are selected and available', () => {
+    const info = (name: ContenderName, available = true) => ({ name, summary: '', available });
+    expect(runnablePairs([info('lua'), info('transact-optimistic'), info('transact-optimistic-once'), info('transact-lock'), info('transact-lock-once')])).toEqual(EXACTLY_ONCE_PAIRS);
+    expect(runnablePairs([info('transact-optimistic'), info('transact-optimistic-once', false), info('transact-lock'), info('transact-lock-once')])).toEqual([
+      ['transact-lock', 'transact-lock-once'],
+    ]);
+    expect(runnablePairs([info('transact-optimistic-once'), info('transact-lock')])).toEqual([]);
+  });
+
+  it('divides X-once by X within each paired cell, in run order, ignoring the separate cells', () => {
     const lines = exactlyOnceCost({
-      cells: [
-        cell('hot-key', 'lua', 1, 4000),
-        cell('hot-key', 'transact-optimistic', 1, 2000),
-        cell('hot-key', 'transact-optimistic-once', 1, 1900),
-        cell('hot-key', 'transact-lock', 1, 1000),
-        cell('hot-key', 'transact-lock-once', 1, 1000),
-        cell('hot-key', 'transact-optimistic', 128, 2500),
-        cell('hot-key', 'transact-optimistic-once', 128, 2000, { ok: false }),
-        cell('hot-key', 'transact-lock', 128, 2000),
-        cell('hot-key', 'transact-lock-once', 128, null),
-        cell('spread', 'lua', 1, 5000), // no pair ran here: no row
+      paired: [
+        pair('hot-key', 'transact-optimistic', 1, 2000, 1900),
+        pair('hot-key', 'transact-lock', 1, 1000, 1000),
+        pair('hot-key', 'transact-optimistic', 128, 2500, 2000, { ok: false }),
+        pair('spread', 'transact-lock', 128, 0, 0), // nothing committed: no ratio
       ],
-      multiProcess: [
-        cell('hot-key', 'transact-optimistic', 128, 1000, { processes: 4 }),
-        cell('hot-key', 'transact-optimistic-once', 128, 1100, { processes: 4 }),
-      ],
+      multiProcess: [],
     });
+    expect(lines[0]).toMatch(/measured side by side in one paired cell .* alternating between the two in 100 ms time slices/);
     expect(lines.slice(2)).toEqual([
       '| workload | c | transact-optimistic-once ÷ transact-optimistic | transact-lock-once ÷ transact-lock |',
       '| --- | --: | --: | --: |',
       '| hot-key | 1 | 0.95× | 1.00× |',
       '| hot-key | 128 | 0.80× ⚠ | – |',
-      '| hot-key | 128 (4 proc) | 1.10× | – |',
+      '| spread | 128 | – | – |',
     ]);
   });
 
-  it('leaves out a pair that never ran both sides, and says nothing when no pair did', () => {
-    const onlyOptimistic = exactlyOnceCost({
-      cells: [cell('spread', 'transact-optimistic', 8, 3000), cell('spread', 'transact-optimistic-once', 8, 2700), cell('spread', 'transact-lock', 8, 2000)],
-      multiProcess: [],
+  it('adds the multi-process run from its separate cells, marked as not paired', () => {
+    const lines = exactlyOnceCost({
+      paired: [pair('hot-key', 'transact-optimistic', 1, 2000, 1900)],
+      multiProcess: [
+        cell('hot-key', 'transact-optimistic', 128, 1000, { processes: 4 }),
+        cell('hot-key', 'transact-optimistic-once', 128, 1100, { processes: 4 }),
+        cell('hot-key', 'transact-lock', 128, 900, { processes: 4 }),
+      ],
     });
-    expect(onlyOptimistic.slice(2)).toEqual([
+    expect(lines.slice(2)).toEqual([
       '| workload | c | transact-optimistic-once ÷ transact-optimistic |',
       '| --- | --: | --: |',
-      '| spread | 8 | 0.90× |',
+      '| hot-key | 1 | 0.95× |',
+      '| hot-key | 128 (4 proc)† | 1.10× |',
+      '',
+      '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).',
     ]);
-    expect(exactlyOnceCost({ cells: [cell('bank', 'transact-lock', 1, 900), cell('bank', 'transact-lock-once', 1, null)], multiProcess: [] })).toEqual([]);
+  });
+
+  it('says nothing without paired cells', () => {
+    expect(exactlyOnceCost({ paired: [], multiProcess: [cell('hot-key', 'transact-lock', 128, 900, { processes: 4 })] })).toEqual([]);
+    expect(exactlyOnceCost({ multiProcess: [] })).toEqual([]);
+  });
+});
+
+describe('a paired cell', () => {
+  it('switches sides every slice and splits any span between them', () => {
+    expect([0, 99.9, 100, 199, 200, 350].map((t) => pairedSide(t, 100))).toEqual([0, 0, 1, 1, 0, 1]);
+    expect(pairedSideTimeMs(500, 2500, 100)).toEqual([1000, 1000]);
+    expect(pairedSideTimeMs(50, 250, 100)).toEqual([100, 100]);
+    expect(pairedSideTimeMs(0, 150, 100)).toEqual([100, 50]);
+    expect(pairedSideTimeMs(100, 100, 100)).toEqual([0, 0]);
+  });
+
+  it('runs each op on the side of the slice it starts in, all workers together, and counts each side apart', async () => {
+    const op: Op = { keys: ['k'], reads: ['k'], decide: () => [], luaArgs: [] };
+    const cell: WorkloadCell = { init: () => Promise.resolve(), nextOp: () => op, check: () => Promise.resolve({ ok: true, detail: '' }) };
+    let perfStart = 0;
+    const misplaced: string[] = [];
+    const side = (index: 0 | 1): ContenderCell => ({
+      run: async (_op, worker) => {
+        const started = performance.now() - perfStart;
+        // Away from a switch (1 ms of slack for the epoch → performance clock conversion), the side must be the slice's.
+        const slot = started % 20;
+        if (slot > 1 && slot < 19 && index !== pairedSide(started, 20)) misplaced.push(`worker ${worker} on ${index} at ${started.toFixed(1)}`);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return { committed: true, attempts: 1 };
+      },
+      teardown: () => Promise.resolve(),
+    });
+    const startAt = Date.now() + 20;
+    perfStart = performance.now() + 20;
+    const [plain, once] = await drivePairedCell([side(0), side(1)], cell, 4, { startAt, warmupMs: 40, durationMs: 200, drainMs: 1000 }, 20);
+    expect(misplaced).toEqual([]);
+    expect(plain.committed).toBeGreaterThan(20);
+    expect(once.committed).toBeGreaterThan(20);
+    // Warm-up ops count for the invariant, not for the window.
+    expect(plain.totalCommitted + once.totalCommitted).toBeGreaterThan(plain.committed + once.committed);
+    expect(plain.errors + once.errors).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@
 import { WATCH_LOOP_MAX_ATTEMPTS } from '../contenders/watch-loop-core.js';
 import { CONTENDER_NAMES, type ContenderName, type WorkloadName } from '../types.js';
 import { formatMs, formatOps, formatRatio } from './format.js';
-import type { BenchReport, CellRecord } from './results.js';
+import type { BenchReport, CellRecord, ContenderInfo, PairedRecord } from './results.js';
 
 /** The contender the ×loop column divides by: the best hand-written loop. */
 export const LOOP_BASELINE = 'watch-loop-pipelined';
@@ -51,42 +51,81 @@ export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, o
   return plain ? [[plain, once] as const] : [];
 });
 
+/** The `[X, X-once]` pairs whose two contenders were both selected and can both run here: those that get paired cells. */
+export function runnablePairs(contenders: readonly ContenderInfo[]): Array<readonly [plain: ContenderName, once: ContenderName]> {
+  const available = new Set(contenders.filter((c) => c.available).map((c) => c.name));
+  return EXACTLY_ONCE_PAIRS.filter(([plain, once]) => available.has(plain) && available.has(once));
+}
+
+type Pair = readonly [plain: ContenderName, once: ContenderName];
+
 /**
- * The "exactly-once cost" table: for each workload and concurrency (and the multi-process cell)
- * where both contenders of a pair ran, ops/s of `X-once` ÷ ops/s of `X`. One column per pair that
- * has a ratio somewhere; no lines at all when none has.
+ * The "exactly-once cost" table, from the paired cells: for each workload and concurrency, ops/s
+ * of `X-once` ÷ ops/s of `X`, both measured in the same cell, alternating in time slices. One
+ * column per pair that has a paired cell; no lines at all when none has. The multi-process run has
+ * no paired cells: when both sides of a pair ran there, its row divides the two separate cells
+ * (marked as such).
  */
-export function exactlyOnceCost(report: Pick<BenchReport, 'cells' | 'multiProcess'>): string[] {
-  const all = [...report.cells, ...report.multiProcess];
-  const groups = new Map<string, CellRecord[]>();
-  for (const cell of all) {
-    const key = `${cell.workload}/${cell.concurrency}/${cell.processes}`;
-    groups.set(key, [...(groups.get(key) ?? []), cell]);
+export function exactlyOnceCost(report: Pick<BenchReport, 'paired' | 'multiProcess'>): string[] {
+  const paired = report.paired ?? [];
+  const groups = new Map<string, PairedRecord[]>();
+  for (const p of paired) {
+    const key = `${p.workload}/${p.concurrency}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
   }
-  const ratio = (cells: readonly CellRecord[], [plain, once]: readonly [ContenderName, ContenderName]): string | undefined => {
+  const pairs = EXACTLY_ONCE_PAIRS.filter(([plain, once]) => paired.some((p) => p.plain === plain && p.once === once));
+  if (pairs.length === 0) return [];
+  const pairedRatio = (records: readonly PairedRecord[], [plain, once]: Pair): string => {
+    const p = records.find((r) => r.plain === plain && r.once === once);
+    if (!p || !(p.plainStats.opsPerSec > 0)) return '–';
+    return `${formatRatio(p.onceStats.opsPerSec, p.plainStats.opsPerSec)}${p.ok ? '' : ' ⚠'}`;
+  };
+  const rows: string[] = [];
+  for (const records of groups.values()) {
+    const { workload, concurrency } = records[0]!;
+    rows.push(`| ${workload} | ${concurrency} | ${pairs.map((pair) => pairedRatio(records, pair)).join(' | ')} |`);
+  }
+  const separateRatio = (cells: readonly CellRecord[], [plain, once]: Pair): string | undefined => {
     const base = cells.find((c) => c.contender === plain);
     const variant = cells.find((c) => c.contender === once);
     if (!base?.stats || !variant?.stats || !(base.stats.opsPerSec > 0)) return undefined;
     return `${formatRatio(variant.stats.opsPerSec, base.stats.opsPerSec)}${base.ok && variant.ok ? '' : ' ⚠'}`;
   };
-  const pairs = EXACTLY_ONCE_PAIRS.filter((pair) => [...groups.values()].some((cells) => ratio(cells, pair) !== undefined));
-  if (pairs.length === 0) return [];
-  const rows: string[] = [];
-  for (const cells of groups.values()) {
-    const ratios = pairs.map((pair) => ratio(cells, pair));
-    if (ratios.every((r) => r === undefined)) continue;
-    const { workload, concurrency, processes } = cells[0]!;
-    const c = processes > 1 ? `${concurrency} (${processes} proc)` : String(concurrency);
-    rows.push(`| ${workload} | ${c} | ${ratios.map((r) => r ?? '–').join(' | ')} |`);
+  const multi = pairs.map((pair) => separateRatio(report.multiProcess, pair));
+  let footnote: string[] = [];
+  if (multi.some((r) => r !== undefined)) {
+    const { workload, concurrency, processes } = report.multiProcess[0]!;
+    rows.push(`| ${workload} | ${concurrency} (${processes} proc)† | ${multi.map((r) => r ?? '–').join(' | ')} |`);
+    footnote = ['', '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).'];
   }
+  const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
   return [
-    `ops/s with \`exactlyOnce: true\` ÷ ops/s of the same mode without it, same workload and c ` +
-      '(one more watched key and one more queued command per attempt; 1.00× = free, ⚠: a cell failed):',
+    `ops/s with \`exactlyOnce: true\` ÷ ops/s of the same mode without it, measured side by side in one paired cell per ` +
+      `workload and c: the same workers on the same keys, alternating between the two in ${slices} ms time slices (warm-up ` +
+      'included), each side\'s ops/s over its own slices, so both share the machine\'s noise; the invariant is checked against ' +
+      'both sides\' commits (one more watched key and one more queued command per attempt; 1.00× = free, ⚠: a cell failed). ' +
+      'The main tables\' -once rows are separate cells, one after the other: their ratios swing with the machine.',
     '',
     `| workload | c | ${pairs.map(([plain, once]) => `${once} ÷ ${plain}`).join(' | ')} |`,
     `| --- | --: | ${pairs.map(() => '--:').join(' | ')} |`,
     ...rows,
+    ...footnote,
   ];
+}
+
+/** `invariant paired: ok`, or the paired cells that failed. */
+function pairedVerdict(paired: readonly PairedRecord[]): string[] {
+  const broken = paired.filter((p) => !p.invariant.ok);
+  const lines = [
+    broken.length === 0
+      ? `invariant paired: ok (${paired.length} cells${paired.length > 0 ? `; e.g. ${paired[paired.length - 1]!.invariant.detail}` : ''})`
+      : `invariant paired: FAIL (${broken.map((p) => `${p.workload} ${p.once} vs ${p.plain} c=${p.concurrency}: ${p.invariant.detail}`).join('; ')})`,
+  ];
+  for (const p of paired) {
+    const errors = p.plainStats.errors + p.onceStats.errors;
+    if (errors > 0) lines.push(`errors paired: ${p.workload} ${p.once} vs ${p.plain} c=${p.concurrency}: ${errors} (${p.plainStats.firstError ?? p.onceStats.firstError})`);
+  }
+  return lines;
 }
 
 function table(cells: readonly CellRecord[]): string[] {
@@ -101,7 +140,7 @@ export function renderMarkdown(report: BenchReport): string {
     '# redis-transact benchmark',
     '',
     `${report.date} · ${m.cpus} × ${m.cpuModel} · node ${m.node} · redis ${m.redis} (${m.redisServer}) · load ${m.loadAverageAtStart.toFixed(2)} at start`,
-    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
+    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another${(report.paired ?? []).length > 0 ? ' (plus one paired cell per exactly-once pair, workload and c: see the exactly-once cost)' : ''} · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
     '',
     `ops/s: committed ops per second · ×loop: ops/s ÷ ${LOOP_BASELINE}'s at the same c · ×lua: ÷ ${LUA_CEILING}'s (the ceiling) · ` +
       'attempts: all attempts ÷ commits / most for one op (lock contenders: lock acquisitions) · ' +
@@ -125,7 +164,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   const cost = exactlyOnceCost(report);
-  if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost);
+  if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost, '', ...pairedVerdict(report.paired ?? []));
   out.push('', '## contenders', '');
   for (const c of report.contenders) {
     out.push(`- **${c.name}**: ${c.available ? c.summary : `n/a: ${c.unavailable}`}`);

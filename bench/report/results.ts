@@ -18,6 +18,26 @@ export interface CellRecord {
   readonly ok: boolean;
 }
 
+/**
+ * A paired cell: an `X` contender and its `X-once` twin in one cell, on the same keys with the same
+ * workers, switching between the two every `sliceMs`, so that both share the machine's noise.
+ */
+export interface PairedRecord {
+  readonly workload: WorkloadName;
+  readonly concurrency: number;
+  readonly plain: ContenderName;
+  readonly once: ContenderName;
+  /** How long each side runs before the other takes over, ms. */
+  readonly sliceMs: number;
+  /** Each side's numbers, ops/s over the part of the window that was its slices. */
+  readonly plainStats: CellStats;
+  readonly onceStats: CellStats;
+  /** Checked against both sides' commits together. */
+  readonly invariant: InvariantResult;
+  /** Invariant held and no unexpected error on either side. */
+  readonly ok: boolean;
+}
+
 /** A contender as the run saw it. */
 export interface ContenderInfo {
   readonly name: ContenderName;
@@ -59,6 +79,8 @@ export interface BenchReport {
   readonly cells: readonly CellRecord[];
   /** Cells of the multi-process run (hot-key), one per contender; empty when skipped. */
   readonly multiProcess: readonly CellRecord[];
+  /** Paired cells: one per (`X`/`X-once` pair with both sides available, workload, in-process concurrency). Absent in older runs. */
+  readonly paired?: readonly PairedRecord[];
   readonly elapsedMs: number;
   /** Every cell ok. */
   readonly ok: boolean;
