@@ -17,41 +17,8 @@ export interface CellSchedule {
 
 /** Runs the workers and returns what they recorded. Rejects only if workers outlive the drain time. */
 export async function driveCell(contender: ContenderCell, cell: WorkloadCell, concurrency: number, schedule: CellSchedule): Promise<RawStats> {
-  const stats = emptyStats();
-  // Epoch → performance clock, once: the window is then measured with the monotonic clock.
-  const perfStart = performance.now() + (schedule.startAt - Date.now());
-  const windowStart = perfStart + schedule.warmupMs;
-  const windowEnd = windowStart + schedule.durationMs;
-  const delay = Math.max(0, perfStart - performance.now());
-  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-
-  async function worker(index: number): Promise<void> {
-    while (performance.now() < windowEnd) {
-      const op = cell.nextOp();
-      const started = performance.now();
-      try {
-        const result = await contender.run(op, index);
-        const ended = performance.now();
-        recordOp(stats, result, ended - started, ended >= windowStart && ended <= windowEnd);
-      } catch (err) {
-        recordError(stats, err);
-        return; // an unexpected error fails the cell; looping on it would only repeat it
-      }
-    }
-  }
-
-  const workers = Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
-  let timer: NodeJS.Timeout | undefined;
-  const overrun = new Promise<never>((_, reject) => {
-    const limit = windowEnd - performance.now() + schedule.drainMs;
-    timer = setTimeout(() => reject(new Error(`workers still busy ${schedule.drainMs} ms after the window closed`)), limit);
-  });
-  try {
-    await Promise.race([workers, overrun]);
-  } finally {
-    clearTimeout(timer);
-  }
-  return stats;
+  const [stats] = await driveSides([contender], () => 0, cell, concurrency, schedule);
+  return stats!;
 }
 
 /** How long each side of a paired cell runs before the other takes over, ms (less when the window is shorter than two slices). */
@@ -86,7 +53,23 @@ export async function drivePairedCell(
   schedule: CellSchedule,
   sliceMs: number,
 ): Promise<[RawStats, RawStats]> {
-  const stats: [RawStats, RawStats] = [emptyStats(), emptyStats()];
+  const [plain, other] = await driveSides(sides, (elapsedMs) => pairedSide(elapsedMs, sliceMs), cell, concurrency, schedule);
+  return [plain!, other!];
+}
+
+/**
+ * The workers of a cell: each loops ops until the window closes, on the side `sideAt` names for
+ * the moment the op starts (ms after the cell's start), recording it in that side's stats.
+ */
+async function driveSides(
+  sides: readonly ContenderCell[],
+  sideAt: (elapsedMs: number) => number,
+  cell: WorkloadCell,
+  concurrency: number,
+  schedule: CellSchedule,
+): Promise<RawStats[]> {
+  const stats = sides.map(() => emptyStats());
+  // Epoch → performance clock, once: the window is then measured with the monotonic clock.
   const perfStart = performance.now() + (schedule.startAt - Date.now());
   const windowStart = perfStart + schedule.warmupMs;
   const windowEnd = windowStart + schedule.durationMs;
@@ -95,15 +78,15 @@ export async function drivePairedCell(
 
   async function worker(index: number): Promise<void> {
     for (let started = performance.now(); started < windowEnd; started = performance.now()) {
-      const side = pairedSide(started - perfStart, sliceMs);
+      const side = sideAt(started - perfStart);
       const op = cell.nextOp();
       try {
-        const result = await sides[side].run(op, index);
+        const result = await sides[side]!.run(op, index);
         const ended = performance.now();
-        recordOp(stats[side], result, ended - started, ended >= windowStart && ended <= windowEnd);
+        recordOp(stats[side]!, result, ended - started, ended >= windowStart && ended <= windowEnd);
       } catch (err) {
-        recordError(stats[side], err);
-        return;
+        recordError(stats[side]!, err);
+        return; // an unexpected error fails the cell; looping on it would only repeat it
       }
     }
   }

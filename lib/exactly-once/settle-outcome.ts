@@ -2,7 +2,10 @@ import type { DedicatedConnection } from '../connection/dedicated-connection.js'
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import { isTransientReply } from '../connection/transient-replies.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
+import { backoffDelay } from '../retry/backoff.js';
+import { DEFAULT_RETRY_POLICY } from '../retry/retry-policy.js';
 import { sleep } from '../retry/sleep.js';
+import { raceAbort } from '../util/race-abort.js';
 import { CLAIM_VALUE, type CommitMarkerRef } from './commit-marker.js';
 
 /** Where a settlement claims: the node serving the call's keys now (a topology's route). @internal */
@@ -73,10 +76,10 @@ export async function settleOutcome(route: SettleRoute, marker: CommitMarkerRef,
     let connection: DedicatedConnection | undefined;
     const attempt = AbortSignal.any([signal, AbortSignal.timeout(TRY_TIMEOUT_MS)]);
     try {
-      connection = await raced(route.pool().openOutside(), attempt, (late) => late.destroy());
+      connection = await raceAbort(route.pool().openOutside(), attempt, STOPPED, (late) => late.destroy());
       // The connection came just too late: send nothing.
       if (attempt.aborted) throw STOPPED;
-      const outcome = await raced(claim(connection, marker, ttlMs), attempt);
+      const outcome = await raceAbort(claim(connection, marker, ttlMs), attempt, STOPPED);
       if (outcome === 'not-committed' && Date.now() > marker.settleBy) {
         throw new SettlementFailed(tries, new Error(`the claim on ${marker.key} was answered after the marker may have expired`));
       }
@@ -118,42 +121,13 @@ async function claim(connection: DedicatedConnection, marker: CommitMarkerRef, t
   throw new SettlementFailed(1, new Error(`the commit marker ${marker.key} holds ${JSON.stringify(previous)}, not this attempt's id`));
 }
 
-/** Exponential, full jitter, 5 ms to 250 ms: the server is being restarted or failed over. */
+/** The library's default backoff (exponential, full jitter, 5 to 250 ms): the server is being restarted or failed over. */
 async function backOff(tries: number, signal: AbortSignal, lastError: unknown): Promise<void> {
   try {
-    await sleep(Math.random() * Math.min(250, 5 * 2 ** tries), signal);
+    await sleep(backoffDelay(DEFAULT_RETRY_POLICY, tries, 0), signal);
   } catch {
     throw new SettlementFailed(tries, lastError);
   }
-}
-
-/**
- * Settles like `work`, or rejects with STOPPED once `signal` aborts; `abandoned` gets what `work`
- * resolves to after that (a connection opened too late is closed, not leaked).
- */
-function raced<T>(work: Promise<T>, signal: AbortSignal, abandoned: (late: T) => void = () => {}): Promise<T> {
-  const settleLate = () => void work.then(abandoned, () => {});
-  if (signal.aborted) {
-    settleLate();
-    return Promise.reject(STOPPED);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      settleLate();
-      reject(STOPPED);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 interface ClaimCommand {

@@ -229,8 +229,7 @@ async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: num
     const end = execEnd(err, call);
     lease.seat.execEnded(ownFailed ? 'committed-unreleased' : end);
     if (call.marker && end === 'unknown') {
-      // Its connection is done for, and the settlement needs one of the pool's (maybe the last).
-      lease.exit = 'destroy';
+      // Its connection is done for: drop it, and let the lane's next transaction go, before settling.
       lease.seat.leave('destroy');
       if (marker) return settleLostReply(err, marker, value, call, attempt);
       // Only the fence's commands went out (the lock's release): none of the caller's writes.

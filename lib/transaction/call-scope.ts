@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { TransactAbortedError, TransactTimeoutError } from '../errors/transaction-errors.js';
+import { raceAbort } from '../util/race-abort.js';
 
 const NEVER = new AbortController().signal;
 const BOUND_STOPPED = Symbol('stopped');
-const noop = () => {};
 
 /**
  * The cancellation state of one `transact` call: the caller's signal and the policy's deadline,
@@ -59,27 +59,7 @@ export class CallScope {
    * `work` always gets a handler: a race it loses never leaves its rejection unhandled.
    */
   race<T>(work: Promise<T>, stopped: unknown): Promise<T> {
-    if (this.signal === NEVER) return work;
-    if (this.signal.aborted) {
-      // The race is lost before it starts, but `work` goes on (fn, a read, a lock script): its
-      // rejection must still be handled, or it would end the process.
-      work.catch(noop);
-      return Promise.reject(stopped);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(stopped);
-      this.signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (value) => {
-          this.signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (err: unknown) => {
-          this.signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-    });
+    return this.signal === NEVER ? work : raceAbort(work, this.signal, stopped);
   }
 
   /**

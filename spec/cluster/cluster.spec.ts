@@ -2,7 +2,7 @@ import { createTransactor, CrossSlotError, type RetryEvent, type Transactor } fr
 import { keyHashSlot } from '../../lib/cluster/hash-slot';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { type ClusterClient, type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster';
-import { waitFor } from '../support/redis';
+import { waitFor, waitUntilExecIsHeld } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 let cluster: RedisClusterHarness;
@@ -238,8 +238,6 @@ describe('createTransactor on Redis Cluster', () => {
 });
 
 describe('exactly-once on Redis Cluster', () => {
-  const isExec = (chunk: Buffer) => chunk.includes('\r\nEXEC\r\n');
-
   it('settles an EXEC held by CLIENT PAUSE and killed as not committed, with the marker in the keys’ slot', async () => {
     const tx = transactor({ exactlyOnce: true });
     const balance = '{once:paused}:balance';
@@ -259,11 +257,8 @@ describe('exactly-once on Redis Cluster', () => {
       t.write.set(balance, String(b - 30)).rPush(orders, 'o-1');
       return b - 30;
     });
-    await waitFor(async () => {
-      if (id === 0) return false;
-      const info = await node.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
-      return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
-    }, 'EXEC to be held by CLIENT PAUSE');
+    await waitFor(() => id !== 0, 'fn to run');
+    await waitUntilExecIsHeld(node, id);
     await node.clientKill({ filter: 'ID', id });
     await node.sendCommand(['CLIENT', 'UNPAUSE']);
 
@@ -292,7 +287,7 @@ describe('exactly-once on Redis Cluster', () => {
     transactors.push(tx);
     await client.set(balance, '100');
     let runs = 0;
-    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply', { every: true });
 
     const result = await tx.transact([balance, '{once:cut}:orders'], async (t) => {
       runs++;

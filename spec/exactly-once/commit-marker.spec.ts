@@ -1,5 +1,5 @@
 import { createTransactor, DEFAULT_MARKER_TTL_MS, InvalidOptionsError, type TransactOptions, type TransactorOptions } from '../../lib';
-import { defineScript } from 'redis';
+import { bump } from '../support/bump-script';
 import { commandsProcessed, useRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -93,15 +93,7 @@ describe('a call with nothing to commit', () => {
     const admin = await redis.connect();
     const client = await redis.connect({
       scripts: {
-        bump: defineScript({
-          NUMBER_OF_KEYS: 1,
-          SCRIPT: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
-          parseCommand(parser, key: string, by: string) {
-            parser.pushKey(key);
-            parser.push(by);
-          },
-          transformReply: (reply: unknown) => reply as number,
-        }),
+        bump,
       },
     });
     const tx = createTransactor(client, { exactlyOnce: true });

@@ -1,4 +1,4 @@
-import { createClient, defineScript, type RedisClientType, RESP_TYPES } from 'redis';
+import { createClient, type RedisClientType, RESP_TYPES } from 'redis';
 import {
   createTransactor,
   isTransactOutcomeUnknownError,
@@ -8,7 +8,8 @@ import {
   TransactUsageError,
 } from '../../lib';
 import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
-import { useRedis, waitFor } from '../support/redis';
+import { bump } from '../support/bump-script';
+import { useRedis, waitFor, waitUntilExecIsHeld } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -18,17 +19,8 @@ import { TcpProxy } from '../support/tcp-proxy';
  */
 const redis = useRedis();
 const MODES: TransactMode[] = ['optimistic', 'lock', 'auto'];
-const isExec = (chunk: Buffer) => chunk.includes('\r\nEXEC\r\n');
 /** EXEC aborted by its WATCH: a null array in RESP2, a null in RESP3. */
 const abortedExec = (answer: Buffer) => /(\*-1|_)\r\n$/.test(answer.toString());
-
-/** Waits until the server shows client `id` blocked by CLIENT PAUSE with EXEC in hand. */
-async function waitUntilExecIsHeld(admin: RedisClientType, id: number): Promise<void> {
-  await waitFor(async () => {
-    const info = await admin.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
-    return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
-  }, 'EXEC to be received and held by CLIENT PAUSE');
-}
 
 /** A debit that records its order id, so "applied once" is checked by id, not only by the total. */
 function debit(order: string, amount: number, calls: { n: number }) {
@@ -48,7 +40,7 @@ describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
     // One connection: the settlement needs the one whose reply was lost to be given back first.
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, maxConnections: 1 });
     const calls = { n: 0 };
-    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply', { every: true });
 
     const result = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls), { mode });
 
@@ -97,8 +89,7 @@ describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
     await admin.set('balance', '100');
     const tx = createTransactor(await proxy.connectClient());
     const calls = { n: 0 };
-    let held = 0;
-    proxy.onRequest = (chunk) => (isExec(chunk) && held++ === 0 ? 'hold' : 'forward');
+    proxy.atExec('hold');
 
     const result = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls), { mode, exactlyOnce: true });
 
@@ -114,15 +105,6 @@ describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
 });
 
 describe('exactlyOnce, however fn queues its writes', () => {
-  const bump = defineScript({
-    NUMBER_OF_KEYS: 1,
-    SCRIPT: "return redis.call('INCRBY', KEYS[1], ARGV[1])",
-    parseCommand(parser, key: string, by: string) {
-      parser.pushKey(key);
-      parser.push(by);
-    },
-    transformReply: (reply: unknown) => reply as number,
-  });
   type Writer = { incr(key: string): unknown; sendCommand(args: string[]): unknown; bump(key: string, by: string): unknown };
   const ways: Array<[string, (w: Writer) => unknown]> = [
     ['a typed command', (w) => w.incr('n')],
@@ -138,7 +120,7 @@ describe('exactlyOnce, however fn queues its writes', () => {
     client.on('error', () => {});
     await client.connect();
     const tx = createTransactor(client, { exactlyOnce: true });
-    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply', { every: true });
 
     const result = await tx.transact(['n'], (t) => void write(t.write as unknown as Writer));
 
@@ -154,7 +136,7 @@ describe('exactlyOnce, however fn queues its writes', () => {
     const admin = await redis.connect();
     const client = await proxy.connectClient();
     const tx = createTransactor(client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }), { exactlyOnce: true });
-    proxy.onRequest = (chunk) => (isExec(chunk) ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply', { every: true });
 
     const result = await tx.transact(['n'], (t) => void t.write.incr('n'));
 
@@ -200,8 +182,7 @@ describe('exactlyOnce settles whatever else is going on', () => {
     });
     const first = blocked('a'); // holds one connection
     await waitFor(() => proxy.flights > 0, 'the first call to hold its connection');
-    let exec = 0;
-    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply');
 
     const lost = tx.transact(['n'], (t) => void t.write.incr('n'), { exactlyOnce: true });
     const queued = [blocked('b'), blocked('c')]; // they wait for a connection, then hold it
@@ -218,8 +199,7 @@ describe('exactlyOnce settles whatever else is going on', () => {
     const proxy = await TcpProxy.inFrontOf(redis.url);
     const admin = await redis.connect();
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 150 } });
-    let exec = 0;
-    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'mute-replies' : 'forward');
+    proxy.atExec('mute-replies');
 
     const result = await tx.transact(['n'], (t) => void t.write.incr('n'));
 
@@ -234,11 +214,7 @@ describe('exactlyOnce settles whatever else is going on', () => {
     const admin = await redis.connect();
     // The shortest marker, and a settlement window (10 s without a deadline) far longer than it.
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, markerTtlMs: 1_000 });
-    proxy.onRequest = (chunk) => {
-      if (!isExec(chunk)) return 'forward';
-      proxy.refuse = true;
-      return 'cut-after-reply';
-    };
+    proxy.atExec('cut-after-reply', { every: true, thenRefuse: true }); // from then on, no new connection gets through
 
     const failure = await tx.transact(['n'], (t) => void t.write.incr('n')).catch((err: unknown) => err);
 
@@ -261,8 +237,7 @@ describe('exactlyOnce when the server is restarted without persistence between E
     await admin.set('balance', '100');
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true });
     const calls = { n: 0 };
-    let exec = 0;
-    proxy.onRequest = (chunk) => (isExec(chunk) && exec++ === 0 ? 'mute-replies' : 'forward');
+    proxy.atExec('mute-replies');
 
     const result = tx.transact(['balance', 'orders'], debit('o-1', 30, calls));
     // EXEC ran (its writes are there), and its reply is swallowed: restart before any claim.
@@ -289,11 +264,7 @@ describe('exactlyOnce when Redis cannot be reached in time', () => {
     await admin.set('balance', '100');
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 200 } });
     const calls = { n: 0 };
-    proxy.onRequest = (chunk) => {
-      if (!isExec(chunk)) return 'forward';
-      proxy.refuse = true; // from now on, no new connection gets through
-      return 'cut-after-reply';
-    };
+    proxy.atExec('cut-after-reply', { every: true, thenRefuse: true }); // from then on, no new connection gets through
 
     const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls)).catch((err: unknown) => err);
 
@@ -318,11 +289,7 @@ describe('exactlyOnce when Redis cannot be reached in time', () => {
     const admin = await redis.connect();
     await admin.set('balance', '100');
     const tx = createTransactor(await proxy.connectClient(), { retry: { deadlineMs: 200 } });
-    proxy.onRequest = (chunk) => {
-      if (!isExec(chunk)) return 'forward';
-      proxy.refuse = true;
-      return 'hold';
-    };
+    proxy.atExec('hold', { thenRefuse: true }); // from then on, no new connection gets through
 
     const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, { n: 0 }), { exactlyOnce: true }).catch((err: unknown) => err);
     expect(isTransactOutcomeUnknownError(failure) && failure.commitMarker !== undefined).toBe(true);
@@ -341,9 +308,8 @@ describe('exactlyOnce when Redis cannot be reached in time', () => {
     const admin = await redis.connect();
     await admin.set('balance', '100');
     const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 100 } });
-    let held = 0;
     // Stalled, not cut: the connection looks alive, only the deadline ends the wait for the reply.
-    proxy.onRequest = (chunk) => (isExec(chunk) && held++ === 0 ? 'stall' : 'forward');
+    proxy.atExec('stall');
 
     const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, { n: 0 })).catch((err: unknown) => err);
 

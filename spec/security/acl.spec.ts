@@ -64,7 +64,7 @@ describe('as an ACL user restricted to the documented minimum', () => {
     proxied.on('error', () => {});
     await proxied.connect();
     const tx = createTransactor(proxied, { exactlyOnce: true });
-    proxy.onRequest = (chunk) => (chunk.includes('\r\nEXEC\r\n') ? 'cut-after-reply' : 'forward');
+    proxy.atExec('cut-after-reply', { every: true });
 
     const result = await tx.transact(['app:n'], async (t) => {
       const n = Number(await t.read.get('app:n'));

@@ -78,3 +78,11 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+/** Waits until the server shows client `id` blocked by CLIENT PAUSE with a transaction (EXEC) in hand. */
+export async function waitUntilExecIsHeld(admin: { sendCommand<T>(args: string[]): Promise<T> }, id: number): Promise<void> {
+  await waitFor(async () => {
+    const info = await admin.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
+    return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
+  }, 'EXEC to be received and held by CLIENT PAUSE');
+}

@@ -75,6 +75,21 @@ export class TcpProxy {
   }
 
   /**
+   * Applies `action` to the next transaction commit that passes (a chunk carrying EXEC), or with
+   * `every` to each one; with `thenRefuse`, new connections are refused from then on (the server
+   * looks unreachable to whatever tries to reconnect).
+   */
+  atExec(action: ProxyAction, options: { every?: boolean; thenRefuse?: boolean } = {}): void {
+    let done = false;
+    this.onRequest = (chunk) => {
+      if (done || !chunk.includes('\r\nEXEC\r\n')) return 'forward';
+      done = !options.every;
+      if (options.thenRefuse) this.refuse = true;
+      return action;
+    };
+  }
+
+  /**
    * Sends the chunk held by `'hold'` to the server on its own (still open) connection, and resolves
    * with what the server answered once `complete(answer)` says it is all there.
    */

@@ -5,7 +5,7 @@ import {
   TransactOutcomeUnknownError,
 } from '../../lib';
 import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
-import { useRedis, waitFor } from '../support/redis';
+import { useRedis, waitFor, waitUntilExecIsHeld } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const redis = useRedis();
@@ -13,14 +13,6 @@ const redis = useRedis();
 /** The transactor's connection, seen from fn: its server-side id. */
 async function connectionId(read: { clientId(): Promise<number> }): Promise<number> {
   return read.clientId();
-}
-
-/** Waits until the server shows client `id` blocked with EXEC in its query buffer. */
-async function waitUntilExecIsHeld(admin: RedisClientType, id: number): Promise<void> {
-  await waitFor(async () => {
-    const info = await admin.sendCommand<string>(['CLIENT', 'LIST', 'ID', String(id)]);
-    return /flags=\S*x\S*b|flags=\S*b\S*x/.test(info);
-  }, 'EXEC to be received and held by CLIENT PAUSE');
 }
 
 describe('a connection lost before EXEC was sent', () => {
