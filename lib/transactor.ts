@@ -1,12 +1,14 @@
 import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
 import type { RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
 import { type ServerClientSource, serverSourceFor } from './connection/connection-source.js';
+import { clusterSourceFor, isCluster } from './connection/node-redis-cluster.js';
 import { InvalidOptionsError, TransactUsageError } from './errors/usage-errors.js';
 import { isTransactOutcomeUnknownError, TransactConnectionError, type TransactOutcomeUnknownError } from './errors/transaction-errors.js';
 import { DEFAULT_MARKER_TTL_MS } from './exactly-once/commit-marker.js';
 import { SETTLE_WINDOW_MS, type SettledOutcome, SettlementFailed, settleOutcome } from './exactly-once/settle-outcome.js';
 import { InFlight } from './lifecycle/in-flight.js';
 import { closeFromInside, refuseSelfDeadlock } from './transaction/nesting.js';
+import { ConflictLedger } from './adaptive/conflict-ledger.js';
 import { ContentionTracker } from './adaptive/contention-tracker.js';
 import { AutoLocking } from './adaptive/auto-locking.js';
 import { lockModeLocking, optimisticLocking } from './coalescing/call-locking.js';
@@ -15,6 +17,7 @@ import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js
 import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
 import type { TransactionFn } from './transaction/attempt.js';
+import { validateFn } from './validation/function.js';
 import { CallScope } from './transaction/call-scope.js';
 import type { TransactionContext } from './transaction/context.js';
 import { validateKeys } from './validation/keys.js';
@@ -33,7 +36,7 @@ import {
   transactorOptionsSchema,
 } from './transactor-options.js';
 import { describeValue, parseInput } from './validation/parse-input.js';
-import { ClusterTopology, isCluster } from './topology/cluster-topology.js';
+import { ClusterTopology } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
@@ -98,8 +101,7 @@ type Nothing = Record<never, never>;
  * commands one statement at a time (and only on some paths), so no type can say which replies
  * come back; narrow each one where you use it.
  */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- one shape for every source, kept generic for later precision
-export type RepliesOf<C> = unknown[];
+export type RepliesOf = unknown[];
 
 /** The context `fn` receives for a transactor built on `C`. */
 export type ContextOf<C> = TransactionContext<ReadClientOf<C>, WriteBuilderOf<C>>;
@@ -127,7 +129,7 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
     keys: readonly string[],
     fn: (t: ContextOf<C>) => T | Promise<T>,
     options?: TransactOptions,
-  ): Promise<TransactResult<T, RepliesOf<C>>>;
+  ): Promise<TransactResult<T, RepliesOf>>;
   /**
    * Settles the outcome of an exactly-once call that ended in `TransactOutcomeUnknownError` (Redis
    * could not be reached in time): claims the attempt's commit marker, the same way the call would
@@ -179,13 +181,18 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
  * @throws {@link InvalidOptionsError} when `client` or an option is invalid.
  */
 export function createTransactor<C extends TransactorSource>(client: C, options?: TransactorOptions): Transactor<C> {
+  // What every call starts from: options validated once, here.
   const parsed = parseInput(transactorOptionsSchema, options ?? {}, 'options');
   const policy = mergeRetryPolicy(DEFAULT_RETRY_POLICY, parsed.retry, 'options.retry');
+  const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
+  const markerTtlMs = parsed.markerTtlMs ?? DEFAULT_MARKER_TTL_MS;
+  const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
+
+  // Where calls run, and what they share.
   const maxConnections = parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const topology: Topology = isCluster(client)
-    ? new ClusterTopology(client, maxConnections)
+    ? new ClusterTopology(clusterSourceFor(client), maxConnections)
     : new StandaloneTopology(serverSourceFor(client), maxConnections);
-  const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
   const stats = new StatsRecorder();
   const observer = new Observer(parsed.hooks ?? {}, stats, parsed.onHookError);
   const tracker = new ContentionTracker(
@@ -194,75 +201,40 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   );
   const lanes = new Lanes({
     backend: () => topology.locks.backend,
-    holdEnded: (keys, contended) => {
-      if (tracker.settled(keys, contended)) observer.deescalate(keys);
+    holdEnded: (keySet, contended) => {
+      if (tracker.settled(keySet, contended)) observer.deescalate(keySet.keys);
     },
   });
-  const markerTtlMs = parsed.markerTtlMs ?? DEFAULT_MARKER_TTL_MS;
-  const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
-  const tracer = parsed.tracer;
+  const ledger = new ConflictLedger();
   const inFlight = new InFlight();
-  let closing: Promise<void> | undefined;
-  const closeOnce = async () => {
-    await inFlight.close();
-    await lanes.drain();
-    await topology.close();
-  };
 
-  return {
-    retryPolicy: policy,
-    ...createLocker(
-      () => topology.locks.backend,
-      lockDefaults,
-      (resources) => topology.route(resources),
-      observer,
-      inFlight,
-    ),
-    stats: () => stats.snapshot(),
-    transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions) {
-      return inFlight.run(() => transact(keys, fn, callOptions));
-    },
-    settle(error: TransactOutcomeUnknownError, settleOptions?: SettleOptions) {
-      return inFlight.run(() => settle(error, settleOptions));
-    },
-    close: () => {
-      // From inside one of its own calls, close() would wait for that very call: refuse it.
-      const refused = closeFromInside(lanes);
-      return refused ? Promise.reject(refused) : (closing ??= closeOnce());
-    },
-  };
-
-  /** One call, validated before anything is sent. */
-  async function transact<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions?: TransactOptions): Promise<TransactResult<T>> {
-    const validKeys = validateKeys(keys, 'keys');
-    if (typeof fn !== 'function') {
-      throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
-    }
+  /** One `transact` call: validated before anything is sent, then run under the call's policy. */
+  function runCall<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions: TransactOptions | undefined): Promise<TransactResult<T>> {
+    const keySet = topology.keySet(validateKeys(keys, 'keys'));
+    validateFn(fn);
     const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
     const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
-    const route = topology.route(validKeys);
-    refuseSelfDeadlock(lanes, validKeys, () => route.pool());
+    const route = topology.route(keySet);
+    refuseSelfDeadlock(lanes, keySet, () => route.pool());
     const mode = call?.mode ?? 'optimistic';
     const lockOptions = resolveLockOptions(call?.lock, lockDefaults, true);
     const locking =
       mode === 'lock'
         ? lockModeLocking(lockOptions)
         : mode === 'auto'
-          ? new AutoLocking({ keys: validKeys, options: lockOptions, tracker, observer, escalateAfter })
+          ? new AutoLocking({ keySet, options: lockOptions, tracker, observer, escalateAfter })
           : optimisticLocking(lockOptions);
+    const marker = (call?.exactlyOnce ?? parsed.exactlyOnce) ? topology.commitMarker(keySet, call?.markerTtlMs ?? markerTtlMs) : undefined;
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const marker = call?.exactlyOnce ?? parsed.exactlyOnce
-      ? topology.commitMarker(validKeys, call?.markerTtlMs ?? markerTtlMs)
-      : undefined;
-    const run = { keys: validKeys, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, observer, marker };
-    return traced(tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': validKeys.length }, () =>
-      runTransaction(run, callPolicy),
+    const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker };
+    return traced(parsed.tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }, () =>
+      runTransaction(transaction, callPolicy),
       (err) => observer.tracerFailed(err),
     );
   }
 
   /** `tx.settle`: validated, then one settlement like a call's own, bounded by the policy's deadline. */
-  async function settle(error: TransactOutcomeUnknownError, settleOptions?: SettleOptions): Promise<SettledOutcome> {
+  async function settleCall(error: TransactOutcomeUnknownError, settleOptions: SettleOptions | undefined): Promise<SettledOutcome> {
     const marker = isTransactOutcomeUnknownError(error) ? error.commitMarker : undefined;
     if (!marker) {
       throw new InvalidOptionsError([
@@ -277,11 +249,32 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       );
     }
     const window = AbortSignal.timeout(policy.deadlineMs ?? SETTLE_WINDOW_MS);
+    const route = topology.route(topology.keySet(error.keys));
     try {
-      return await settleOutcome(topology.route(error.keys), marker, markerTtlMs, signal ? AbortSignal.any([signal, window]) : window);
+      return await settleOutcome(route, marker, markerTtlMs, signal ? AbortSignal.any([signal, window]) : window);
     } catch (err) {
       if (!(err instanceof SettlementFailed)) throw err;
       throw new TransactConnectionError({ keys: error.keys, attempts: err.tries, cause: err.cause });
     }
   }
+
+  /** `tx.close`: calls in flight finish first, then the locks their callers hold go, then connections. */
+  let closing: Promise<void> | undefined;
+  async function closeOnce(): Promise<void> {
+    await inFlight.close();
+    await topology.close();
+  }
+
+  return {
+    retryPolicy: policy,
+    ...createLocker(() => topology.locks.backend, lockDefaults, (resources) => topology.keySet(resources), observer, inFlight),
+    stats: () => stats.snapshot(),
+    transact: (keys, fn, callOptions) => inFlight.run(() => runCall(keys, fn, callOptions)),
+    settle: (error, settleOptions) => inFlight.run(() => settleCall(error, settleOptions)),
+    close: () => {
+      // From inside one of its own calls, close() would wait for that very call: refuse it.
+      const refused = closeFromInside(lanes);
+      return refused ? Promise.reject(refused) : (closing ??= closeOnce());
+    },
+  };
 }

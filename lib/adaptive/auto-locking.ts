@@ -2,6 +2,7 @@ import type { CallLocking } from '../coalescing/call-locking.js';
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
 import type { EscalationEvent } from '../observability/events.js';
 import type { Observer } from '../observability/observer.js';
+import type { KeySet } from '../validation/key-set.js';
 import type { ContentionTracker } from './contention-tracker.js';
 
 /**
@@ -14,13 +15,12 @@ import type { ContentionTracker } from './contention-tracker.js';
  * on finding the keys locked, or when the tracker says the keys are hot; the lane then takes the
  * lock for its burst. The tracker
  * lets the keys go back to optimistic once the lane's holds keep coming uncontended.
- * @internal
  */
 export class AutoLocking implements CallLocking {
   readonly aware = true;
   readonly attributesConflicts = true;
   readonly options: ResolvedLockOptions;
-  readonly #keys: readonly string[];
+  readonly #keySet: KeySet;
   readonly #tracker: ContentionTracker;
   readonly #observer: Observer;
   readonly #escalateAfter: number;
@@ -29,13 +29,13 @@ export class AutoLocking implements CallLocking {
   #announced = false;
 
   constructor(init: {
-    keys: readonly string[];
+    keySet: KeySet;
     options: ResolvedLockOptions;
     tracker: ContentionTracker;
     observer: Observer;
     escalateAfter: number;
   }) {
-    this.#keys = init.keys;
+    this.#keySet = init.keySet;
     this.options = init.options;
     this.#tracker = init.tracker;
     this.#observer = init.observer;
@@ -44,7 +44,7 @@ export class AutoLocking implements CallLocking {
 
   wantsLock(): boolean {
     if (this.#escalated) return true;
-    if (!this.#tracker.isHot(this.#keys)) return false;
+    if (!this.#tracker.isHot(this.#keySet)) return false;
     this.#escalated = 'hot-keys';
     return true;
   }
@@ -52,7 +52,7 @@ export class AutoLocking implements CallLocking {
   underLock(attempt: number): void {
     if (this.#announced) return;
     this.#announced = true;
-    this.#observer.escalate(this.#keys, attempt, this.#escalated ?? 'hot-keys');
+    this.#observer.escalate(this.#keySet.keys, attempt, this.#escalated ?? 'hot-keys');
   }
 
   get contended(): boolean {
@@ -77,7 +77,7 @@ export class AutoLocking implements CallLocking {
     // Only this call's own conflicts mark the keys hot. A lock found held says another key set
     // (overlapping this one) is hot: marking this one too would spread lock mode over every key
     // set that shares a key with a hot one (many small key sets, as in transfers between accounts).
-    if (reason === 'conflicts') this.#tracker.escalated(this.#keys);
-    this.#observer.escalate(this.#keys, attempt, reason);
+    if (reason === 'conflicts') this.#tracker.escalated(this.#keySet);
+    this.#observer.escalate(this.#keySet.keys, attempt, reason);
   }
 }

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { keySetId } from '../coalescing/key-set.js';
+import type { KeySet } from '../validation/key-set.js';
 
 /**
  * Remembers which key sets are contended across processes, so that auto mode starts their next
  * transactions in lock mode right away, and lets go once that lock keeps coming free (contention
  * faded). Only escalated key sets are stored: the map stays as small as the set of hot keys.
- * @internal
  */
 export class ContentionTracker {
   readonly #calmToRelax: number;
@@ -23,8 +22,8 @@ export class ContentionTracker {
   }
 
   /** Whether transactions on `keys` start in lock mode. */
-  isHot(keys: readonly string[]): boolean {
-    const id = keySetId(keys);
+  isHot(keySet: KeySet): boolean {
+    const id = keySet.id;
     const state = this.#hot.get(id);
     if (!state) return false;
     if (performance.now() - state.lastContended <= this.#coolDownMs) return true;
@@ -33,21 +32,21 @@ export class ContentionTracker {
   }
 
   /** A transaction on `keys` escalated: start the next ones in lock mode. */
-  escalated(keys: readonly string[]): void {
+  escalated(keySet: KeySet): void {
     const now = performance.now();
     // Key sets that cooled down and were never asked about again are dropped now and then.
     if (this.#hot.size >= 1_000) {
       for (const [id, state] of this.#hot) if (now - state.lastContended > this.#coolDownMs) this.#hot.delete(id);
     }
-    this.#hot.set(keySetId(keys), { calm: 0, lastContended: now });
+    this.#hot.set(keySet.id, { calm: 0, lastContended: now });
   }
 
   /**
    * A lock-mode transaction on hot `keys` committed; `waited` says whether it found the lock
    * busy or lost to a writer. Returns true when this de-escalated the keys.
    */
-  settled(keys: readonly string[], waited: boolean): boolean {
-    const id = keySetId(keys);
+  settled(keySet: KeySet, waited: boolean): boolean {
+    const id = keySet.id;
     const state = this.#hot.get(id);
     if (!state) return false;
     if (waited) {

@@ -1,17 +1,21 @@
+/**
+ * The Redis lock a lane holds on its key set for a burst of this process's transactions, and the
+ * fence of each attempt that runs under it. Owned by one lane; its seats drive the fence.
+ */
 import { performance } from 'node:perf_hooks';
-import type { DedicatedConnection } from '../connection/dedicated-connection.js';
-import type { MultiBuilder } from '../connection/node-redis-types.js';
+import type { DedicatedConnection } from '../connection/connection.js';
 import { LockLostError, LockUnavailableError } from '../errors/lock-errors.js';
 import { acquireLock, newLockToken } from '../lock/acquire-lock.js';
-import { driftMs, RELEASE_WAIT_MS } from '../lock/lock-backend.js';
+import { type AcquireResult, driftMs, RELEASE_WAIT_MS } from '../lock/lock-backend.js';
+import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
 import { releaseWithin } from '../lock/release-within.js';
-import { queueScript, runScript } from '../lock/run-script.js';
+import { runScript, scriptCommand } from '../lock/run-script.js';
 import { EXTEND, RELEASE } from '../lock/scripts.js';
-import type { CallLockKeys, SingleNodeBackend } from '../lock/single-node-backend.js';
-import type { Fence, FenceVerdict } from './fence.js';
-
-const noop = () => {};
+import type { SingleNodeBackend } from '../lock/single-node-backend.js';
+import { noop } from '../util/noop.js';
+import { STOPPED } from '../util/stopped.js';
+import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
 
 /**
  * How many times a lane may hand its lock to its next transaction while a waiter from elsewhere
@@ -23,287 +27,293 @@ const noop = () => {};
  */
 export const LOCAL_HAND_OVERS = 32;
 
-/** How an EXEC that may have carried the lane's release ended. @internal */
-export type ExecEnd = 'committed' | 'committed-unreleased' | 'aborted' | 'unknown';
-
-/** What the lane tells its lock about itself. @internal */
+/** What the lane tells its lock about itself. */
 export interface LaneLockHost {
   /** Transactions of this lane waiting for the turn: the lock is handed to the next of them. */
   waiting(): number;
   /** A hold ended; `contended`: its acquisition waited, or a waiter from elsewhere was seen. */
   holdEnded(contended: boolean): void;
-  /** A release that runs after the call that caused it settled: `close()` waits for it. */
-  background(work: Promise<void>): void;
+}
+
+/** How a call waits for the lane's lock. */
+export interface LockWait {
+  readonly options: ResolvedLockOptions;
+  /** Gives up the wait (rejecting with `STOPPED`). */
+  readonly signal: AbortSignal | undefined;
+  /** What is left of the call's deadline (`Infinity` without one): the wait ends there too. */
+  readonly remainingMs: number;
+  /** The call met contention already: the hold counts as contended. */
+  readonly contended: boolean;
+}
+
+/** One hold of the lock: taken by one transaction, handed on to the lane's next ones. */
+class Hold {
+  /** This hold had to wait for the lock, or a waiter from elsewhere was seen during it. */
+  contended: boolean;
+  /** A waiter from elsewhere was seen queued during this hold. */
+  waitedFor = false;
+  /** Hand-overs to the lane's next transaction during this hold. */
+  handOvers = 0;
+  /** How it ended: released (by an EXEC, or let go), or lost (a probe found it taken, or its lease ran out). */
+  ended: 'released' | 'lost' | undefined;
+
+  constructor(
+    readonly token: string,
+    readonly options: ResolvedLockOptions,
+    public validUntil: number,
+    contended: boolean,
+  ) {
+    this.contended = contended;
+  }
+
+  /** Whether its lease is still good on the local (monotonic) clock. */
+  get valid(): boolean {
+    return performance.now() < this.validUntil;
+  }
 }
 
 /**
- * The Redis lock a lane holds on its key set for a burst of this process's transactions. It is
- * taken once, by the first transaction that needs it, and handed with the turn to the next one
- * (they run one at a time, so `fn` always runs alone and under the lock); the release rides in the
- * EXEC of the last transaction of the burst, or earlier once a waiter from elsewhere has waited
- * through {@link LOCAL_HAND_OVERS} hand-overs. Every EXEC is fenced: the lock key is watched with
- * the data keys and read right after WATCH, so a commit proves the lock was ours at WATCH time,
- * and WATCH proves it stayed ours until EXEC.
- * @internal
+ * The lock's state, and its transitions in one place: `free` → (acquire) → `held` → (an EXEC that
+ * ends the burst carries the release) → `releasing` → `free` when it ran, back to `held` when it
+ * did not; a hold that is lost, runs out or is let go goes to `free` from anywhere, released by
+ * token.
+ */
+type LockState =
+  | { readonly kind: 'free' }
+  | { readonly kind: 'held'; readonly hold: Hold }
+  | { readonly kind: 'releasing'; readonly hold: Hold };
+
+const FREE: LockState = { kind: 'free' };
+
+/**
+ * The lock is taken once, by the first transaction of the lane that needs it, and handed with the
+ * turn to the next ones (they run one at a time, so `fn` always runs alone and under the lock); the
+ * release rides in the EXEC of the last transaction of the burst, or earlier once a waiter from
+ * elsewhere has waited through {@link LOCAL_HAND_OVERS} hand-overs. Every EXEC is fenced: the lock
+ * key is watched with the data keys and read right after WATCH, so a commit proves the lock was
+ * ours at WATCH time, and WATCH proves it stayed ours until EXEC.
  */
 export class LaneLock {
   readonly #backend: SingleNodeBackend;
   readonly #resources: readonly string[];
   readonly #names: CallLockKeys;
   readonly #host: LaneLockHost;
-  #token: string | undefined;
-  #ttlMs = 0;
-  #autoExtend = true;
-  #validUntil = 0;
-  /** A waiter from elsewhere was seen queued during this hold. */
-  #waitedFor = false;
-  /** Hand-overs to this lane's next transaction during this hold. */
-  #handOvers = 0;
-  /** This hold had to wait for the lock, or made someone wait. */
-  #contended = false;
-  /** The EXEC on the wire carries the release. */
-  #releasing = false;
+  #state: LockState = FREE;
 
-  constructor(backend: SingleNodeBackend, resources: readonly string[], host: LaneLockHost) {
+  constructor(backend: SingleNodeBackend, resources: readonly string[], names: CallLockKeys, host: LaneLockHost) {
     this.#backend = backend;
     this.#resources = resources;
+    this.#names = names;
     this.#host = host;
-    this.#names = backend.keyspace.forCall(resources);
   }
 
-  /** Whether the lane holds the lock and its lease is still good on the local (monotonic) clock. */
-  get held(): boolean {
-    if (this.#token === undefined) return false;
-    if (performance.now() < this.#validUntil) return true;
-    this.#end(true); // ran out while idle in the lane: take a fresh one (its key may hold another's token)
-    return false;
+  /** Whether a transaction that takes the turn now may run under the lock: held, lease still good. */
+  get usable(): boolean {
+    return this.#state.kind === 'held' && this.#state.hold.valid;
   }
 
-  /** The EXEC on the wire carries the release: the next transaction takes the lock anew, after it. */
-  get releasing(): boolean {
-    return this.#releasing;
+  /** Whether a hold is left that nothing may use any more (its lease ran out while it sat in the lane). */
+  get stale(): boolean {
+    return this.#state.kind === 'held' && !this.#state.hold.valid;
   }
 
   /**
    * Takes the lock for the lane: one cheap try, then, if busy, waiting in line (woken by the
    * holder's release, never polling), at most `options.acquireTimeoutMs` and `remainingMs`.
-   * Rejects with `stopped` when `signal` aborts or `remainingMs` runs out first, with
-   * `LockUnavailableError` when `acquireTimeoutMs` does, or with the error of an unreachable server.
+   * Rejects with `STOPPED` when `signal` aborts or `remainingMs` runs out first, with
+   * `LockUnavailableError` when `acquireTimeoutMs` does, or with the error of an unreachable
+   * server; a token that may hold the lock anyway is let go of first.
    */
-  async acquire(options: ResolvedLockOptions, signal: AbortSignal | undefined, remainingMs: number, stopped: unknown, contended: boolean): Promise<void> {
+  async acquire(wait: LockWait): Promise<void> {
+    if (this.#state.kind !== 'free') await this.letGo();
+    const { options, signal } = wait;
     await this.#backend.loadScripts();
     const token = newLockToken();
     // The token may hold the lock though the call cannot use it: let go of it by token.
-    const letGo = () => this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
-    let taken;
+    const letGo = () => releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS);
+    let taken: AcquireResult;
     try {
       taken = await this.#backend.tryTake(this.#resources, token, options.ttlMs);
     } catch (err) {
-      letGo(); // the try may have taken it before its reply was lost
+      await letGo(); // the try may have taken it before its reply was lost
       throw err;
     }
-    let granted;
+    let contended = wait.contended;
+    let granted: AcquireResult & { acquired: true };
     if (taken.acquired) granted = taken;
     else {
       contended = true;
-      const capped = remainingMs < options.acquireTimeoutMs;
-      try {
-        granted = await acquireLock(this.#backend, this.#resources, token, {
-          ...options,
-          acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
-          signal,
-        }, taken); // the busy try counts: subscribe, then queue
-      } catch (err) {
-        if (err instanceof LockUnavailableError && (signal?.aborted || (capped && err.reason === 'timeout'))) throw stopped;
-        throw err;
-      }
+      granted = await this.#waitInLine(token, wait, taken); // leaves the line by itself when it gives up
     }
     if (signal?.aborted) {
-      letGo();
-      throw stopped;
+      await letGo();
+      throw STOPPED;
     }
     if (granted.validUntil <= performance.now()) {
       // Granted, but the grant took longer than the lease (a stalled event loop): never run fn on it.
-      letGo();
+      await letGo();
       throw new LockUnavailableError(this.#resources, 'timeout', 'the lock was granted with no validity left');
     }
-    this.#token = token;
-    this.#ttlMs = options.ttlMs;
-    this.#autoExtend = options.autoExtend;
-    this.#validUntil = granted.validUntil;
-    this.#waitedFor = false;
-    this.#handOvers = 0;
-    this.#contended = contended;
-    this.#releasing = false;
+    this.#state = { kind: 'held', hold: new Hold(token, options, granted.validUntil, contended) };
   }
 
-  /** The fence of one attempt under this hold. */
+  /** The fence of one attempt under the current hold (the lock must be {@link usable}). */
   fence(): Fence {
-    return new HeldLockFence(this);
+    return new HeldLockFence(this, (this.#state as { hold: Hold }).hold, this.#names);
+  }
+
+  /** Lets go of the lock, by token (some of its resources may still be ours): the lane went idle, or the hold ran out. */
+  letGo(): Promise<void> {
+    const state = this.#state;
+    return state.kind === 'free' ? Promise.resolve() : this.#end(state.hold, 'released');
+  }
+
+  /** @internal The hold is the current one, and its lease is still good. */
+  current(hold: Hold): boolean {
+    return this.#state.kind !== 'free' && this.#state.hold === hold && hold.valid;
   }
 
   /** @internal Renews the lease in front of WATCH when half of it is gone. */
-  renewIfDue(connection: DedicatedConnection): void {
+  renewIfDue(hold: Hold, connection: DedicatedConnection): void {
     const sentAt = performance.now();
-    const token = this.#token;
-    if (token === undefined || !this.#autoExtend || this.#validUntil - sentAt >= this.#ttlMs / 2) return;
-    const ttlMs = this.#ttlMs;
-    const renewing = runScript(connection.client, EXTEND, this.#names.keys, [token, String(ttlMs)]).then((renewed) => {
-      if (Number(renewed) === 1 && this.#token === token) this.#validUntil = sentAt + ttlMs - driftMs(ttlMs);
+    const { ttlMs, autoExtend } = hold.options;
+    if (!autoExtend || hold.validUntil - sentAt >= ttlMs / 2) return;
+    const renewing = runScript(connection, EXTEND, this.#names.keys, [hold.token, String(ttlMs)]).then((renewed) => {
+      if (Number(renewed) === 1 && this.current(hold)) hold.validUntil = sentAt + ttlMs - driftMs(ttlMs);
     }, noop);
     connection.mustLand(renewing);
   }
 
-  /** @internal */
-  get names(): CallLockKeys {
-    return this.#names;
-  }
-
-  /** @internal Judges the probe: the lock is still the lane's, and whether anyone else waits for it. */
-  judge(holders: readonly unknown[] | undefined, queued: number): void {
-    const token = this.#token;
-    if (token === undefined || !holders?.every((holder) => holder === token)) {
-      this.#end(true); // by token: some of its resources may still be ours
+  /** @internal Judges the probe: the lock is still this hold's, and whether anyone else waits for it. */
+  async judge(hold: Hold, holders: readonly unknown[], queued: number): Promise<void> {
+    if (!holders.every((holder) => textOf(holder) === hold.token)) {
+      await this.#end(hold, 'lost');
       throw new LockLostError(this.#resources, 'its lease ran out before the commit; nothing was written');
     }
-    if (queued > 0 && !this.#waitedFor) {
-      this.#waitedFor = true;
-      this.#contended = true;
+    if (queued > 0 && !hold.waitedFor) {
+      hold.waitedFor = true;
+      hold.contended = true;
     }
   }
 
   /**
-   * @internal Queues the release in this EXEC when the burst ends here: nobody of this lane waits
+   * @internal The release to send in this EXEC when the burst ends here: nobody of this lane waits
    * for the turn, or a waiter from elsewhere has waited through enough hand-overs.
    */
-  releaseIfLast(builder: MultiBuilder): number {
-    const last = this.#host.waiting() === 0 || (this.#waitedFor && this.#handOvers >= LOCAL_HAND_OVERS);
+  releaseIfLast(hold: Hold): readonly string[] | undefined {
+    if (this.#state.kind !== 'held' || this.#state.hold !== hold) return undefined;
+    const last = this.#host.waiting() === 0 || (hold.waitedFor && hold.handOvers >= LOCAL_HAND_OVERS);
     if (!last) {
-      this.#handOvers++;
-      return 0;
+      hold.handOvers++;
+      return undefined;
     }
-    queueScript(builder, RELEASE, this.#names.keys, [this.#token!, '1', ...this.#names.channels]);
-    this.#releasing = true;
-    return 1;
+    this.#state = { kind: 'releasing', hold };
+    return scriptCommand(RELEASE, this.#names.keys, [hold.token, '1', ...this.#names.channels]);
   }
 
-  /** The attempt's EXEC settled (its release, if it carried one, with it). */
-  execEnded(end: ExecEnd): void {
-    if (!this.#releasing) return;
-    this.#releasing = false;
-    if (end === 'committed') this.#end(false, true);
-    else if (end !== 'aborted') this.#end(true); // maybe not released (or not run): release by token
-    // The server lost its script cache (restart, SCRIPT FLUSH): load the scripts again.
-    if (end === 'committed-unreleased') this.#host.background(this.#backend.reloadScripts());
-    // aborted: the release did not run; the lock is still the lane's
-  }
-
-  /**
-   * After a conflict under the lock: whether the lock is still the lane's (then a writer that
-   * ignores the lock changed a data key). Renews it; when no verdict can be had, assumes it is (the
-   * next attempt's probe proves or disproves it). Throws `LockLostError` when it is not.
-   */
-  async confirm(): Promise<void> {
-    const token = this.#token;
-    if (token === undefined) return;
-    const validUntil = await this.#backend.extend(this.#resources, token, this.#ttlMs).catch(() => undefined);
-    if (validUntil === undefined) return;
-    if (validUntil !== null) {
-      if (this.#token === token) this.#validUntil = validUntil;
+  /** @internal What became of the EXEC that carried this hold's release. */
+  async releaseEnded(hold: Hold, end: TrailerEnd): Promise<void> {
+    if (this.#state.kind !== 'releasing' || this.#state.hold !== hold) return;
+    if (end === 'not-run') {
+      this.#state = { kind: 'held', hold }; // the lock is still the lane's
       return;
     }
-    if (this.#token === token) this.#end(true); // by token: some of its resources may still be ours
-    throw new LockLostError(this.#resources, 'its lease ran out before the commit and EXEC was refused; nothing was written');
+    if (end === 'ran') {
+      this.#state = FREE;
+      hold.ended = 'released';
+      this.#host.holdEnded(hold.contended);
+      return;
+    }
+    // The server lost its script cache (restart, SCRIPT FLUSH): load the scripts again.
+    if (end === 'failed') void this.#backend.reloadScripts();
+    await this.#end(hold, 'released'); // maybe not released: by token
   }
 
-  /** The lane went idle holding the lock (the last transaction did not commit): release it now. */
-  releaseIdle(): void {
-    if (this.#token !== undefined) this.#end(true);
+  /** @internal After an aborted EXEC under `hold`: the error that ends the call when the hold was lost. */
+  async afterConflict(hold: Hold): Promise<LockLostError | undefined> {
+    if (hold.ended === 'released') return undefined; // a sibling's EXEC let it go: the next attempt takes it anew
+    if (hold.ended === undefined && hold.valid) return undefined; // a writer that ignores the lock changed a key
+    if (hold.ended === undefined) await this.#end(hold, 'lost');
+    return new LockLostError(this.#resources, 'its lease ran out before the commit and EXEC was refused; nothing was written');
   }
 
-  /** Forgets the hold; `release`: let go of it by token (it may still be ours). */
-  #end(release: boolean, released = false): void {
-    const token = this.#token;
-    if (token === undefined) return;
-    this.#token = undefined;
-    this.#releasing = false;
-    if (release && !released) this.#host.background(releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS));
-    this.#host.holdEnded(this.#contended);
+  /** Ends `hold` if it is the current one, releasing it by token (bounded); resolves once that is done. */
+  async #end(hold: Hold, how: 'released' | 'lost'): Promise<void> {
+    if (this.#state.kind === 'free' || this.#state.hold !== hold) return;
+    this.#state = FREE;
+    hold.ended = how;
+    this.#host.holdEnded(hold.contended);
+    await releaseWithin(this.#backend, this.#resources, hold.token, RELEASE_WAIT_MS);
+  }
+
+  /** Waits in line for the lock, after a first try found it busy (that try counts). */
+  async #waitInLine(token: string, wait: LockWait, first: AcquireResult): Promise<AcquireResult & { acquired: true }> {
+    const { options, signal, remainingMs } = wait;
+    const capped = remainingMs < options.acquireTimeoutMs;
+    try {
+      return await acquireLock(this.#backend, this.#resources, token, {
+        ...options,
+        acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
+        signal,
+      }, first);
+    } catch (err) {
+      // The wait was cut short by the call, not by acquireTimeoutMs: the call reports its own stop.
+      if (err instanceof LockUnavailableError && (signal?.aborted || (capped && err.reason === 'timeout'))) throw STOPPED;
+      throw err;
+    }
   }
 }
 
-/** Reads who holds each lock key, on the attempt's connection (awaited later, by `check`). */
-function holdersOf(connection: DedicatedConnection, lockKeys: string[]): Promise<unknown[]> {
-  const holders = (connection.client.mGet as (keys: string[]) => Promise<unknown[]>).call(connection.client, lockKeys);
-  holders.catch(noop);
-  return holders;
+/** A lock key's holder as read back (a client that maps strings to Buffers hands Buffers back). */
+function textOf(holder: unknown): unknown {
+  return Buffer.isBuffer(holder) ? holder.toString() : holder;
 }
 
-/** An attempt under the lane's lock. */
+/** An attempt under one hold of the lane's lock. */
 class HeldLockFence implements Fence {
   readonly mode = 'lock' as const;
   readonly #lock: LaneLock;
-  #holders: Promise<unknown[]> | undefined;
-  #queued: Promise<number> | undefined;
+  readonly #hold: Hold;
+  readonly #names: CallLockKeys;
+  #holders: Promise<unknown> | undefined;
+  #queued: Promise<unknown> | undefined;
 
-  constructor(lock: LaneLock) {
+  constructor(lock: LaneLock, hold: Hold, names: CallLockKeys) {
     this.#lock = lock;
+    this.#hold = hold;
+    this.#names = names;
   }
 
   begin(connection: DedicatedConnection): readonly string[] | undefined {
-    // Lost since the turn came (a sibling's EXEC found it gone): fn must not run on it.
-    if (!this.#lock.held) return undefined;
-    this.#lock.renewIfDue(connection);
-    return this.#lock.names.lockKeys;
+    // Lost (or run out) since this attempt's turn came: fn must not run on it.
+    if (!this.#lock.current(this.#hold)) return undefined;
+    this.#lock.renewIfDue(this.#hold, connection);
+    return this.#names.watchKeys;
   }
 
   probe(connection: DedicatedConnection): void {
-    const { lockKeys, queueKeys } = this.#lock.names;
-    this.#holders = holdersOf(connection, lockKeys);
-    this.#queued = (connection.client.exists as (keys: string[]) => Promise<number>).call(connection.client, queueKeys);
+    this.#holders = connection.sendCommand(['MGET', ...this.#names.serverLockKeys]);
+    this.#holders.catch(noop);
+    this.#queued = connection.sendCommand(['EXISTS', ...this.#names.serverQueueKeys]);
     this.#queued.catch(noop);
   }
 
   async check(): Promise<FenceVerdict> {
     const [holders, queued] = await Promise.all([this.#holders, this.#queued]);
-    this.#lock.judge(holders, Number(queued ?? 0));
+    await this.#lock.judge(this.#hold, holders as unknown[], Number(queued));
     return 'go';
   }
 
-  beforeExec(builder: MultiBuilder): number {
-    return this.#lock.releaseIfLast(builder);
+  trailer(): readonly string[] | undefined {
+    return this.#lock.releaseIfLast(this.#hold);
+  }
+
+  trailerEnded(end: TrailerEnd): Promise<void> {
+    return this.#lock.releaseEnded(this.#hold, end);
+  }
+
+  afterConflict(): Promise<LockLostError | undefined> {
+    return this.#lock.afterConflict(this.#hold);
   }
 }
 
-/**
- * Auto mode's optimistic attempt, aware of the lock: the lock keys are watched and read with the
- * first reads (no extra round trip), so an attempt that finds them held by another process gives
- * way instead of competing, and one in flight when the lock is taken aborts on the watched key.
- * @internal
- */
-export class LockAwareFence implements Fence {
-  readonly mode = 'optimistic' as const;
-  readonly #lockKeys: string[];
-  #holders: Promise<unknown[]> | undefined;
-
-  constructor(lockKeys: string[]) {
-    this.#lockKeys = lockKeys;
-  }
-
-  begin(): readonly string[] {
-    return this.#lockKeys;
-  }
-
-  probe(connection: DedicatedConnection): void {
-    this.#holders = holdersOf(connection, this.#lockKeys);
-  }
-
-  async check(): Promise<FenceVerdict> {
-    const holders = await this.#holders;
-    return holders?.some((holder) => holder !== null) ? 'give-way' : 'go';
-  }
-
-  beforeExec(): number {
-    return 0;
-  }
-}

@@ -1,26 +1,25 @@
+/**
+ * A bounded set of dedicated connections to one Redis node, leased one attempt at a time. Made by
+ * a topology per node; leased by the lanes.
+ */
 import { TransactorClosedError } from '../errors/usage-errors.js';
-import type { DedicatedConnection } from './dedicated-connection.js';
+import { STOPPED } from '../util/stopped.js';
+import { WaitQueue } from '../util/wait-queue.js';
+import type { DedicatedConnection } from './connection.js';
 
 /** Opens a new dedicated connection. */
 export type ConnectionFactory = () => Promise<DedicatedConnection>;
 
-interface Waiter {
-  resolve(connection: DedicatedConnection): void;
-  reject(err: unknown): void;
-  /** Gave up (aborted) or was served: a connection opened for it afterwards goes back to the pool. */
-  settled?: boolean;
-}
-
 /**
- * A bounded set of dedicated connections, leased one attempt at a time. Waiters are served first
- * come, first served; idle connections are reused most-recent-first (warm sockets); a connection
- * returned as unusable, or found dead, is dropped and replaced on demand.
+ * Waiters are served first come, first served; idle connections are reused most-recent-first
+ * (warm sockets); a connection returned as unusable, or found dead, is dropped and replaced on
+ * demand.
  */
 export class ConnectionPool {
   readonly #open: ConnectionFactory;
   readonly #max: number;
   readonly #idle: DedicatedConnection[] = [];
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters = new WaitQueue<DedicatedConnection>();
   #size = 0;
   /** Dropped connections still waiting for replies that must land: close() waits for them too. */
   readonly #retiring = new Set<Promise<void>>();
@@ -39,35 +38,15 @@ export class ConnectionPool {
 
   /**
    * Leases a connection, waiting (first come, first served) while all are in use. Gives up when
-   * `signal` aborts, rejecting with `stopped`.
+   * `signal` aborts, rejecting with `STOPPED`.
    */
-  acquire(signal: AbortSignal | undefined, stopped: unknown): Promise<DedicatedConnection> {
+  acquire(signal: AbortSignal | undefined): Promise<DedicatedConnection> {
     if (this.#closed) return Promise.reject(new TransactorClosedError());
-    if (signal?.aborted) return Promise.reject(stopped);
+    if (signal?.aborted) return Promise.reject(STOPPED);
     const idle = this.#takeIdle();
     if (idle) return Promise.resolve(idle);
     if (this.#size < this.#max) return this.#grow();
-    if (!signal) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (connection) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(connection);
-        },
-        reject: (err) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      const onAbort = () => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index >= 0) this.#waiters.splice(index, 1);
-        waiter.settled = true;
-        reject(stopped);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(signal);
   }
 
   /**
@@ -88,15 +67,14 @@ export class ConnectionPool {
       return;
     }
     const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve(connection);
-    else this.#idle.push(connection);
+    if (!waiter?.resolve(connection)) this.#idle.push(connection);
   }
 
   /** Refuses new leases, fails waiters, closes idle connections and waits for leased ones. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new TransactorClosedError());
+    this.#waiters.failAll(new TransactorClosedError());
     const idle = this.#idle.splice(0);
     this.#size -= idle.length;
     await Promise.all(idle.map((c) => c.close()));
@@ -147,7 +125,8 @@ export class ConnectionPool {
     while (this.#waiters.length > 0 && this.#size < this.#max && !this.#closed) {
       const waiter = this.#waiters.shift()!;
       this.#grow().then(
-        (connection) => (waiter.settled ? this.release(connection, true) : waiter.resolve(connection)),
+        // A waiter that gave up meanwhile leaves the new connection to the pool.
+        (connection) => waiter.resolve(connection) || this.release(connection, true),
         (err: unknown) => waiter.reject(err),
       );
     }

@@ -1,30 +1,47 @@
+/**
+ * node-redis clients and client pools as the source of a transactor's connections to one server
+ * (and of a Redlock's to each of its nodes): dedicated connections for transactions, shared ones
+ * for locks. The user's own connections are never used: a client is shared by the rest of the
+ * app, and a pool member reconnects in place and goes back to the pool without UNWATCH.
+ */
 import type { RedisClientPoolType, RedisClientType } from 'redis';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
-import { DedicatedConnection } from './dedicated-connection.js';
+import type { LockConnections } from '../lock/lock-connections.js';
+import type { ShardedSubscriber } from '../lock/release-notifier.js';
+import { noop } from '../util/noop.js';
+import { settleWithin } from '../util/time-bounds.js';
+import type { DedicatedConnection } from './connection.js';
+import { LazyConnection } from './lazy-connection.js';
+import { NodeRedisConnection } from './node-redis-connection.js';
 import type { NodeRedisClient, NodeRedisPool } from './node-redis-types.js';
 
 /** A node-redis client or client pool: one Redis server (what `createRedlock` takes per node). */
 export type ServerClientSource = RedisClientType<any, any, any, any, any> | RedisClientPoolType<any, any, any, any, any>;
 
+/** How a server's lock connections behave when the server is down. */
+export interface LockConnectionOptions {
+  /**
+   * Fail fast (a quorum node): commands fail at once while disconnected instead of queueing, the
+   * first connect is awaited at most this long, and the subscriber connects in the background.
+   */
+  readonly failFastAfterMs?: number;
+}
+
 /**
- * The Redis server a transactor works on, reached with the options (address, credentials, TLS,
- * database, RESP, key prefix) of the client or pool it was given. The user's own connections are
- * never used: a client is shared by the rest of the app, and a pool member reconnects in place and
- * goes back to the pool without UNWATCH.
+ * The Redis server a transactor (or one Redlock node) works on, reached with the options
+ * (address, credentials, TLS, database, RESP, key prefix) of the client or pool it was given.
  */
 export interface ServerSource {
   /** A new connection for one attempt at a time; it never reconnects by itself. */
   openDedicated(): Promise<DedicatedConnection>;
-  /** A new ordinary connection (it reconnects by itself): lock commands and pub/sub. */
-  openShared(overrides?: Record<string, unknown>): Promise<NodeRedisClient>;
-  /** Like `openShared`, but not connected yet (the caller connects it, and may close it first). */
-  duplicate(overrides?: Record<string, unknown>): Promise<NodeRedisClient>;
-  /** The key prefix node-redis adds to keys on these connections ('' for none). */
+  /** Connections for locks (scripts, release notifications), opened on first use, reconnecting by themselves. */
+  lockConnections(options?: LockConnectionOptions): LockConnections;
+  /** The key prefix the client adds to keys ('' for none). */
   readonly keyPrefix: string;
 }
 
-/** Wraps the client or pool handed to `createTransactor`. */
-export function serverSourceFor(source: unknown): ServerSource {
+/** Wraps the client or pool handed to `createTransactor`; `path` names it in errors. */
+export function serverSourceFor(source: unknown, path = 'client'): ServerSource {
   let template: () => Promise<NodeRedisClient>;
   let keyPrefix: unknown;
   if (isPool(source)) {
@@ -37,24 +54,65 @@ export function serverSourceFor(source: unknown): ServerSource {
     template = () => Promise.resolve(source);
   } else {
     throw new InvalidOptionsError([
-      { path: 'client', message: 'must be a node-redis client (createClient), client pool (createClientPool) or cluster client (createCluster)' },
+      { path, message: 'must be a node-redis client (createClient), client pool (createClientPool) or cluster client (createCluster)' },
     ]);
   }
   const duplicate = async (overrides?: Record<string, unknown>) => {
     const client = (await template()).duplicate(overrides);
-    client.on('error', () => {}); // failures surface through the commands
+    client.on('error', noop); // failures surface through the commands
     return client;
   };
   return {
     keyPrefix: prefixText(keyPrefix),
-    openDedicated: () => template().then((t) => DedicatedConnection.open(t)),
-    duplicate,
-    openShared: async (overrides) => {
-      const client = await duplicate(overrides);
-      await client.connect();
-      return client;
-    },
+    openDedicated: () => template().then((t) => NodeRedisConnection.open(t)),
+    lockConnections: (options = {}) => new ServerLockConnections(duplicate, options),
   };
+}
+
+/** A connection that reconnects by itself: a script client and a sharded subscriber. */
+type SharedClient = NodeRedisClient & ShardedSubscriber;
+
+/** A lock service's two ordinary connections to one server, each opened on first use. */
+class ServerLockConnections implements LockConnections {
+  readonly #commands: LazyConnection<SharedClient>;
+  readonly #subscriber: LazyConnection<SharedClient>;
+
+  constructor(duplicate: (overrides?: Record<string, unknown>) => Promise<NodeRedisClient>, options: LockConnectionOptions) {
+    const failFast = options.failFastAfterMs;
+    const end = async (c: SharedClient) => {
+      await (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy());
+    };
+    this.#commands = new LazyConnection<SharedClient>({
+      // A quorum node that is down keeps reconnecting in the background, and its commands fail at
+      // once meanwhile (no offline queue) instead of waiting for it; the first one waits (bounded).
+      create: () => duplicate(failFast === undefined ? undefined : { disableOfflineQueue: true }) as Promise<SharedClient>,
+      connect: (c) => (failFast === undefined ? c.connect() : settleWithin(c.connect(), failFast)),
+      end,
+    });
+    this.#subscriber = new LazyConnection<SharedClient>({
+      create: () => duplicate() as Promise<SharedClient>,
+      // A quorum node's subscriptions wait in its queue until it is up.
+      connect: (c) => (failFast === undefined ? c.connect() : (c.connect().catch(noop), Promise.resolve())),
+      end,
+    });
+  }
+
+  commands(): Promise<SharedClient> {
+    return this.#commands.get();
+  }
+
+  subscriber(): Promise<ShardedSubscriber> {
+    return this.#subscriber.get();
+  }
+
+  async loadScripts(sources: readonly string[]): Promise<void> {
+    const client = await this.commands();
+    await Promise.all(sources.map((source) => client.sendCommand(['SCRIPT', 'LOAD', source])));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#commands.close(), this.#subscriber.close()]);
+  }
 }
 
 function isClient(value: unknown): value is NodeRedisClient {

@@ -1,3 +1,8 @@
+/**
+ * What node-redis's errors mean to the engine. Everything that recognises a node-redis error class
+ * lives here, so the rest of the engine asks questions ("did EXEC abort?", "will waiting help?")
+ * instead of knowing classes.
+ */
 import { ClientClosedError, ErrorReply, MultiErrorReply, WatchError } from 'redis';
 
 /**
@@ -20,3 +25,29 @@ export const isMultiErrorReply = (err: unknown): err is MultiErrorReply => isA(e
 export const isErrorReply = (err: unknown): err is Error => isA(err, ErrorReply);
 /** The client was already closed: the command was refused before it was queued. */
 export const isClientClosedError = (err: unknown): boolean => isA(err, ClientClosedError);
+
+/**
+ * Error replies that mean the server could not serve the command right now and ran nothing:
+ * it is loading its dataset after a restart (LOADING), a script is hogging it (BUSY), or a replica
+ * lost its master (MASTERDOWN). Worth another attempt, like a lost connection.
+ */
+const TRANSIENT = ['LOADING', 'BUSY', 'MASTERDOWN'];
+
+/** Whether `err` is a transient server state (see {@link TRANSIENT}). */
+export function isTransientReply(err: unknown): boolean {
+  if (!isErrorReply(err)) return false;
+  return TRANSIENT.includes(err.message.split(' ', 1)[0]!);
+}
+
+/**
+ * Whether `err` is a refusal that waiting will not change (NOPERM, WRONGTYPE, OOM...): an error
+ * reply that is not transient. A lost connection or a timeout is not one: it may pass.
+ */
+export function isPermanentReply(err: unknown): boolean {
+  return isErrorReply(err) && !isTransientReply(err);
+}
+
+/** For an EXEC that ran with failed commands: every reply (errors included), and where the errors are. */
+export function failedCommandsOf(err: unknown): { replies: readonly unknown[]; errorIndexes: readonly number[] } | undefined {
+  return isMultiErrorReply(err) ? { replies: err.replies, errorIndexes: err.errorIndexes } : undefined;
+}

@@ -1,6 +1,10 @@
+/**
+ * The commit markers of exactly-once calls: their keys, what an attempt sets, and what it takes
+ * to settle one later. Made per call by the topology; used by the attempt and the settlement.
+ */
 import { randomBytes } from 'node:crypto';
-import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
-import type { MarkerWrite } from '../connection/dedicated-connection.js';
+import { tagForSlot } from '../cluster/hash-slot.js';
+import type { MarkerWrite } from '../connection/connection.js';
 import type { CommitMarkerRef } from '../errors/transaction-errors.js';
 
 export type { CommitMarkerRef };
@@ -23,10 +27,9 @@ export const CLAIM_VALUE = 'claimed';
 
 /**
  * The commit markers of one exactly-once call: one key per attempt, in the hash slot of the call's
- * keys, that the attempt watches and sets to its id inside its MULTI (when it queued anything). A fresh key per attempt lets
- * a settlement claim it with `SET NX`: an earlier attempt's marker, or a claim on it, never stands
- * in the way of a later attempt's.
- * @internal
+ * keys, that the attempt watches and sets to its id inside its MULTI (when it queued anything). A
+ * fresh key per attempt lets a settlement claim it with `SET NX`: an earlier attempt's marker, or
+ * a claim on it, never stands in the way of a later attempt's.
  */
 export class CommitMarker {
   readonly ttlMs: number;
@@ -34,16 +37,13 @@ export class CommitMarker {
   readonly #callId: string;
 
   /**
-   * @param keys - the call's keys (validated, in one slot on a cluster)
-   * @param keyPrefix - the client's key prefix: the slot is that of the prefixed key
-   * @param clustered - whether the marker must share the keys' slot (on one server, any key will do)
+   * @param slot - on a cluster, the slot of the call's keys (the markers join it); on one server,
+   *   `undefined` (any key will do)
    */
-  constructor(keys: readonly string[], ttlMs: number, keyPrefix: string, clustered: boolean) {
+  constructor(slot: number | undefined, ttlMs: number) {
     this.ttlMs = ttlMs;
     this.#callId = `${PROCESS_NONCE}${(nextCall++).toString(36)}`;
-    this.#base = clustered
-      ? `${MARKER_NAMESPACE}:{${tagForSlot(keyHashSlot(keyPrefix + keys[0]!))}}:${this.#callId}`
-      : `${MARKER_NAMESPACE}:${this.#callId}`;
+    this.#base = slot === undefined ? `${MARKER_NAMESPACE}:${this.#callId}` : `${MARKER_NAMESPACE}:{${tagForSlot(slot)}}:${this.#callId}`;
   }
 
   /** The marker key of attempt number `attempt`. */
@@ -60,11 +60,10 @@ export class CommitMarker {
   }
 
   /**
-   * What a settlement of that write needs, stamped when EXEC is sent: a marker set by that EXEC
-   * cannot have expired by `settleBy` (a tenth of the TTL is left for the two clocks' drift).
+   * What a settlement of that write needs. Stamp it just before EXEC is sent: a marker set by that
+   * EXEC cannot have expired by `settleBy` (a tenth of the TTL is left for the two clocks' drift).
    */
   refOf(write: MarkerWrite): CommitMarkerRef {
     return { key: write.key, attemptId: write.value, settleBy: Date.now() + Math.floor(write.ttlMs * 0.9) };
   }
 }
-

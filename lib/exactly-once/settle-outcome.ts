@@ -1,14 +1,14 @@
-import type { DedicatedConnection } from '../connection/dedicated-connection.js';
-import { isErrorReply } from '../connection/node-redis-errors.js';
-import { isTransientReply } from '../connection/transient-replies.js';
+import type { DedicatedConnection } from '../connection/connection.js';
+import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import { backoffDelay } from '../retry/backoff.js';
 import { DEFAULT_RETRY_POLICY } from '../retry/retry-policy.js';
 import { sleep } from '../retry/sleep.js';
 import { raceAbort } from '../util/race-abort.js';
+import { STOPPED } from '../util/stopped.js';
 import { CLAIM_VALUE, type CommitMarkerRef } from './commit-marker.js';
 
-/** Where a settlement claims: the node serving the call's keys now (a topology's route). @internal */
+/** Where a settlement claims: the node serving the call's keys now (a topology's route). */
 export interface SettleRoute {
   pool(): { openOutside(): Promise<DedicatedConnection> };
   /** Whether `err` is a cluster redirection (a MOVED also re-routes the next `pool()`). */
@@ -47,8 +47,6 @@ export class SettlementFailed extends Error {
   }
 }
 
-/** Rejection of a race that `signal` ended (an Error, so it can be thrown as well). */
-const STOPPED = new Error('stopped');
 
 /**
  * Settles whether the attempt behind `marker` committed, by claiming its marker on a connection
@@ -92,7 +90,7 @@ export async function settleOutcome(route: SettleRoute, marker: CommitMarkerRef,
       }
       if (err instanceof SettlementFailed || err instanceof TransactorClosedError) throw err;
       const redirected = route.redirected(err);
-      if (isErrorReply(err) && !redirected && !isTransientReply(err)) throw new SettlementFailed(tries, err);
+      if (isPermanentReply(err) && !redirected) throw new SettlementFailed(tries, err);
       lastError = err;
       if (!redirected) route.unreachable();
     } finally {
@@ -109,11 +107,7 @@ export function settleWindow(remainingMs: number, stopped: boolean): AbortSignal
 }
 
 async function claim(connection: DedicatedConnection, marker: CommitMarkerRef, ttlMs: number): Promise<SettledOutcome> {
-  const reply = await (connection.client as unknown as ClaimCommand).set(marker.key, CLAIM_VALUE, {
-    condition: 'NX',
-    GET: true,
-    expiration: { type: 'PX', value: ttlMs },
-  });
+  const reply = await connection.sendCommand(['SET', connection.prefixed(marker.key), CLAIM_VALUE, 'NX', 'GET', 'PX', String(ttlMs)]);
   // A client that maps strings to Buffers (withTypeMapping) hands the old value back as one.
   const previous = Buffer.isBuffer(reply) ? reply.toString() : reply;
   if (previous === null || previous === CLAIM_VALUE) return 'not-committed';
@@ -128,9 +122,5 @@ async function backOff(tries: number, signal: AbortSignal, lastError: unknown): 
   } catch {
     throw new SettlementFailed(tries, lastError);
   }
-}
-
-interface ClaimCommand {
-  set(key: string, value: string, options: object): Promise<string | Buffer | null>;
 }
 

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import type { AcquireResult, LockBackend, ReleaseListener } from './lock-backend.js';
+import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener } from './lock-backend.js';
 import type { ResolvedLockOptions } from './lock-options.js';
-import { QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
+import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
-import { isErrorReply } from '../connection/node-redis-errors.js';
-import { isTransientReply } from '../connection/transient-replies.js';
+import { settleWithin } from '../util/time-bounds.js';
+import { isPermanentReply } from '../connection/node-redis-errors.js';
 
 /** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */
 export function newLockToken(): string {
@@ -43,7 +43,7 @@ export async function acquireLock(
           result = await backend.tryAcquire(resources, token, ttlMs);
         } catch (err) {
           // A refusal that will not change by waiting (NOPERM, WRONGTYPE...) ends the wait now.
-          if (isErrorReply(err) && !isTransientReply(err)) throw err;
+          if (isPermanentReply(err)) throw err;
           lastError = err;
         }
       }
@@ -77,7 +77,8 @@ export async function acquireLock(
       result = undefined;
     }
   } catch (err) {
-    void backend.leave(resources, token).catch(() => {});
+    // Out of the queue before the caller hears of it: nothing of this wait is left behind.
+    await settleWithin(backend.leave(resources, token), RELEASE_WAIT_MS);
     throw err;
   } finally {
     listener?.close();

@@ -9,11 +9,6 @@ export type AcquireResult =
  * @internal
  */
 export interface LockBackend {
-  /**
-   * Whether waiters queue and a release hands the lock to the first one whose resources are all
-   * free (single node); otherwise whoever asks first when it is free takes it (quorum).
-   */
-  readonly fair: boolean;
   /** One try, all resources or none. Rejects only when no verdict could be had (e.g. Redis down). */
   tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult>;
   /** Renews the lease; resolves to the new `validUntil`, or `null` when the token no longer holds it. */

@@ -62,7 +62,7 @@ export class Lock {
   #validUntil: number;
   #expiryTimer: NodeJS.Timeout | undefined;
   #extendTimer: NodeJS.Timeout | undefined;
-  #autoExtend: boolean;
+  readonly #autoExtend: boolean;
   #done = false;
 
   /** Acquired locks come from `tx.lock`, `tx.withLock` or a Redlock, never from `new`. @internal */
@@ -152,17 +152,6 @@ export class Lock {
     if (this.#done) return false;
     this.#finish(new Error('the lock was released'));
     return this.#backend.release(this.resources, this.token);
-  }
-
-  /** Records a release done elsewhere (inside a lock-mode EXEC). @internal */
-  released(): void {
-    this.#finish(new Error('the lock was released'));
-  }
-
-  /** Stops renewing (the caller is about to release, or is testing expiry). @internal */
-  stopAutoExtend(): void {
-    this.#autoExtend = false;
-    clearTimeout(this.#extendTimer);
   }
 
   #schedule(): void {

@@ -1,4 +1,12 @@
+/**
+ * The names of everything redis-transact's locks keep in Redis: per resource a lock key, a
+ * fencing/record hash, a wait queue and its expiry index, and a release channel. Used by both
+ * lock backends and by lock mode's fences.
+ */
 import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
+
+/** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
+export const QUEUE_ENTRY_TTL_MS = 2_000;
 
 /** The Redis keys and channel behind one lockable resource. All share the resource's hash slot. */
 export interface ResourceKeys {
@@ -39,4 +47,69 @@ export function resourceKeys(resource: string, keyPrefix = ''): ResourceKeys {
     expiry: `${LOCK_NAMESPACE}:expiry${tail}`,
     channel: `${LOCK_NAMESPACE}:released${tail}`,
   };
+}
+
+/**
+ * Resource names to the KEYS and channels the scripts take, with the client's key prefix applied
+ * (raw commands and channels are not prefixed by the client).
+ */
+export class LockKeyspace {
+  readonly #prefix: string;
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
+  keys(resources: readonly string[]): string[] {
+    const p = this.#prefix;
+    return resources.flatMap((r) => {
+      const k = resourceKeys(r, p);
+      return [p + k.lock, p + k.meta, p + k.queue, p + k.expiry];
+    });
+  }
+
+  /** Lock keys as the client names keys (it adds the prefix itself): what lock-aware attempts WATCH. */
+  unprefixedLockKeys(resources: readonly string[]): string[] {
+    return resources.map((r) => resourceKeys(r, this.#prefix).lock);
+  }
+
+  /** The KEYS of TAKE: one lock key per resource, prefixed. */
+  takeKeys(resources: readonly string[]): string[] {
+    return this.unprefixedLockKeys(resources).map((k) => this.#prefix + k);
+  }
+
+  /** Everything a lock-mode lane sends, derived once for its resources. */
+  forCall(resources: readonly string[]): CallLockKeys {
+    const p = this.#prefix;
+    const names = resources.map((r) => resourceKeys(r, p));
+    return {
+      keys: this.keys(resources),
+      watchKeys: names.map((k) => k.lock),
+      serverLockKeys: names.map((k) => p + k.lock),
+      serverQueueKeys: names.map((k) => p + k.queue),
+      channels: this.channels(resources),
+    };
+  }
+
+  /** Release channels, prefixed. */
+  channels(resources: readonly string[]): string[] {
+    return resources.map((r) => this.#prefix + resourceKeys(r, this.#prefix).channel);
+  }
+}
+
+/** The lock keys of one lane's resources, in resource order. */
+export interface CallLockKeys {
+  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
+  readonly keys: readonly string[];
+  /** Lock keys as the client names keys (unprefixed): to WATCH. */
+  readonly watchKeys: readonly string[];
+  /** Lock keys as they are on the server (prefixed): to read who holds them. */
+  readonly serverLockKeys: readonly string[];
+  /**
+   * Wait-queue keys as they are on the server: a lock-mode transaction checks after WATCH whether
+   * anyone waits elsewhere (a queue key exists only while someone is queued).
+   */
+  readonly serverQueueKeys: readonly string[];
+  /** Release channels, prefixed (the client does not prefix channels). */
+  readonly channels: readonly string[];
 }

@@ -1,6 +1,6 @@
-import { InvalidOptionsError } from '../errors/usage-errors.js';
 import { validateKeys } from '../validation/keys.js';
-import { describeValue, parseInput } from '../validation/parse-input.js';
+import { validateFn } from '../validation/function.js';
+import { parseInput } from '../validation/parse-input.js';
 import { acquireLock, newLockToken } from './acquire-lock.js';
 import type { InFlight } from '../lifecycle/in-flight.js';
 import { settleWithin } from '../util/time-bounds.js';
@@ -39,7 +39,7 @@ export interface Locker {
   withLock<T>(resources: readonly string[], fn: (lock: Lock) => T | Promise<T>, options?: LockOptions): Promise<T>;
 }
 
-/** Builds the {@link Locker} API over a backend, with defaults for its options. @internal */
+/** Builds the {@link Locker} API over a backend, with defaults for its options. */
 export function createLocker(
   backend: () => LockBackend,
   defaults: { ttlMs: number; acquireTimeoutMs: number },
@@ -74,9 +74,7 @@ export function createLocker(
   };
 
   async function withLock<T>(resources: readonly string[], fn: (lock: Lock) => T | Promise<T>, options: LockOptions | undefined): Promise<T> {
-    if (typeof fn !== 'function') {
-      throw new InvalidOptionsError([{ path: 'fn', message: `must be a function, got ${describeValue(fn)}` }]);
-    }
+    validateFn(fn);
     const held = await lock(resources, options, true);
     try {
       const value = await fn(held);

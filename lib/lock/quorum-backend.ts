@@ -1,18 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import { LockUnavailableError } from '../errors/lock-errors.js';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import type { ReleaseNotifier, Subscription } from './release-notifier.js';
 import { sleep } from '../retry/sleep.js';
 import { withTimeout } from '../util/time-bounds.js';
-import { runScript } from './run-script.js';
+import { runScript, type ScriptClient } from './run-script.js';
 import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts.js';
-import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './single-node-backend.js';
+import { type LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 
-/** One independent Redis server of a quorum. @internal */
+/** One independent Redis server of a quorum. */
 export interface QuorumNode {
   /** Its command connection (never queues commands while disconnected: fail fast instead). */
-  readonly client: () => Promise<NodeRedisClient>;
+  readonly client: () => Promise<ScriptClient>;
   readonly notifier: ReleaseNotifier;
   readonly keyspace: LockKeyspace;
 }
@@ -35,7 +34,6 @@ type NodeReply = { ok: true; value: unknown } | { ok: false; error: unknown };
  * @internal
  */
 export class QuorumBackend implements LockBackend {
-  readonly fair = false;
   readonly #nodes: readonly QuorumNode[];
   readonly #settings: QuorumSettings;
   readonly quorum: number;
@@ -144,7 +142,7 @@ export class QuorumBackend implements LockBackend {
   }
 
   /** Runs `op` on the given nodes (all by default) in parallel, each bounded by the node timeout. */
-  #onEach(op: (client: NodeRedisClient, node: QuorumNode) => Promise<unknown>, indexes?: readonly number[]): Promise<NodeReply[]> {
+  #onEach(op: (client: ScriptClient, node: QuorumNode) => Promise<unknown>, indexes?: readonly number[]): Promise<NodeReply[]> {
     const targets = indexes ?? this.#nodes.map((_, i) => i);
     return Promise.all(
       targets.map((i) =>

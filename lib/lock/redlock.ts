@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import { serverSourceFor } from '../connection/connection-source.js';
-import type { NodeRedisClient } from '../connection/node-redis-types.js';
 import type { ServerClientSource } from '../connection/connection-source.js';
-import { settleWithin } from '../util/time-bounds.js';
 import { durationMs } from '../validation/duration.js';
 import { parseInput } from '../validation/parse-input.js';
 import { InFlight } from '../lifecycle/in-flight.js';
 import { createLocker, type Locker } from './locker.js';
 import { DEFAULT_LOCK_OPTIONS, lockOptionsSchema, waitMsSchema } from './lock-options.js';
 import { type QuorumNode, QuorumBackend } from './quorum-backend.js';
-import { ReleaseNotifier, type ShardedSubscriber } from './release-notifier.js';
-import { LockKeyspace } from './single-node-backend.js';
+import { ReleaseNotifier } from './release-notifier.js';
+import { LockKeyspace } from './lock-keys.js';
 
 /** Options of {@link createRedlock}. */
 export interface RedlockOptions {
@@ -71,37 +69,15 @@ export function createRedlock(clients: readonly ServerClientSource[], options?: 
   if (!Array.isArray(clients) || clients.length === 0) {
     parseInput(z.array(z.unknown()).min(1, { error: 'must list at least one node-redis client' }), clients, 'clients');
   }
-  const opened: NodeRedisClient[] = [];
   const nodeTimeoutMs = parsed.nodeTimeoutMs ?? 100;
-  const nodes: QuorumNode[] = clients.map((client, i) => {
-    const server = (() => {
-      try {
-        return serverSourceFor(client);
-      } catch (err) {
-        throw Object.assign(err as Error, { message: (err as Error).message.replace('client:', `clients[${i}]:`) });
-      }
-    })();
-    let commands: Promise<NodeRedisClient> | undefined;
-    return {
-      // Not awaited: a node that is down keeps reconnecting in the background, and its commands
-      // fail at once meanwhile (no offline queue) instead of waiting for it.
-      client: () =>
-        (commands ??= server.duplicate({ disableOfflineQueue: true }).then(async (c) => {
-          opened.push(c);
-          // The first request waits for the connection (bounded), not a node that is down.
-          await settleWithin(c.connect(), nodeTimeoutMs);
-          return c;
-        })),
-      notifier: new ReleaseNotifier(() =>
-        server.duplicate().then((c) => {
-          opened.push(c);
-          c.connect().catch(() => {}); // subscriptions wait in its queue until it is up
-          return c as unknown as ShardedSubscriber;
-        }),
-      ),
-      keyspace: new LockKeyspace(server.keyPrefix),
-    };
-  });
+  const servers = clients.map((client, i) => serverSourceFor(client, `clients[${i}]`));
+  // A node that is down must cost a bounded wait, never hold a lock operation: fail fast.
+  const connections = servers.map((server) => server.lockConnections({ failFastAfterMs: nodeTimeoutMs }));
+  const nodes: QuorumNode[] = servers.map((server, i) => ({
+    client: () => connections[i]!.commands(),
+    notifier: new ReleaseNotifier(() => connections[i]!.subscriber()),
+    keyspace: new LockKeyspace(server.keyPrefix),
+  }));
   const backend = new QuorumBackend(nodes, {
     nodeTimeoutMs,
     retryDelayMs: parsed.retryDelayMs ?? 50,
@@ -111,7 +87,7 @@ export function createRedlock(clients: readonly ServerClientSource[], options?: 
   const closeOnce = async () => {
     await inFlight.close(); // lock waits and withLock calls accepted before close() finish first
     await backend.close();
-    await Promise.all(opened.map(async (c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
+    await Promise.all(connections.map((c) => c.close()));
   };
   return {
     quorum: backend.quorum,
@@ -119,5 +95,3 @@ export function createRedlock(clients: readonly ServerClientSource[], options?: 
     close: () => (closing ??= closeOnce()),
   };
 }
-
-

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { isErrorReply } from '../connection/node-redis-errors.js';
-import { isTransientReply } from '../connection/transient-replies.js';
+import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { sleep } from '../retry/sleep.js';
+import { noop } from '../util/noop.js';
 import { withTimeout } from '../util/time-bounds.js';
 import type { LockBackend } from './lock-backend.js';
 
 /** Pause between tries of a release that got no answer. */
 const RELEASE_RETRY_MS = 20;
-const noop = () => {};
 
 /**
  * Releases what `token` holds on `resources` (never another holder's lock), trying again until
@@ -25,7 +24,7 @@ export async function releaseWithin(backend: Pick<LockBackend, 'release'>, resou
       await withTimeout(backend.release(resources, token), left);
       return;
     } catch (err) {
-      if (isErrorReply(err) && !isTransientReply(err)) return;
+      if (isPermanentReply(err)) return;
       await sleep(Math.min(RELEASE_RETRY_MS, Math.max(0, until - performance.now()))).catch(noop);
     }
   }

@@ -1,10 +1,13 @@
-import type { MultiBuilder } from '../connection/node-redis-types.js';
+/**
+ * How lock scripts reach Redis: run now (by SHA, loading them on a miss), or as a command to send
+ * inside a MULTI.
+ */
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import type { LuaScript } from './scripts.js';
 
-/** What runs a script: a node-redis client, or a cluster client routed by the first key. */
+/** What runs a script: a shared connection, or a cluster client routed by the first key. */
 export interface ScriptClient {
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: readonly string[]): Promise<unknown>;
 }
 
 /**
@@ -22,16 +25,16 @@ export async function runScript(client: ScriptClient, lua: LuaScript, keys: read
 }
 
 /**
- * Queues a lock script inside a MULTI, by SHA (EVALSHA): the body would be sent on every call,
- * and the scripts are loaded up front (`SingleNodeBackend.loadScripts`). Keys and channels arrive
- * already prefixed.
+ * A lock script as a command to send inside a MULTI, by SHA (EVALSHA): the body would be sent on
+ * every call, and the scripts are loaded up front (`SingleNodeBackend.loadScripts`). Keys and
+ * channels arrive already prefixed.
  *
  * Caveat for the caller: a script the server does not have (after a restart or SCRIPT FLUSH) is
  * not refused when queued; it fails at EXEC time as an error reply (NOSCRIPT) for that one
- * command, while the other commands of the transaction apply. So queue the script last, and read
- * such a reply as "committed, but the script did not run": e.g. for a queued release, release by
- * token afterwards and load the scripts again.
+ * command, while the other commands of the transaction apply. So send it last, and read such a
+ * reply as "committed, but the script did not run": e.g. for a queued release, release by token
+ * afterwards and load the scripts again.
  */
-export function queueScript(builder: MultiBuilder, lua: LuaScript, keys: readonly string[], args: readonly string[]): void {
-  (builder as unknown as { addCommand(args: string[]): unknown }).addCommand(['EVALSHA', lua.sha, String(keys.length), ...keys, ...args]);
+export function scriptCommand(lua: LuaScript, keys: readonly string[], args: readonly string[]): string[] {
+  return ['EVALSHA', lua.sha, String(keys.length), ...keys, ...args];
 }

@@ -1,78 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
-import { resourceKeys } from './lock-keys.js';
+import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import type { LockConnections } from './lock-connections.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RELEASE, SINGLE_NODE_SCRIPTS, TAKE } from './scripts.js';
-
-/** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
-export const QUEUE_ENTRY_TTL_MS = 2_000;
-
-/**
- * Resource names to the KEYS and channels the scripts take, with the client's key prefix applied
- * (node-redis does not prefix raw commands or channels).
- * @internal
- */
-export class LockKeyspace {
-  readonly #prefix: string;
-  constructor(prefix: string) {
-    this.#prefix = prefix;
-  }
-
-  keys(resources: readonly string[]): string[] {
-    const p = this.#prefix;
-    return resources.flatMap((r) => {
-      const k = resourceKeys(r, p);
-      return [p + k.lock, p + k.meta, p + k.queue, p + k.expiry];
-    });
-  }
-
-  /** Lock keys as node-redis commands take them (it adds the prefix itself). */
-  unprefixedLockKeys(resources: readonly string[]): string[] {
-    return resources.map((r) => resourceKeys(r, this.#prefix).lock);
-  }
-
-  /** The KEYS of {@link TAKE}: one lock key per resource, prefixed (scripts are raw commands). */
-  takeKeys(resources: readonly string[]): string[] {
-    return this.unprefixedLockKeys(resources).map((k) => this.#prefix + k);
-  }
-
-  /** Everything a lock-mode call sends, derived once for its resources. */
-  forCall(resources: readonly string[]): CallLockKeys {
-    const p = this.#prefix;
-    const names = resources.map((r) => resourceKeys(r, p));
-    return {
-      keys: this.keys(resources),
-      lockKeys: names.map((k) => k.lock),
-      queueKeys: names.map((k) => k.queue),
-      takeKeys: names.map((k) => p + k.lock),
-      channels: this.channels(resources),
-    };
-  }
-
-  channels(resources: readonly string[]): string[] {
-    return resources.map((r) => this.#prefix + resourceKeys(r, this.#prefix).channel);
-  }
-}
-
-/** The lock keys of one call's resources, in resource order. @internal */
-export interface CallLockKeys {
-  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
-  readonly keys: string[];
-  /** Lock keys as node-redis commands take them (unprefixed): to WATCH and read. */
-  readonly lockKeys: string[];
-  /**
-   * Wait-queue keys as node-redis commands take them (unprefixed): a lock-mode transaction can
-   * EXISTS them after WATCH to learn whether anyone waits remotely (a queue key exists only
-   * while someone is queued).
-   */
-  readonly queueKeys: string[];
-  /** KEYS of TAKE: the lock keys, prefixed. */
-  readonly takeKeys: string[];
-  /** Release channels, prefixed (node-redis does not prefix channels). */
-  readonly channels: string[];
-}
 
 /** Turns an ACQUIRE reply into a result, timing the lease from when the request was sent. */
 export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): AcquireResult {
@@ -90,10 +22,8 @@ export function takeResult(reply: unknown, sentAt: number, ttlMs: number): Acqui
 /**
  * Locks on one Redis server (or on the one cluster node that owns their slot). Waiters queue in
  * order and a release hands the lock to the first one whose resources are all free (see RELEASE).
- * @internal
  */
 export class SingleNodeBackend implements LockBackend {
-  readonly fair = true;
   readonly keyspace: LockKeyspace;
   readonly #connections: LockConnections;
   readonly #notifier: ReleaseNotifier;

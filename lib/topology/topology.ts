@@ -1,27 +1,28 @@
+/**
+ * Where a transactor's work runs: one server, or the nodes of a Redis Cluster. The engine asks it
+ * for a key set and a route per call, and stays unaware of slots.
+ */
 import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { CommitMarker } from '../exactly-once/commit-marker.js';
 import type { LockService } from '../lock/lock-service.js';
+import type { KeySet } from '../validation/key-set.js';
 
-/**
- * Where a transactor's work runs: one server, or the nodes of a Redis Cluster. The engine asks it
- * for a route per call and stays unaware of slots.
- * @internal
- */
 export interface Topology {
   /**
-   * The route for a transaction (or lock) on `keys`. On a cluster, throws `CrossSlotError` when
-   * they do not share a hash slot, before anything is sent.
+   * The key set of validated `keys`. On a cluster, throws `CrossSlotError` when they do not share
+   * a hash slot, before anything is sent.
    */
-  route(keys: readonly string[]): Route;
+  keySet(keys: readonly string[]): KeySet;
+  /** The route for a transaction (or lock) on `keySet`. */
+  route(keySet: KeySet): Route;
   /** Locks on this topology. */
   readonly locks: LockService;
-  /** The commit markers of an exactly-once call on `keys` (in their slot, on a cluster). */
-  commitMarker(keys: readonly string[], ttlMs: number): CommitMarker;
+  /** The commit markers of an exactly-once call on `keySet` (in its slot, on a cluster). */
+  commitMarker(keySet: KeySet, ttlMs: number): CommitMarker;
   /** Closes every connection the topology opened. */
   close(): Promise<void>;
 }
 
-/** @internal */
 export interface Route {
   /** Dedicated connections to the node that serves the keys now. */
   pool(): ConnectionPool;

@@ -1,28 +1,36 @@
+/**
+ * One attempt of a transaction, start to end: take the key set's turn (with the lane's lock, in
+ * lock mode, and a connection), WATCH, run `fn`, commit what it queued, and classify what became of
+ * it. `run-transaction.ts` runs attempts until one commits or the retry policy gives up.
+ */
+import type { ConflictLedger } from '../adaptive/conflict-ledger.js';
 import type { CallLocking } from '../coalescing/call-locking.js';
 import type { Lanes } from '../coalescing/lanes.js';
-import type { Seat, SeatExit } from '../coalescing/lane.js';
-import type { ExecEnd } from '../coalescing/lane-lock.js';
+import type { ConnectionFate, Seat } from '../coalescing/seat.js';
+import type { Transaction } from '../connection/connection.js';
+import { failedCommandsOf } from '../connection/node-redis-errors.js';
+import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
+import { TransactUsageError } from '../errors/usage-errors.js';
+import type { CommitMarker, CommitMarkerRef } from '../exactly-once/commit-marker.js';
+import { settleOutcome, settleWindow } from '../exactly-once/settle-outcome.js';
 import type { AttemptMode, RetryReason } from '../observability/events.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
-import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
-import { isTransactError } from '../errors/base.js';
-import { TransactorClosedError, TransactUsageError } from '../errors/usage-errors.js';
-import type { CallScope } from './call-scope.js';
-import type { TransactionContext } from './context.js';
+import { noop } from '../util/noop.js';
+import { STOPPED } from '../util/stopped.js';
+import type { KeySet } from '../validation/key-set.js';
 import { validateKeys } from '../validation/keys.js';
+import type { CallScope } from './call-scope.js';
+import { classify, type Phase, type Verdict } from './classify.js';
+import type { TransactionContext } from './context.js';
 import { runAsFn } from './nesting.js';
-import { isClientClosedError, isErrorReply, isMultiErrorReply, isWatchError } from '../connection/node-redis-errors.js';
-import { isTransientReply } from '../connection/transient-replies.js';
-import type { CommitMarker, CommitMarkerRef } from '../exactly-once/commit-marker.js';
-import { settleOutcome, settleWindow } from '../exactly-once/settle-outcome.js';
 
 /** The user's transaction function, as the engine sees it. */
 export type TransactionFn<T> = (t: TransactionContext<any, any>) => T | Promise<T>;
 
 /** Everything one `transact` call needs across its attempts. */
 export interface TransactionCall<T> {
-  readonly keys: string[];
+  readonly keySet: KeySet;
   readonly fn: TransactionFn<T>;
   readonly idempotent: boolean;
   readonly scope: CallScope;
@@ -32,6 +40,8 @@ export interface TransactionCall<T> {
   readonly lanes: Lanes;
   /** Whether attempts run under the lane's lock: the call's mode. */
   readonly locking: CallLocking;
+  /** The transactor's recent EXECs, for auto mode to tell its own conflicts from other processes'. */
+  readonly ledger: ConflictLedger;
   /** Counts and reports what happens. */
   readonly observer: Observer;
   /** Set for an exactly-once call: each attempt's commit marker, to settle a lost EXEC reply. */
@@ -59,278 +69,245 @@ export type AttemptOutcome<T> =
   /** Another process holds the keys' lock: run again at once, under the lock (not a failed attempt). */
   | { readonly kind: 'give-way' };
 
-/** Thrown into races when the call's scope stops; never escapes this module. */
-const STOPPED = Symbol('stopped');
-const noop = () => {};
+const GIVE_WAY = Object.freeze({ kind: 'give-way' as const });
 
 /**
- * One attempt: take this key set's turn (with its lock, in lock mode, and its connection), WATCH,
- * run `fn`, and EXEC what it queued. WATCH is not awaited before `fn` runs, so it travels with
- * `fn`'s first reads, and MULTI, the queued commands and EXEC travel together: two round trips
- * when uncontended. The turn passes to the next same-key transaction as soon as EXEC is on the
- * wire. What a mode adds (lock keys watched and read, the release queued) comes from the seat's
- * fence; the attempt never waits for a lock (the lane does, before the attempt starts).
+ * Runs one attempt. WATCH is not awaited before `fn` runs, so it travels with `fn`'s first reads,
+ * and MULTI, the queued commands and EXEC travel together: two round trips when uncontended. What
+ * a mode adds (lock keys watched and read, the release sent with EXEC) comes from the seat's fence;
+ * the attempt never waits for a lock (the lane does, before the attempt starts).
  *
  * Throws `fn`'s error unchanged, a stop error, a command error, a lock error, or outcome unknown;
- * returns a retry outcome for conflicts and for connections lost before EXEC was sent.
+ * returns a retry outcome for conflicts and for connections lost before EXEC was sent. Settles only
+ * once the attempt's cleanup (its seat left, a lock let go of) is done.
  */
 export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCount, retrying: boolean): Promise<AttemptOutcome<T>> {
   let seat: Seat;
   try {
-    seat = await call.lanes.laneFor(call.keys).take({
+    seat = await call.lanes.laneFor(call.keySet).take({
       route: call.route,
       signal: call.scope.abortable,
-      stopped: STOPPED,
       remainingMs: () => call.scope.remainingMs(),
       priority: retrying,
       locking: call.locking,
     });
   } catch (err) {
-    count.attempts++;
-    if (err === STOPPED) throw call.scope.stopError(call.keys, count.attempts);
-    if (err instanceof TransactorClosedError || isTransactError(err)) throw err;
-    if (isErrorReply(err) && !isTransientReply(err) && !call.route.redirected(err)) throw err; // NOPERM on the lock keys...
-    return { kind: 'retry', reason: 'connection', cause: err };
+    const attempt = ++count.attempts;
+    return conclude(classify(err, 'turn', factsOf(err, call, true)), err, call, attempt);
   }
-  const lease: Lease = { seat, exit: 'keep' };
   const attempt = ++count.attempts;
+  count.mode = seat.fence?.mode ?? 'optimistic';
+  call.observer.attempt(call.keySet.keys, attempt, count.mode);
+  if (count.mode === 'lock') call.locking.underLock(attempt);
+  const run = new Attempt(call, seat, attempt);
   try {
-    count.mode = seat.fence?.mode ?? 'optimistic';
-    call.observer.attempt(call.keys, attempt, count.mode);
-    if (seat.fence?.mode === 'lock') call.locking.underLock(attempt);
-    const outcome = await attemptOn(lease, call, attempt);
+    const outcome = await run.run();
     if (outcome.kind === 'give-way') {
       count.waits++; // not a failed attempt: it does not count against maxAttempts
       call.locking.gaveWay(attempt);
     }
     return outcome;
-  } catch (err) {
-    if (err === STOPPED) throw call.scope.stopError(call.keys, attempt);
-    throw err;
   } finally {
-    seat.leave(lease.exit);
+    await run.end();
   }
 }
 
-interface Lease {
-  seat: Seat;
-  exit: SeatExit;
-}
+/** One attempt on its seat: the protocol, top to bottom, in {@link Attempt.run}. */
+class Attempt<T> {
+  readonly #call: TransactionCall<T>;
+  readonly #seat: Seat;
+  readonly #number: number;
+  readonly #transaction: Transaction;
+  /** What becomes of the connection when the seat is left. */
+  #fate: ConnectionFate = 'keep';
+  /** `fn` has settled: `t.watch` refuses from then on. */
+  #fnDone = false;
 
-async function attemptOn<T>(lease: Lease, call: TransactionCall<T>, attempt: number): Promise<AttemptOutcome<T>> {
-  const { connection, fence } = lease.seat;
-  const { keys, scope } = call;
-  // Only auto mode asks whether a conflict may be this process's own doing.
-  const mark = call.locking.attributesConflicts ? call.lanes.mark() : undefined;
-  const fenced = fence?.begin(connection);
-  if (fence && !fenced) return { kind: 'give-way' }; // nothing sent, fn not run: again, with a fresh fence
-  const markerKey = call.marker?.keyOf(attempt);
-  const watched = fenced || markerKey ? [...keys, ...(fenced ?? []), ...(markerKey ? [markerKey] : [])] : keys;
-  const watches: Promise<unknown>[] = [connection.watch(watched)];
-  watches[0]!.catch(noop);
-  fence?.probe(connection);
-  const { builder, commit } = connection.multi();
-  let ended = false;
-  const context: TransactionContext<unknown, unknown> = {
-    read: connection.client,
-    write: builder,
-    attempt,
-    signal: scope.signal,
-    watch: (...more: string[]) => {
-      if (ended) return Promise.reject(new TransactUsageError('t.watch() was called after its attempt ended'));
-      let watched: Promise<unknown>;
-      try {
-        const valid = validateKeys(more, 't.watch()');
-        call.route.check(valid);
-        watched = connection.watch(valid);
-      } catch (err) {
-        watched = Promise.reject(err);
-      }
-      watches.push(watched);
-      // Awaiting is optional: the engine awaits every WATCH before EXEC, so the promise handed
-      // back must not count as unhandled when fn ignores it.
-      const answer = watched.then(noop);
-      answer.catch(noop);
-      return answer;
-    },
-  };
+  constructor(call: TransactionCall<T>, seat: Seat, number: number) {
+    this.#call = call;
+    this.#seat = seat;
+    this.#number = number;
+    this.#transaction = seat.connection.transaction();
+  }
 
-  let value: T;
-  const running = runAsFn({ owner: call.lanes, keys, pool: lease.seat.pool, connection }, () => invoke(call.fn, context));
-  try {
-    value = await scope.race(running.result, STOPPED);
-  } catch (err) {
-    ended = true;
-    running.settled();
-    return failedBeforeExec(err, lease, call, attempt);
-  }
-  ended = true;
-  running.settled();
-  try {
-    // A WATCH that failed must not be followed by EXEC: it would commit unguarded.
-    await scope.race(Promise.all(watches), STOPPED);
-  } catch (err) {
-    if (err === STOPPED || !connection.alive || call.route.redirected(err) || isTransientReply(err)) {
-      return failedBeforeExec(err, lease, call, attempt);
-    }
-    connection.abandonWatch();
-    if (isTransactError(err)) throw err; // a bad t.watch() argument fn did not await
-    throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
-  }
-  if (scope.stopped || !connection.alive) {
-    return failedBeforeExec(scope.stopped ? STOPPED : new Error('connection lost before EXEC'), lease, call, attempt);
-  }
-  let fenceCommands = 0;
-  if (fence) {
+  async run(): Promise<AttemptOutcome<T>> {
+    const call = this.#call;
+    const { keys } = call.keySet;
+    const { connection, fence } = this.#seat;
+
+    // 1. WATCH the keys, with what the fence (lock keys) and the marker add, and the fence's probe:
+    //    they go out in one write with fn's first reads.
+    const mark = call.locking.attributesConflicts ? call.ledger.mark() : undefined;
+    const fenced = fence?.begin(connection);
+    if (fence && !fenced) return GIVE_WAY; // nothing sent, fn not run: again, with a fresh fence
+    const markerKey = call.marker?.keyOf(this.#number);
+    const watched = fenced || markerKey ? [...keys, ...(fenced ?? []), ...(markerKey ? [markerKey] : [])] : keys;
+    const watches: Promise<unknown>[] = [connection.watch(watched)];
+    watches[0]!.catch(noop);
+    fence?.probe(connection);
+
+    // 2. fn reads with t.read and queues its writes on t.write.
+    let value: T;
+    const running = runAsFn({ owner: call.lanes, keySet: call.keySet, pool: this.#seat.pool, connection }, () =>
+      invoke(call.fn, this.#context(watches)),
+    );
     try {
-      if ((await scope.race(fence.check(), STOPPED)) === 'give-way') {
-        connection.abandonWatch();
-        return { kind: 'give-way' };
-      }
+      value = await call.scope.race(running.result);
     } catch (err) {
-      if (isTransactError(err)) connection.abandonWatch(); // the lock was lost: nothing is sent
-      return failedBeforeExec(err, lease, call, attempt);
+      return this.#failed(err, 'run');
+    } finally {
+      this.#fnDone = true;
+      running.settled();
     }
-    fenceCommands = fence.beforeExec(builder);
-  }
-  const markerWrite = call.marker?.writeOf(attempt);
-  let marker: CommitMarkerRef | undefined;
 
-  let replies: unknown[];
-  // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set
-  // went out since this attempt's WATCH (judged before this attempt's own EXEC counts).
-  const localWriter = mark !== undefined && call.lanes.execSinceOn(keys, mark);
-  // MULTI..EXEC are queued on the connection now, with the marker first when fn queued anything
-  // (when it queued nothing, there is nothing to apply exactly once).
-  const sent = commit(markerWrite, fenceCommands);
-  if (sent.refused) {
-    connection.abandonWatch();
-    throw sent.refused; // nothing was sent: fn queued a command that has no place in MULTI
-  }
-  try {
-    const committing = sent.replies;
-    if (sent.marked) marker = call.marker!.refOf(markerWrite!);
-    call.lanes.execSent(keys);
-    // It carries the lock's release: it must land before anything that cleans up after this call.
-    if (fenceCommands > 0) connection.mustLand(committing);
-    lease.seat.passTurn();
-    replies = await scope.race(committing, STOPPED);
-  } catch (err) {
-    const partial = fenceCommands > 0 && isMultiErrorReply(err) ? err : undefined;
-    const fenceFrom = partial ? partial.replies.length - fenceCommands : 0;
-    const ownFailed = partial?.errorIndexes.some((i) => i >= fenceFrom) ?? false;
-    if (partial && ownFailed && partial.errorIndexes.every((i) => i >= fenceFrom)) {
-      // Only what the fence queued failed (its script missing from the cache after a restart or
-      // SCRIPT FLUSH): the writes committed; the lane lets go of the lock by token instead.
-      lease.seat.execEnded('committed-unreleased');
-      return { kind: 'committed', value, replies: partial.replies.slice(0, fenceFrom) };
+    // 3. Before EXEC: every WATCH answered (one that failed must never be followed by EXEC: it
+    //    would commit unguarded), the call still on, the connection up, and the fence's verdict.
+    try {
+      await call.scope.race(Promise.all(watches));
+    } catch (err) {
+      return this.#failed(err, 'watch');
     }
-    // EXEC ran; if the fence's release failed with fn's commands, the lane releases by token.
-    const end = execEnd(err, call);
-    lease.seat.execEnded(ownFailed ? 'committed-unreleased' : end);
-    if (call.marker && end === 'unknown') {
-      // Its connection is done for: drop it, and let the lane's next transaction go, before settling.
-      lease.seat.leave('destroy');
-      if (marker) return settleLostReply(err, marker, value, call, attempt);
-      // Only the fence's commands went out (the lock's release): none of the caller's writes.
-      if (err === STOPPED || call.scope.stopped) throw call.scope.stopError(keys, attempt);
-      return { kind: 'retry', reason: 'connection', cause: err };
+    if (call.scope.stopped) return this.#failed(STOPPED, 'run');
+    if (!connection.alive) return this.#failed(new Error('connection lost before EXEC'), 'run');
+    if (fence) {
+      try {
+        if ((await call.scope.race(fence.check())) === 'give-way') {
+          connection.abandonWatch();
+          return GIVE_WAY;
+        }
+      } catch (err) {
+        return this.#failed(err, 'run');
+      }
     }
-    const outcome = failedAtExec(err, lease, call, attempt);
-    if (outcome.reason === 'conflict') {
-      call.locking.conflicted(attempt, localWriter);
-      if (fence?.mode === 'lock') await scope.bound(lease.seat.confirmLock(), keys, attempt);
+
+    // 4. Commit: MULTI, the marker (exactly-once), what fn queued, what the fence adds, EXEC.
+    const write = call.marker?.writeOf(this.#number);
+    const ref = write && call.marker!.refOf(write); // stamped before EXEC goes out
+    // Whether the writer of a conflict may be this process: an EXEC of an overlapping key set went
+    // out since this attempt's WATCH (judged before this attempt's own EXEC counts).
+    const localWriter = mark !== undefined && call.ledger.execSinceOn(keys, mark);
+    call.ledger.execSent(keys);
+    const exec = await this.#seat.commit(this.#transaction, write, {
+      race: (reply) => call.scope.race(reply),
+      classify: (err) => this.#classify(err, 'exec'),
+    });
+
+    // 5. What became of it.
+    if (exec.kind === 'committed') return { kind: 'committed', value, replies: exec.replies };
+    const { error, verdict } = exec;
+    this.#fate = verdict.connection;
+    if (verdict.next.do === 'retry' && verdict.next.reason === 'conflict') call.locking.conflicted(this.#number, localWriter);
+    if (verdict.ran === 'unknown') {
+      // None of fn's commands went out (only the lock's release did): its data is untouched.
+      if (!exec.wrote) return conclude(nothingWritten(error, call), error, call, this.#number);
+      if (ref && exec.marked) {
+        // Its connection is done for: drop it, and let the lane's next transaction go, before settling.
+        await this.#seat.leave('destroy');
+        return this.#settle(error, ref, value);
+      }
     }
-    return outcome;
+    return conclude(verdict, error, call, this.#number);
   }
-  lease.seat.execEnded('committed');
-  // What the fence queued after fn's commands (the lock's release) is not the caller's.
-  if (fenceCommands > 0) replies = replies.slice(0, replies.length - fenceCommands);
-  // (Nothing queued: EXEC was skipped and the WATCH marked for dropping, by the connection.)
-  return { kind: 'committed', value, replies };
-}
 
-/**
- * EXEC was sent and its reply lost (the connection dropped, or the call was stopped while it was
- * on its way): settle whether it ran by claiming its marker, within the call's deadline (at least
- * a grace period). Committed: the call's result, without replies. Not committed: nothing was
- * written and nothing can be, so the call retries (or ends with its stop error). Not settled:
- * outcome unknown, with what it takes to settle it later.
- */
-async function settleLostReply<T>(
-  err: unknown,
-  marker: CommitMarkerRef,
-  value: T,
-  call: TransactionCall<T>,
-  attempt: number,
-): Promise<AttemptOutcome<T>> {
-  const { keys, scope } = call;
-  const stopped = err === STOPPED;
-  const cause = stopped ? scope.stopError(keys, attempt) : err;
-  try {
-    const window = settleWindow(scope.remainingMs(), scope.stopped);
-    const outcome = await settleOutcome(call.route, marker, call.marker!.ttlMs, window);
-    if (outcome === 'committed') return { kind: 'committed', value, replies: [], repliesLost: true };
-  } catch (settleError) {
-    if (call.idempotent && !stopped && !scope.stopped) return { kind: 'retry', reason: 'unknown', cause };
-    throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause, commitMarker: marker, settleError });
+  /** Seals `t.write` and leaves the seat; resolves once the lane's cleanup is done. */
+  end(): Promise<void> {
+    this.#transaction.seal();
+    return this.#seat.leave(this.#fate);
   }
-  if (stopped || scope.stopped) throw scope.stopError(keys, attempt); // nothing was written
-  return { kind: 'retry', reason: 'connection', cause: err };
-}
 
-/** Whether an EXEC that failed ran (and with it a release it carried). */
-function execEnd(err: unknown, call: TransactionCall<unknown>): ExecEnd {
-  if (isWatchError(err) || isClientClosedError(err)) return 'aborted';
-  if (isMultiErrorReply(err)) return 'committed';
-  if (err !== STOPPED && (isErrorReply(err) || call.route.redirected(err))) return 'aborted'; // EXECABORT: nothing ran
-  return 'unknown';
-}
-
-/** Nothing was sent past WATCH and reads: retry on a dead connection, otherwise end the call. */
-function failedBeforeExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): AttemptOutcome<never> {
-  if (err === STOPPED) {
-    lease.exit = 'destroy'; // fn may still be running commands on it
-    throw call.scope.stopError(call.keys, attempt);
+  #context(watches: Promise<unknown>[]): TransactionContext<unknown, unknown> {
+    const call = this.#call;
+    const { connection } = this.#seat;
+    return {
+      read: connection.reader,
+      write: this.#transaction.builder,
+      attempt: this.#number,
+      signal: call.scope.signal,
+      watch: (...more: string[]) => {
+        if (this.#fnDone) return Promise.reject(new TransactUsageError('t.watch() was called after its attempt ended'));
+        let watched: Promise<unknown>;
+        try {
+          const valid = validateKeys(more, 't.watch()');
+          call.route.check(valid);
+          watched = connection.watch(valid);
+        } catch (err) {
+          watched = Promise.reject(err);
+        }
+        watches.push(watched);
+        // Awaiting is optional: the engine awaits every WATCH before EXEC, so the promise handed
+        // back must not count as unhandled when fn ignores it.
+        const answer = watched.then(noop);
+        answer.catch(noop);
+        return answer;
+      },
+    };
   }
-  if (!lease.seat.connection.alive) {
-    lease.exit = 'destroy';
+
+  #classify(err: unknown, phase: Phase): Verdict {
+    return classify(err, phase, factsOf(err, this.#call, this.#seat.connection.alive));
+  }
+
+  /** The attempt ended before EXEC was sent: what the classifier says, applied. */
+  #failed(err: unknown, phase: Phase): AttemptOutcome<never> {
+    const verdict = this.#classify(err, phase);
+    this.#fate = verdict.connection;
+    if (verdict.abandonWatch) this.#seat.connection.abandonWatch();
+    return conclude(verdict, err, this.#call, this.#number);
+  }
+
+  /**
+   * EXEC was sent and its reply lost (the connection dropped, or the call was stopped while it was
+   * on its way): settle whether it ran by claiming its marker, within the call's deadline (at least
+   * a grace period). Committed: the call's result, without replies. Not committed: nothing was
+   * written and nothing can be, so the call retries (or ends with its stop error). Not settled:
+   * outcome unknown, with what it takes to settle it later.
+   */
+  async #settle(err: unknown, marker: CommitMarkerRef, value: T): Promise<AttemptOutcome<T>> {
+    const call = this.#call;
+    const { keys } = call.keySet;
+    const { scope } = call;
+    const stopped = err === STOPPED || scope.stopped;
+    const cause = err === STOPPED ? scope.stopError(keys, this.#number) : err;
+    try {
+      const window = settleWindow(scope.remainingMs(), scope.stopped);
+      const outcome = await settleOutcome(call.route, marker, call.marker!.ttlMs, window);
+      if (outcome === 'committed') return { kind: 'committed', value, replies: [], repliesLost: true };
+    } catch (settleError) {
+      if (call.idempotent && !stopped) return { kind: 'retry', reason: 'unknown', cause };
+      throw new TransactOutcomeUnknownError({ keys, attempts: this.#number, cause, commitMarker: marker, settleError });
+    }
+    if (stopped) throw scope.stopError(keys, this.#number); // nothing was written
     return { kind: 'retry', reason: 'connection', cause: err };
   }
-  lease.seat.connection.abandonWatch();
-  // A read or WATCH answered MOVED/ASK/TRYAGAIN/CLUSTERDOWN (fn may have rethrown it): retry
-  // where the slot lives now.
-  if (call.route.redirected(err)) {
-    lease.exit = 'return';
-    return { kind: 'retry', reason: 'redirect', cause: err };
-  }
-  if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
-  throw err;
 }
 
-/** Sorts an EXEC failure into: not sent, conflict, refused by Redis, or outcome unknown. */
-function failedAtExec(err: unknown, lease: Lease, call: TransactionCall<unknown>, attempt: number): Extract<AttemptOutcome<never>, { kind: 'retry' }> {
-  const { keys } = call;
-  if (isWatchError(err)) return { kind: 'retry', reason: 'conflict', cause: err };
-  if (isMultiErrorReply(err)) {
-    throw new TransactCommandError({
-      keys, attempts: attempt, applied: 'partial', cause: err, replies: err.replies, errorIndexes: err.errorIndexes,
-    });
+/** What the classifier needs besides the error. */
+function factsOf(err: unknown, call: TransactionCall<unknown>, alive: boolean) {
+  return { alive, redirected: call.route.redirected(err), idempotent: call.idempotent };
+}
+
+/** A lost EXEC reply that carried none of `fn`'s commands: nothing of the call was written. */
+function nothingWritten(err: unknown, call: TransactionCall<unknown>): Verdict {
+  const next = err === STOPPED || call.scope.stopped ? { do: 'stop' as const } : { do: 'retry' as const, reason: 'connection' as const };
+  return { next, connection: 'destroy', ran: 'unknown', abandonWatch: false };
+}
+
+/** Applies a verdict's next step: an outcome to retry, or the error that ends the call. */
+function conclude(verdict: Verdict, err: unknown, call: TransactionCall<unknown>, attempts: number): AttemptOutcome<never> {
+  const { keys } = call.keySet;
+  const { next } = verdict;
+  switch (next.do) {
+    case 'retry':
+      return { kind: 'retry', reason: next.reason, cause: err };
+    case 'stop':
+      throw call.scope.stopError(keys, attempts);
+    case 'rethrow':
+      throw err;
+    case 'refused':
+      throw new TransactCommandError({ keys, attempts, applied: next.applied, cause: err, ...failedCommandsOf(err) });
+    case 'unknown':
+      throw new TransactOutcomeUnknownError({ keys, attempts, cause: err === STOPPED ? call.scope.stopError(keys, attempts) : err });
   }
-  // A queue-time error reply (EXECABORT): Redis discarded the whole transaction; on a cluster
-  // MOVED/ASK/TRYAGAIN/CLUSTERDOWN are such replies, and worth another try on the right node.
-  if (call.route.redirected(err)) {
-    lease.exit = 'return';
-    return { kind: 'retry', reason: 'redirect', cause: err };
-  }
-  if (isTransientReply(err)) return { kind: 'retry', reason: 'connection', cause: err };
-  if (isErrorReply(err)) throw new TransactCommandError({ keys, attempts: attempt, applied: 'none', cause: err });
-  lease.exit = 'destroy';
-  // Refused before anything was queued on the socket.
-  if (isClientClosedError(err)) return { kind: 'retry', reason: 'connection', cause: err };
-  const cause = err === STOPPED ? call.scope.stopError(keys, attempt) : err;
-  if (call.idempotent && err !== STOPPED) return { kind: 'retry', reason: 'unknown', cause };
-  throw new TransactOutcomeUnknownError({ keys, attempts: attempt, cause });
 }
 
 function invoke<T>(fn: TransactionFn<T>, context: TransactionContext<unknown, unknown>): Promise<T> {

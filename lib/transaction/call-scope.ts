@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { TransactAbortedError, TransactTimeoutError } from '../errors/transaction-errors.js';
 import { raceAbort } from '../util/race-abort.js';
+import { STOPPED } from '../util/stopped.js';
 
 const NEVER = new AbortController().signal;
-const BOUND_STOPPED = Symbol('stopped');
 
 /**
  * The cancellation state of one `transact` call: the caller's signal and the policy's deadline,
@@ -55,24 +55,11 @@ export class CallScope {
   }
 
   /**
-   * Settles like `work`, or rejects with `stopped` as soon as the scope stops, whichever is first.
+   * Settles like `work`, or rejects with `STOPPED` as soon as the scope stops, whichever is first.
    * `work` always gets a handler: a race it loses never leaves its rejection unhandled.
    */
-  race<T>(work: Promise<T>, stopped: unknown): Promise<T> {
-    return this.signal === NEVER ? work : raceAbort(work, this.signal, stopped);
-  }
-
-  /**
-   * Settles like `work`, or rejects with this call's stop error (aborted or timed out, after
-   * `attempts` attempts) as soon as the scope stops.
-   */
-  async bound<T>(work: Promise<T>, keys: readonly string[], attempts: number): Promise<T> {
-    try {
-      return await this.race(work, BOUND_STOPPED);
-    } catch (err) {
-      if (err === BOUND_STOPPED) throw this.stopError(keys, attempts);
-      throw err;
-    }
+  race<T>(work: Promise<T>): Promise<T> {
+    return this.signal === NEVER ? work : raceAbort(work, this.signal, STOPPED);
   }
 
   /** Releases the deadline timer. */

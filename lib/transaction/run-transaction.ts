@@ -22,7 +22,8 @@ export interface TransactResult<T, Replies = unknown[]> {
 
 /** Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped. */
 export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
-  const { keys, scope, observer } = call;
+  const { scope, observer } = call;
+  const { keys } = call.keySet;
   const startedAt = performance.now();
   // Set once an idempotent retry followed an EXEC whose outcome was unknown: from then on, no
   // failure may claim that nothing was written.
@@ -65,7 +66,7 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
   }
 }
 
-function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>, keys: string[], attempts: number): Error {
+function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>, keys: readonly string[], attempts: number): Error {
   const failure = { keys, attempts, cause: outcome.cause };
   switch (outcome.reason) {
     case 'conflict':

@@ -1,8 +1,7 @@
 import type { Lock } from '../../lib';
-import { resourceKeys } from '../../lib/lock/lock-keys';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE } from '../../lib/lock/scripts';
-import { LockKeyspace } from '../../lib/lock/single-node-backend';
+import { LockKeyspace, resourceKeys } from '../../lib/lock/lock-keys';
 import { commandCalls, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();

@@ -5,10 +5,9 @@ import {
   LockUnavailableError,
   TransactorClosedError,
 } from '../../lib';
-import { resourceKeys } from '../../lib/lock/lock-keys';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, EXTEND, RELEASE } from '../../lib/lock/scripts';
-import { LockKeyspace } from '../../lib/lock/single-node-backend';
+import { LockKeyspace, resourceKeys } from '../../lib/lock/lock-keys';
 import { commandCalls, commandsProcessed, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();

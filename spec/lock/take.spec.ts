@@ -1,11 +1,10 @@
 import { MultiErrorReply } from 'redis';
-import type { MultiBuilder } from '../../lib/connection/node-redis-types';
 import type { LockConnections } from '../../lib/lock/lock-connections';
-import { resourceKeys } from '../../lib/lock/lock-keys';
+import { QUEUE_ENTRY_TTL_MS, resourceKeys } from '../../lib/lock/lock-keys';
 import { ReleaseNotifier } from '../../lib/lock/release-notifier';
-import { queueScript, runScript } from '../../lib/lock/run-script';
+import { runScript, scriptCommand } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE, TAKE } from '../../lib/lock/scripts';
-import { QUEUE_ENTRY_TTL_MS, SingleNodeBackend } from '../../lib/lock/single-node-backend';
+import { SingleNodeBackend } from '../../lib/lock/single-node-backend';
 import { commandCalls, useRedis } from '../support/redis';
 
 const redis = useRedis();
@@ -87,12 +86,13 @@ describe('SingleNodeBackend.tryTake (TAKE)', () => {
 });
 
 describe('LockKeyspace.forCall', () => {
-  it('names the queue keys as node-redis takes them: they exist exactly while someone waits', async () => {
+  it('names the queue keys as they are on the server: they exist exactly while someone waits', async () => {
     const admin = await redis.connect();
     const backend = backendOn(admin);
-    const { queueKeys, takeKeys, lockKeys } = backend.keyspace.forCall(['a', 'b']);
+    const { serverQueueKeys, serverLockKeys, watchKeys } = backend.keyspace.forCall(['a', 'b']);
+    const queueKeys = [...serverQueueKeys];
     expect(queueKeys).toEqual([resourceKeys('a').queue, resourceKeys('b').queue]);
-    expect(takeKeys).toEqual(lockKeys);
+    expect(serverLockKeys).toEqual(watchKeys); // no key prefix: the same names
 
     await backend.tryAcquire(['b'], 'holder', 10_000);
     expect(await admin.exists(queueKeys)).toBe(0);
@@ -102,26 +102,27 @@ describe('LockKeyspace.forCall', () => {
     expect(await admin.exists(queueKeys)).toBe(0);
   });
 
-  it('prefixes the script keys but not the keys node-redis commands take', () => {
+  it('prefixes the keys sent raw, but not the keys the client prefixes itself (WATCH)', () => {
     const backend = backendOn({} as Admin, 'app:');
     const call = backend.keyspace.forCall(['a']);
 
-    expect(call.queueKeys).toEqual([resourceKeys('a', 'app:').queue]);
-    expect(call.lockKeys).toEqual([resourceKeys('a', 'app:').lock]);
-    expect(call.takeKeys).toEqual([`app:${resourceKeys('a', 'app:').lock}`]);
+    expect(call.serverQueueKeys).toEqual([`app:${resourceKeys('a', 'app:').queue}`]);
+    expect(call.serverLockKeys).toEqual([`app:${resourceKeys('a', 'app:').lock}`]);
+    expect(call.watchKeys).toEqual([resourceKeys('a', 'app:').lock]);
+    expect(call.keys).toEqual(backend.keyspace.keys(['a']));
+    expect(backend.keyspace.takeKeys(['a'])).toEqual(call.serverLockKeys);
   });
 });
 
-describe('queueScript', () => {
-  it('queues the script by SHA inside MULTI', async () => {
+describe('scriptCommand', () => {
+  it('sends the script by SHA inside MULTI', async () => {
     const admin = await redis.connect();
     const backend = backendOn(admin);
     await backend.loadScripts();
     await backend.tryAcquire(['a'], 't1', 10_000);
     await admin.configResetStat();
 
-    const multi = admin.multi() as unknown as MultiBuilder;
-    queueScript(multi, RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]);
+    const multi = admin.multi().addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]));
     expect(await multi.exec()).toEqual([1]);
 
     expect(await commandCalls(admin, 'evalsha')).toBe(1);
@@ -135,8 +136,7 @@ describe('queueScript', () => {
     await runScript(admin, ACQUIRE, backend.keyspace.keys(['a']), ['t1', '10000', String(QUEUE_ENTRY_TTL_MS), '1']);
     await admin.scriptFlush();
 
-    const multi = admin.multi().set('data', 'written') as unknown as MultiBuilder;
-    queueScript(multi, RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]);
+    const multi = admin.multi().set('data', 'written').addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]));
     const failure = multi.exec();
 
     await expect(failure).rejects.toBeInstanceOf(MultiErrorReply);

@@ -7,7 +7,7 @@ import { createClient, type RedisClientType } from 'redis';
  * connection at an exact point in the protocol, for fault tests.
  */
 /** What the proxy does with one client→server chunk (see {@link TcpProxy.onRequest}). */
-export type ProxyAction = 'forward' | 'cut-after-reply' | 'mute-replies' | 'hold' | 'stall';
+export type ProxyAction = 'forward' | 'cut-after-reply' | 'mute-replies' | 'hold' | 'stall' | { readonly after: Promise<unknown> };
 
 export class TcpProxy {
   /** Client→server flights seen so far, over all connections. */
@@ -19,13 +19,16 @@ export class TcpProxy {
    * away). `'hold'`: do not forward it yet ({@link releaseHeld} does), and drop the client's side at
    * once while keeping the server's: to the client the connection is lost, to the server the
    * connection (and its WATCH) lives on. `'stall'`: the same, but the client's side stays open
-   * too: the client waits for a reply that does not come.
+   * too: the client waits for a reply that does not come. `{ after }`: forward it (and whatever
+   * that connection sends next, in order) once `after` settles: a request delayed, not lost.
    */
   onRequest: ((chunk: Buffer) => ProxyAction) | undefined;
   /** While true, new connections are accepted and dropped at once: the server looks unreachable. */
   refuse = false;
   /** Server→client bytes swallowed by `'mute-replies'`, over all connections. */
   muted = 0;
+  /** Requests delayed by an `{ after }` action so far. */
+  delayed = 0;
   #held: { upstream: Socket; chunk: Buffer; replies: Buffer[] } | undefined;
   readonly #server: Server;
   readonly #pairs = new Set<{ client: Socket; upstream: Socket }>();
@@ -124,10 +127,27 @@ export class TcpProxy {
     let cutOnReply = false;
     let mute = false;
     let held: Buffer[] | undefined;
+    /** Chunks waiting behind a delayed one, in order; `undefined` while nothing is delayed. */
+    let delayed: Buffer[] | undefined;
     client.on('data', (chunk: Buffer) => {
       if (!lastFromClient) this.flights++;
       lastFromClient = true;
+      if (delayed) {
+        delayed.push(chunk);
+        return;
+      }
       const action = this.onRequest?.(chunk);
+      if (typeof action === 'object') {
+        const waiting: Buffer[] = [chunk];
+        delayed = waiting;
+        this.delayed++;
+        const flush = () => {
+          delayed = undefined;
+          for (const c of waiting) upstream.write(c);
+        };
+        action.after.then(flush, flush);
+        return;
+      }
       if (action === 'hold' || action === 'stall') {
         held = [];
         this.#held = { upstream, chunk, replies: held };

@@ -38,7 +38,7 @@ describe('replies are EXEC’s replies for what fn queued', () => {
       const { replies } = await tx.transact([`list:${mode}`], (t) => {
         for (let i = 0; i < 10_000; i++) t.write.rPush(`list:${mode}`, String(i));
       }, { mode });
-      const list = replies as unknown[]; // typed `unknown` for a client built without modules
+      const list = replies;
       expect(list).toHaveLength(10_000);
       expect(list[9_999]).toBe(10_000);
     }

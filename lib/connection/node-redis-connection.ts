@@ -1,0 +1,275 @@
+/**
+ * The node-redis implementation of a {@link DedicatedConnection}: one duplicate of the app's
+ * client that never reconnects, whose MULTI builders send what the engine adds (a commit marker
+ * first, a lock release last) in the same MULTI as `fn`'s writes. Made by the connection sources
+ * (`connection-source.ts`, `node-redis-cluster.ts`); used by the engine only through the interface.
+ */
+import { TransactUsageError } from '../errors/usage-errors.js';
+import { noop } from '../util/noop.js';
+import { settleWithin } from '../util/time-bounds.js';
+import type { DedicatedConnection, ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
+import type { MultiBuilder, NodeRedisClient, QueuedCommand } from './node-redis-types.js';
+
+/** How long a retired connection may wait for the replies of what it already sent. */
+const RETIRE_WAIT_MS = 2_000;
+
+/**
+ * Methods `fn` must not call on `t.read`: they would change the connection's WATCH, MULTI,
+ * database or protocol state under the engine, or close a connection it owns.
+ */
+const GUARDED_METHODS = [
+  'watch', 'WATCH', 'unwatch', 'UNWATCH', 'multi', 'MULTI', 'select', 'SELECT',
+  'subscribe', 'SUBSCRIBE', 'pSubscribe', 'PSUBSCRIBE', 'sSubscribe', 'SSUBSCRIBE', 'monitor', 'MONITOR',
+  'reset', 'quit', 'QUIT', 'disconnect', 'close', 'destroy',
+] as const;
+
+/**
+ * MULTI builder methods `fn` must not call on `t.write`: the engine sends EXEC itself, and a
+ * SELECT inside the transaction would move the rest of it (and the connection) to another database.
+ */
+const GUARDED_WRITE_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'execAsPipelineTyped', 'select', 'SELECT'] as const;
+
+/** Refusals for `t.write`'s guarded methods, made once: a builder is made per attempt. */
+const WRITE_REFUSALS = GUARDED_WRITE_METHODS.map((method) => [method, refuse(`t.write.${method}()`)] as const);
+
+/**
+ * Commands that must not run inside a transaction's MULTI however they were queued (a raw
+ * `t.write.sendCommand`): they would end it early or move it, and the connection, to another
+ * database or protocol.
+ */
+const REFUSED_IN_MULTI = new Set(['SELECT', 'SWAPDB', 'MULTI', 'EXEC', 'DISCARD', 'RESET', 'QUIT', 'HELLO', 'WATCH', 'UNWATCH']);
+
+/** Takes the place of a sealed builder queue's `push`: a write queued after its attempt ended. */
+function refuseLateWrite(): never {
+  throw new TransactUsageError(
+    't.write was used after its attempt ended (a write queued from a timer or a promise fn did not await): ' +
+      'it would never be sent. Queue every write before fn returns',
+  );
+}
+
+/** See {@link DedicatedConnection}. */
+export class NodeRedisConnection implements DedicatedConnection {
+  /** The node-redis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
+  readonly client: NodeRedisClient;
+  readonly #watch: (keys: string[]) => Promise<unknown>;
+  readonly #unwatch: () => Promise<unknown>;
+  readonly #close: () => Promise<void>;
+  readonly #destroy: () => void;
+  readonly #keyPrefix: string | Buffer;
+  #staleWatch = false;
+  /**
+   * Commands whose effect must land before their call's cleanup (an EXEC that releases, a lease
+   * renewal), until their replies: dropping the connection waits for these, and only these.
+   */
+  readonly #landing = new Set<Promise<unknown>>();
+
+  private constructor(client: NodeRedisClient) {
+    this.client = client;
+    this.#watch = client.watch.bind(client);
+    this.#unwatch = client.unwatch.bind(client);
+    this.#close = client.close.bind(client);
+    this.#destroy = client.destroy.bind(client);
+    const prefix = client._keyPrefix;
+    this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
+    for (const method of GUARDED_METHODS) {
+      (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
+    }
+  }
+
+  /**
+   * Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`,
+   * and overrides: another node of the same cluster (`socket`), or the cluster's key prefix (its
+   * node clients do not carry it).
+   */
+  static async open(
+    template: NodeRedisClient,
+    overrides: { socket?: Record<string, unknown>; keyPrefix?: string } = {},
+  ): Promise<NodeRedisConnection> {
+    // node-redis would replay a queued MULTI/EXEC on a new socket without its WATCH (a lost update).
+    const socket = { ...template.options?.socket, ...overrides.socket, reconnectStrategy: false };
+    // node-redis's per-command timeout only covers commands still waiting to be written, which a
+    // connection that never reconnects does not keep; it costs a timer per command, so it is off
+    // here (the call's deadline bounds the waits instead).
+    const commandOptions = { ...template._commandOptions, timeout: 0 };
+    const client = template.duplicate({ socket, commandOptions, ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}) });
+    // Errors surface through the rejected commands; an unhandled 'error' event would crash.
+    client.on('error', noop);
+    await client.connect();
+    return new NodeRedisConnection(client);
+  }
+
+  get reader(): NodeRedisClient {
+    return this.client;
+  }
+
+  get alive(): boolean {
+    return this.client.isReady;
+  }
+
+  watch(keys: readonly string[]): Promise<unknown> {
+    if (this.#staleWatch) {
+      this.#staleWatch = false;
+      this.#unwatch().catch(noop);
+    }
+    return this.#watch(keys as string[]);
+  }
+
+  abandonWatch(): void {
+    this.#staleWatch = true;
+  }
+
+  sendCommand(args: readonly (string | Buffer)[]): Promise<unknown> {
+    return this.client.sendCommand(args);
+  }
+
+  prefixed(key: string): string | Buffer {
+    return prefixedKey(this.#keyPrefix, key);
+  }
+
+  transaction(): Transaction {
+    return new NodeRedisTransaction(this.client, this.#keyPrefix, () => (this.#staleWatch = true));
+  }
+
+  mustLand(reply: Promise<unknown>): void {
+    this.#landing.add(reply);
+    const landed = () => this.#landing.delete(reply);
+    reply.then(landed, landed);
+  }
+
+  retire(): Promise<void> {
+    if (this.#landing.size === 0 || !this.alive) {
+      this.destroy();
+      return Promise.resolve();
+    }
+    return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
+  }
+
+  destroy(): void {
+    if (this.client.isOpen) this.#destroy();
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isOpen) await this.#close().catch(noop);
+  }
+}
+
+/** What {@link NodeRedisTransaction} makes of the builder's queue when it is handed over. */
+interface Sent {
+  readonly wrote: boolean;
+  readonly marked: boolean;
+  trailerReplies: readonly unknown[] | undefined;
+}
+
+/** Hands the builder's queue over without sending it: {@link NodeRedisTransaction.seal} needs the queue. */
+const CAPTURE = Symbol('capture');
+
+/**
+ * One attempt's MULTI. The builder is node-redis's own class for the client (typed commands,
+ * scripts, modules, functions, `sendCommand`), made with a send function of this transaction's
+ * own: whatever `fn` queued, however it queued it, arrives there as the builder's queue, and the
+ * marker and trailer are added around it. Their replies are taken off before node-redis turns the
+ * rest into the caller's replies.
+ */
+class NodeRedisTransaction implements Transaction {
+  readonly builder: MultiBuilder;
+  readonly #client: NodeRedisClient;
+  readonly #keyPrefix: string | Buffer;
+  readonly #nothingSent: () => void;
+  readonly #exec: () => Promise<unknown[]>;
+  #plan: ExecPlan | typeof CAPTURE | undefined;
+  #queue: QueuedCommand[] | undefined;
+  #sent: Sent | undefined;
+  #sealed = false;
+
+  constructor(client: NodeRedisClient, keyPrefix: string | Buffer, nothingSent: () => void) {
+    this.#client = client;
+    this.#keyPrefix = keyPrefix;
+    this.#nothingSent = nothingSent;
+    const builder = new client.Multi(
+      (commands, ...rest) => this.#send(commands, rest),
+      client._executePipeline.bind(client),
+      client._commandOptions?.typeMapping,
+      client._keyPrefix,
+    );
+    this.#exec = builder.exec;
+    for (const [method, refusal] of WRITE_REFUSALS) (builder as Record<string, unknown>)[method] = refusal;
+    this.builder = builder;
+  }
+
+  exec(plan: ExecPlan): ExecFlight {
+    this.#plan = plan;
+    const reply = this.#exec.call(this.builder);
+    const sent = this.#sent;
+    // node-redis hands its queue to the send function before its first await: checked by the
+    // contract spec. Were it ever later, what was sent could not be known here.
+    if (!sent) {
+      reply.catch(noop);
+      throw new Error('redis-transact: node-redis did not hand the MULTI queue over synchronously (unsupported node-redis version)');
+    }
+    this.seal();
+    return { wrote: sent.wrote, marked: sent.marked, reply, trailerReplies: () => sent.trailerReplies };
+  }
+
+  seal(): void {
+    if (this.#sealed) return;
+    this.#sealed = true;
+    if (!this.#queue) {
+      this.#plan = CAPTURE;
+      this.#exec.call(this.builder).catch(noop);
+    }
+    // Every way of queueing (typed commands, scripts, modules, sendCommand) ends in the queue's push.
+    if (this.#queue) Object.defineProperty(this.#queue, 'push', { value: refuseLateWrite });
+  }
+
+  #send(commands: QueuedCommand[], rest: unknown[]): Promise<unknown[]> {
+    this.#queue = commands;
+    const plan = this.#plan;
+    if (plan === CAPTURE || plan === undefined) return Promise.resolve([]);
+    const refused = commands.find(({ args }) => REFUSED_IN_MULTI.has(String(args[0]).toUpperCase()));
+    if (refused) {
+      this.#sent = { wrote: false, marked: false, trailerReplies: undefined };
+      return Promise.reject(
+        new TransactUsageError(
+          `${String(refused.args[0]).toUpperCase()} cannot be queued on t.write: it would end the transaction early or move it ` +
+            'to another database; nothing was sent',
+        ),
+      );
+    }
+    const trailer = plan.trailer ?? [];
+    const wrote = commands.length > 0;
+    // The marker only when fn queued something: with nothing to apply there is nothing to apply once.
+    const marker = wrote ? plan.marker : undefined;
+    const sent: Sent = { wrote, marked: marker !== undefined, trailerReplies: undefined };
+    this.#sent = sent;
+    if (!wrote && trailer.length === 0) {
+      // An empty MULTI/EXEC is a wasted round trip: skipped, and the WATCH dropped with the next one.
+      this.#nothingSent();
+      return Promise.resolve([]);
+    }
+    const head = marker ? [{ args: this.#markerSet(marker) }] : [];
+    const all = [...head, ...commands, ...trailer.map((args) => ({ args }))];
+    return this.#client._executeMulti(all, ...(rest as [])).then((raw) => {
+      const own = raw.slice(head.length, head.length + commands.length);
+      sent.trailerReplies = raw.slice(head.length + commands.length);
+      return own;
+    });
+  }
+
+  /** `SET marker value PX ttl`, in the connection's own database, under its key prefix. */
+  #markerSet(marker: MarkerWrite): unknown[] {
+    return ['SET', prefixedKey(this.#keyPrefix, marker.key), marker.value, 'PX', String(marker.ttlMs)];
+  }
+}
+
+function prefixedKey(prefix: string | Buffer, key: string): string | Buffer {
+  return typeof prefix === 'string' ? prefix + key : Buffer.concat([prefix, Buffer.from(key)]);
+}
+
+function refuse(what: string): () => never {
+  return () => {
+    throw new TransactUsageError(
+      `${what} is not available inside a transaction: redis-transact owns WATCH, MULTI, EXEC and the connection; ` +
+        'read with t.read, queue writes on t.write, and watch more keys with t.watch()',
+    );
+  };
+}

@@ -1,0 +1,97 @@
+import { createTransactor, TransactUsageError } from '../../lib';
+import { useRedis, waitFor } from '../support/redis';
+
+const redis = useRedis();
+
+/** Queues a write from a timer, after fn returned; resolves to what queueing it threw. */
+function queueLater(queue: () => void): { thrown: () => unknown; fired: () => boolean } {
+  let thrown: unknown;
+  let fired = false;
+  setTimeout(() => {
+    try {
+      queue();
+    } catch (err) {
+      thrown = err;
+    }
+    fired = true;
+  }, 20);
+  return { thrown: () => thrown, fired: () => fired };
+}
+
+describe('t.write after its attempt ended', () => {
+  it.each(['optimistic', 'lock', 'auto'] as const)('refuses a write queued after a committed fn returned (%s mode)', async (mode) => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    let late!: ReturnType<typeof queueLater>;
+
+    const result = await tx.transact(['k'], (t) => {
+      t.write.set('k', 'on time');
+      late = queueLater(() => t.write.set('late', '1'));
+    }, { mode });
+
+    expect(result.replies).toEqual(['OK']);
+    await waitFor(late.fired, 'the late write');
+    expect(late.thrown()).toBeInstanceOf(TransactUsageError);
+    expect((late.thrown() as Error).message).toMatch(/t\.write was used after its attempt ended/);
+    expect(await admin.get('late')).toBeNull();
+    expect(await admin.get('k')).toBe('on time');
+    await tx.close();
+  });
+
+  it('refuses every way of queueing: raw sendCommand, scripts of the client, typed commands', async () => {
+    const tx = createTransactor(await redis.connect());
+    let write: any;
+    await tx.transact(['k'], (t) => {
+      write = t.write;
+    });
+    expect(() => write.sendCommand(['SET', 'late', '1'])).toThrow(TransactUsageError);
+    expect(() => write.incr('late')).toThrow(TransactUsageError);
+    expect(() => write.addCommand(['SET', 'late', '1'])).toThrow(TransactUsageError);
+    await tx.close();
+  });
+
+  it('refuses a write queued after fn threw (the attempt was abandoned)', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    let late!: ReturnType<typeof queueLater>;
+
+    await expect(
+      tx.transact(['k'], (t) => {
+        late = queueLater(() => t.write.set('late', '1'));
+        throw new Error('fn failed');
+      }),
+    ).rejects.toThrow('fn failed');
+
+    await waitFor(late.fired, 'the late write');
+    expect(late.thrown()).toBeInstanceOf(TransactUsageError);
+    expect(await admin.get('late')).toBeNull();
+    await tx.close();
+  });
+
+  it('refuses the writes of an attempt that lost to a conflict; the retry’s own writes commit', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect());
+    const thrown: unknown[] = [];
+    let first: any;
+
+    const result = await tx.transact(['k'], async (t) => {
+      await t.read.get('k');
+      if (t.attempt === 1) {
+        first = t.write;
+        await admin.set('k', 'other writer');
+      } else {
+        try {
+          first.set('late', 'from the first attempt');
+        } catch (err) {
+          thrown.push(err);
+        }
+      }
+      t.write.set('k', `attempt ${t.attempt}`);
+    });
+
+    expect(result.attempts).toBe(2);
+    expect(thrown).toEqual([expect.any(TransactUsageError)]);
+    expect(await admin.mGet(['k', 'late'])).toEqual(['attempt 2', null]);
+    await tx.close();
+  });
+});
