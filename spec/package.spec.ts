@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -9,21 +9,82 @@ import { join, resolve } from 'node:path';
  */
 const root = resolve(__dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'redis-transact-pack-'));
+const installed = join(scratch, 'node_modules', 'redis-transact');
 let files: string[] = [];
+
+/** Uses the package as a consumer would; the `@ts-expect-error` lines are assertions too. */
+const usage = `
+import { createClient, createClientPool, createCluster } from 'redis';
+import { createRedlock, createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
+export async function run(): Promise<TransactResult<number>['value']> {
+  const client = createClient({ url: 'redis://localhost:6379' });
+  const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
+  const { value, replies } = await tx.transact(['k'], async (t) => {
+    const v: string | null = await t.read.get('k');
+    t.write.set('k', String(Number(v) + 1)).incr('n');
+    // @ts-expect-error t.read is typed as the node-redis client: no such command
+    await t.read.noSuchCommand('k');
+    // @ts-expect-error t.write is node-redis's typed MULTI: no such command
+    t.write.nope();
+    // @ts-expect-error t.write checks arguments too
+    t.write.incrBy('n', 'not a number');
+    return t.attempt;
+  });
+  const typed: unknown[] = replies; // an array, one reply per queued command
+  const count: number = typed.length;
+  const pool = createTransactor(createClientPool({ url: 'redis://localhost:6379' }));
+  await pool.transact(['k'], (t) => {
+    t.write.hSet('h', 'f', 'v');
+    // @ts-expect-error typed on a pool too
+    t.write.nope();
+  });
+  const cluster = createTransactor(createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] }));
+  await cluster.transact(['{k}a'], async (t) => {
+    const v: string | null = await t.read.get('{k}a');
+    t.write.set('{k}b', v ?? '');
+    // @ts-expect-error typed on a cluster too
+    t.write.nope();
+  });
+  // @ts-expect-error a Lock comes from tx.lock or withLock, never from new
+  new Lock();
+  createRedlock([client, createClient({ url: 'redis://localhost:6380' })]);
+  // @ts-expect-error a Redlock takes independent servers, not a cluster
+  createRedlock([createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] })]);
+  return isTransactError(value) ? count : value;
+}`;
 
 beforeAll(() => {
   const [pack] = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = pack!.files.map((f) => f.path).sort();
-  const installed = join(scratch, 'node_modules', 'redis-transact');
   mkdirSync(installed, { recursive: true });
   execFileSync('tar', ['-xzf', join(scratch, pack!.filename), '-C', installed, '--strip-components=1']);
   // Dependencies come from this checkout (no registry access needed for the test).
   for (const dep of ['redis', '@redis', 'zod', '@types']) {
     symlinkSync(join(root, 'node_modules', dep), join(scratch, 'node_modules', dep));
   }
+  writeFileSync(join(scratch, 'esm.mts'), usage);
+  writeFileSync(join(scratch, 'cjs.cts'), usage);
 }, 120_000);
+
+/**
+ * Compiles the consumer (`esm.mts` and `cjs.cts`, both the usage above) against the installed
+ * tarball and returns the compiler's output ('' when clean).
+ */
+function typeCheck(skipLibCheck: boolean): { output: string; status: number | null } {
+  const project = join(scratch, `tsconfig.skip-lib-check-${skipLibCheck}.json`);
+  writeFileSync(
+    project,
+    JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck, types: ['node'] },
+      files: ['esm.mts', 'cjs.cts'],
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const checked = spawnSync(process.execPath, [tsc, '-p', project, '--pretty', 'false'], { cwd: scratch, encoding: 'utf8' });
+  return { output: checked.stdout + checked.stderr, status: checked.status };
+}
 
 describe('the published package', () => {
   it('ships only the build, the docs and the license', () => {
@@ -34,6 +95,9 @@ describe('the published package', () => {
     expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
     expect(files.filter((f) => !/^(dist\/(cjs|esm)\/|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
     expect(files.some((f) => f.endsWith('.map') || f.endsWith('.ts.map'))).toBe(false);
+    // No comment points at a source map the package does not ship.
+    const built = files.filter((f) => f.startsWith('dist/'));
+    expect(built.filter((f) => readFileSync(join(installed, f), 'utf8').includes('sourceMappingURL'))).toEqual([]);
   });
 
   it('loads with require() and import, as one copy of the library', () => {
@@ -49,57 +113,16 @@ describe('the published package', () => {
   });
 
   it('type-checks from ESM and CommonJS under TypeScript’s nodenext resolution', () => {
-    const usage = `
-      import { createClient, createClientPool, createCluster } from 'redis';
-      import { createRedlock, createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
-      export async function run(): Promise<TransactResult<number>['value']> {
-        const client = createClient({ url: 'redis://localhost:6379' });
-        const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
-        const { value, replies } = await tx.transact(['k'], async (t) => {
-          const v: string | null = await t.read.get('k');
-          t.write.set('k', String(Number(v) + 1)).incr('n');
-          // @ts-expect-error t.read is typed as the node-redis client: no such command
-          await t.read.noSuchCommand('k');
-          // @ts-expect-error t.write is node-redis's typed MULTI: no such command
-          t.write.nope();
-          // @ts-expect-error t.write checks arguments too
-          t.write.incrBy('n', 'not a number');
-          return t.attempt;
-        });
-        const typed: unknown[] = replies; // an array, one reply per queued command
-        const count: number = typed.length;
-        const pool = createTransactor(createClientPool({ url: 'redis://localhost:6379' }));
-        await pool.transact(['k'], (t) => {
-          t.write.hSet('h', 'f', 'v');
-          // @ts-expect-error typed on a pool too
-          t.write.nope();
-        });
-        const cluster = createTransactor(createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] }));
-        await cluster.transact(['{k}a'], async (t) => {
-          const v: string | null = await t.read.get('{k}a');
-          t.write.set('{k}b', v ?? '');
-          // @ts-expect-error typed on a cluster too
-          t.write.nope();
-        });
-        // @ts-expect-error a Lock comes from tx.lock or withLock, never from new
-        new Lock();
-        createRedlock([client, createClient({ url: 'redis://localhost:6380' })]);
-        // @ts-expect-error a Redlock takes independent servers, not a cluster
-        createRedlock([createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] })]);
-        return isTransactError(value) ? count : value;
-      }`;
-    writeFileSync(join(scratch, 'esm.mts'), usage);
-    writeFileSync(join(scratch, 'cjs.cts'), usage);
-    writeFileSync(
-      join(scratch, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
-        files: ['esm.mts', 'cjs.cts'],
-      }),
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const checked = spawnSync(process.execPath, [tsc, '-p', scratch], { encoding: 'utf8' });
-    expect(checked.stdout + checked.stderr).toBe(''); // the compiler's own words when it fails
-    expect(checked.status).toBe(0);
+    const { output, status } = typeCheck(true);
+    expect(output).toBe(''); // the compiler's own words when it fails
+    expect(status).toBe(0);
+  });
+
+  it('has declarations a strict consumer compiles (skipLibCheck false, TypeScript’s default), from ESM and CommonJS', () => {
+    // Every declaration file the entries reach is checked: one that imports a name the build left
+    // out (e.g. by stripping @internal declarations) is an error in the consumer's project.
+    const { output, status } = typeCheck(false);
+    expect(output).toBe('');
+    expect(status).toBe(0);
   });
 });
