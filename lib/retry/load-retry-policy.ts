@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
+import { parseInput } from '../validation/parse-input.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicyAt, type RetryPolicy } from './retry-policy.js';
 
 /** Where {@link loadRetryPolicy} reads a policy from. */
@@ -16,6 +18,19 @@ export interface RetryPolicySource {
 }
 
 /**
+ * The source's own fields. Others are ignored; `base` is taken as given, not copied (it is
+ * normally a frozen policy from `resolveRetryPolicy` or a constant).
+ */
+const retryPolicySourceSchema = z.object(
+  {
+    file: z.string({ error: 'must be a file path' }).optional(),
+    env: z.string({ error: 'must be the name of an environment variable' }).optional(),
+    base: z.custom<RetryPolicy>((v) => typeof v === 'object' && v !== null, { error: 'must be a retry policy' }).optional(),
+  },
+  { error: 'must name a file, an env variable, or both' },
+);
+
+/**
  * Loads a retry policy that operators can tune without touching code: from a JSON file, an
  * environment variable, or both (the variable's fields win), over `base`. Fails with
  * {@link InvalidOptionsError} naming the source and every bad field, e.g.
@@ -28,18 +43,21 @@ export interface RetryPolicySource {
  * ```
  */
 export function loadRetryPolicy(source: RetryPolicySource): RetryPolicy {
-  if (typeof source !== 'object' || source === null || (source.file === undefined && source.env === undefined)) {
+  // Parsed like every other input, so that a source that throws while being read is refused as
+  // invalid too, and each field is read once.
+  const { file, env, base } = parseInput(retryPolicySourceSchema, source, 'source');
+  if (file === undefined && env === undefined) {
     throw new InvalidOptionsError([{ path: 'source', message: 'must name a file, an env variable, or both' }]);
   }
-  let policy = source.base ?? DEFAULT_RETRY_POLICY;
-  if (source.file !== undefined) {
-    const where = `file ${source.file}`;
-    policy = resolveRetryPolicyAt(parseJson(readText(source.file, where), where), policy, '', where);
+  let policy = base ?? DEFAULT_RETRY_POLICY;
+  if (file !== undefined) {
+    const where = `file ${file}`;
+    policy = resolveRetryPolicyAt(parseJson(readText(file, where), where), policy, '', where);
   }
-  if (source.env !== undefined) {
-    const text = process.env[source.env];
+  if (env !== undefined) {
+    const text = process.env[env];
     if (text !== undefined && text.trim() !== '') {
-      const where = `env ${source.env}`;
+      const where = `env ${env}`;
       policy = resolveRetryPolicyAt(parseJson(text, where), policy, '', where);
     }
   }

@@ -26,7 +26,7 @@ describe('stats()', () => {
       },
     });
     expect(Object.isFrozen(tx.stats())).toBe(true);
-    expect([keyPrefixOf('stock:42'), keyPrefixOf('{order:42}:stock'), keyPrefixOf('plain')]).toEqual(['stock', 'order', 'plain']);
+    expect([keyPrefixOf('stock:42'), keyPrefixOf('{order:42}:stock'), keyPrefixOf('plain')]).toEqual(['stock', 'order', '(none)']);
     await tx.close();
   });
 });
