@@ -1,4 +1,5 @@
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
+import { noop } from '../util/noop.js';
 
 /**
  * How one call uses its lane's lock: never (optimistic mode), always (lock mode), or as contention
@@ -29,10 +30,10 @@ export interface CallLocking {
 
 /** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */
 export function optimisticLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, underLock: noop, gaveWay: noop, conflicted: noop };
 }
 
 /** Lock mode: every attempt under the lane's lock. @internal */
 export function lockModeLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, underLock: () => {}, gaveWay: () => {}, conflicted: () => {} };
+  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, underLock: noop, gaveWay: noop, conflicted: noop };
 }

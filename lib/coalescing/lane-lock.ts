@@ -112,11 +112,6 @@ export class LaneLock {
     return this.#state.kind === 'held' && this.#state.hold.valid;
   }
 
-  /** Whether a hold is left that nothing may use any more (its lease ran out while it sat in the lane). */
-  get stale(): boolean {
-    return this.#state.kind === 'held' && !this.#state.hold.valid;
-  }
-
   /**
    * Takes the lock for the lane: one cheap try, then, if busy, waiting in line (woken by the
    * holder's release, never polling), at most `options.acquireTimeoutMs` and `remainingMs`.

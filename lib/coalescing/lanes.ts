@@ -4,6 +4,7 @@
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { KeySet } from '../validation/key-set.js';
 import { Lane, type LaneHost } from './lane.js';
+import { noop } from '../util/noop.js';
 
 /** What the lanes of a transactor are built on. */
 export interface LanesOptions {
@@ -22,7 +23,7 @@ export class Lanes {
   readonly #host: LaneHost;
 
   constructor(options: LanesOptions) {
-    this.#host = { backend: options.backend, holdEnded: options.holdEnded ?? (() => {}) };
+    this.#host = { backend: options.backend, holdEnded: options.holdEnded ?? noop };
   }
 
   /** The lane of transactions on exactly these keys (order does not matter). */

@@ -97,7 +97,7 @@ export class TransactOutcomeUnknownError extends TransactionError {
     super(
       `EXEC was sent for ${describeKeys(failure.keys)} (attempt ${failure.attempts}) but no reply came back: ` +
         (failure.commitMarker
-          ? `the outcome could not be settled in time (${describeCause(failure.settleError)}); ` +
+          ? `the outcome could not be settled in time (${messageOf(innermost(failure.settleError))}); ` +
             `settle it with tx.settle(error) before ${new Date(failure.commitMarker.settleBy).toISOString()}`
           : 'the transaction may or may not have committed; reconcile, or pass idempotent: true to retry, or exactlyOnce: true to settle it'),
       failure,
@@ -117,7 +117,7 @@ export class TransactConnectionError extends TransactionError {
   readonly code = 'ERR_TRANSACT_CONNECTION' as const;
   constructor(failure: TransactionFailure) {
     super(
-      `could not reach the Redis node serving ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}`,
+      `could not reach the Redis node serving ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${messageOf(failure.cause)}`,
       failure,
     );
   }
@@ -146,7 +146,7 @@ export class TransactCommandError extends TransactionError {
         ? 'nothing was written'
         : `${failure.errorIndexes?.length ?? 0} of ${failure.replies?.length ?? 0} commands failed and the others were applied`;
     super(
-      `Redis refused a command queued for ${describeKeys(failure.keys)}: ${String((failure.cause as Error | undefined)?.message ?? failure.cause)}; ${what}`,
+      `Redis refused a command queued for ${describeKeys(failure.keys)}: ${messageOf(failure.cause)}; ${what}`,
       failure,
     );
     this.applied = failure.applied;
@@ -175,7 +175,12 @@ export const isTransactConnectionError = (err: unknown): err is TransactConnecti
 export const isTransactCommandError = (err: unknown): err is TransactCommandError =>
   hasTransactCode(err, 'ERR_TRANSACT_COMMAND');
 
-function describeCause(err: unknown): string {
-  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
+/** What an error says, in words: its message, or the value itself. */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The error a wrapper (a failed settlement) carries, or the error itself. */
+function innermost(err: unknown): unknown {
+  return err instanceof Error && err.cause !== undefined ? err.cause : err;
 }

@@ -7,6 +7,7 @@ import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { noop } from '../util/noop.js';
 
 /** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */
 export function newLockToken(): string {
@@ -66,7 +67,7 @@ export async function acquireLock(
         throw new LockUnavailableError(resources, 'timeout', lastError ? `${detail} (last error: ${(lastError as Error).message})` : detail, lastError);
       }
       if (!result) {
-        await sleep(Math.min(ERROR_BACKOFF_MS, remaining), signal).catch(() => {});
+        await sleep(Math.min(ERROR_BACKOFF_MS, remaining), signal).catch(noop);
       } else if (!listener) {
         // Subscribe, then look again at once: a release before the subscription was missed.
         listener = await backend.listen(resources, token);

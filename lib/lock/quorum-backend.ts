@@ -7,6 +7,7 @@ import { withTimeout } from '../util/time-bounds.js';
 import { runScript, type ScriptClient } from './run-script.js';
 import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts.js';
 import { type LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
+import { noop } from '../util/noop.js';
 
 /** One independent Redis server of a quorum. */
 export interface QuorumNode {
@@ -106,7 +107,7 @@ export class QuorumBackend implements LockBackend {
         this.#nodes.map((n) => {
           const subscribing = n.notifier.subscribe(n.keyspace.channels(resources), token);
           // One that answers after the timeout is not used: let it go as soon as it arrives.
-          subscribing.then((s) => closed && s.close(), () => {});
+          subscribing.then((s) => closed && s.close(), noop);
           return withTimeout(subscribing, this.#settings.nodeTimeoutMs).then(
             (s) => s,
             () => undefined,
@@ -117,7 +118,7 @@ export class QuorumBackend implements LockBackend {
     return {
       wait: async (timeoutMs, signal) => {
         // No node could subscribe in time: fall back to the bounded random delay alone.
-        if (subscriptions.length === 0) return sleep(timeoutMs, signal).catch(() => {});
+        if (subscriptions.length === 0) return sleep(timeoutMs, signal).catch(noop);
         const controller = new AbortController();
         const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
         await Promise.race(subscriptions.map((s) => s.wait(timeoutMs, stop)));

@@ -1,3 +1,5 @@
+import { noop } from '../util/noop.js';
+
 /** The sharded pub/sub slice of a node-redis client (standalone or cluster). */
 export interface ShardedSubscriber {
   sSubscribe(channels: string | string[], listener: (message: string, channel: string) => void): Promise<unknown>;
@@ -85,7 +87,7 @@ export class ReleaseNotifier {
     state.linger = setTimeout(() => {
       if (state.refs > 0 || this.#channels.get(channel) !== state) return;
       this.#channels.delete(channel);
-      void this.#subscriber?.then((s) => s.sUnsubscribe(channel, this.#listener)).catch(() => {});
+      void this.#subscriber?.then((s) => s.sUnsubscribe(channel, this.#listener)).catch(noop);
     }, LINGER_MS);
     state.linger.unref();
   }

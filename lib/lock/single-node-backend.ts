@@ -5,6 +5,7 @@ import type { LockConnections } from './lock-connections.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RELEASE, SINGLE_NODE_SCRIPTS, TAKE } from './scripts.js';
+import { noop } from '../util/noop.js';
 
 /** Turns an ACQUIRE reply into a result, timing the lease from when the request was sent. */
 export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): AcquireResult {
@@ -43,7 +44,7 @@ export class SingleNodeBackend implements LockBackend {
     this.#scriptsLoaded ??= this.#connections
       .loadScripts(SINGLE_NODE_SCRIPTS.map((lua) => lua.source))
       .then(
-        () => {},
+        noop,
         () => {
           this.#scriptsLoaded = undefined; // not fatal: EVALSHA falls back to EVAL
         },

@@ -1,4 +1,5 @@
 import type { HookErrorEvent, HookName } from './events.js';
+import { noop } from '../util/noop.js';
 
 /** Where a hook's error goes: the `onHookError` option, if set. @internal */
 export type HookErrorHandler = (event: HookErrorEvent) => void;
@@ -19,7 +20,7 @@ export function reportHookError(handler: HookErrorHandler | undefined, hook: Hoo
   try {
     if (handler) {
       const returned: unknown = handler(Object.freeze({ hook, error }));
-      if (isThenable(returned)) void returned.then(undefined, () => {});
+      if (isThenable(returned)) void returned.then(undefined, noop);
       return;
     }
     const detail = error instanceof Error ? error.message : String(error);

@@ -4,6 +4,7 @@ import { CommitMarker } from '../exactly-once/commit-marker.js';
 import { LockService } from '../lock/lock-service.js';
 import { KeySet } from '../validation/key-set.js';
 import type { Route, Topology } from './topology.js';
+import { noop } from '../util/noop.js';
 
 /** One Redis server: one pool of dedicated connections, no slots to check. */
 export class StandaloneTopology implements Topology {
@@ -13,7 +14,7 @@ export class StandaloneTopology implements Topology {
 
   constructor(server: ServerSource, maxConnections: number) {
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
-    this.#route = { pool: () => this.#pool, check: () => {}, redirected: () => false, unreachable: () => {} };
+    this.#route = { pool: () => this.#pool, check: noop, redirected: () => false, unreachable: noop };
     this.locks = new LockService(server.lockConnections(), server.keyPrefix);
   }
 

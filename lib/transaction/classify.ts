@@ -3,7 +3,7 @@
  * attempt's connection: one pure function of the error and the phase of the attempt it ended, so
  * every path of the engine decides alike (`spec/transaction/classify.spec.ts` holds the table).
  */
-import { isClientClosedError, isErrorReply, isMultiErrorReply, isTransientReply, isWatchError } from '../connection/node-redis-errors.js';
+import { isClientClosedError, isErrorReply, isMultiErrorReply, isPermanentReply, isTransientReply, isWatchError } from '../connection/node-redis-errors.js';
 import { isTransactError } from '../errors/base.js';
 import type { RetryReason } from '../observability/events.js';
 import { STOPPED } from '../util/stopped.js';
@@ -75,7 +75,7 @@ function beforeTheConnection(err: unknown, { redirected }: Facts): Verdict {
   if (err === STOPPED) return verdict({ do: 'stop' }, 'keep', 'no', false);
   if (isTransactError(err)) return verdict({ do: 'rethrow' }, 'keep', 'no', false);
   // A refusal of the lock keys (NOPERM...) will not change by trying again.
-  if (isErrorReply(err) && !isTransientReply(err) && !redirected) return verdict({ do: 'rethrow' }, 'keep', 'no', false);
+  if (isPermanentReply(err) && !redirected) return verdict({ do: 'rethrow' }, 'keep', 'no', false);
   return verdict(retry('connection'), 'keep', 'no', false);
 }
 

@@ -1,4 +1,4 @@
-const noop = () => {};
+import { noop } from './noop.js';
 
 /**
  * Settles like `work`, or rejects with `stopped` as soon as `signal` aborts, whichever is first.
