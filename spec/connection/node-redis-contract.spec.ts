@@ -80,9 +80,10 @@ describe('node-redis internals the connection driver relies on', () => {
     await expect(internals(client)._executeMulti([{ args: ['SET', 'w', 'mine'] }])).rejects.toBeInstanceOf(WatchError);
 
     await client.watch('w');
-    const id = await client.clientId();
-    await admin.clientKill({ filter: 'ID', id } as never);
-    await waitFor(async () => client.isReady && (await client.clientId().catch(() => id)) !== id, 'the client to reconnect');
+    let reconnected = false;
+    client.once('reconnecting', () => client.once('ready', () => (reconnected = true)));
+    await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(await client.clientId())]);
+    await waitFor(() => reconnected, 'the client to reconnect');
     await expect(internals(client)._executeMulti([{ args: ['SET', 'w', 'after reconnect'] }])).rejects.toBeInstanceOf(WatchError);
     expect(await admin.get('w')).toBe('changed');
   });
@@ -96,8 +97,7 @@ describe('node-redis internals the connection driver relies on', () => {
     dedicated.on('error', () => {});
     await dedicated.connect();
     expect(dedicated._keyPrefix).toBe('app:');
-    const id = Number(await dedicated.sendCommand(['CLIENT', 'ID']));
-    await admin.clientKill({ filter: 'ID', id } as never);
+    await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(await dedicated.sendCommand(['CLIENT', 'ID']))]);
     await waitFor(() => !dedicated.isOpen, 'the connection to close for good');
     expect(dedicated.isReady).toBe(false);
   });
