@@ -4,7 +4,6 @@
  * {@link Seat} from it.
  */
 import type { ConnectionPool } from '../connection/connection-pool.js';
-import type { DedicatedConnection } from '../connection/connection.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { KeySet } from '../validation/key-set.js';
@@ -13,7 +12,8 @@ import type { CallLocking } from './call-locking.js';
 import type { Fence } from './fence.js';
 import { LaneLock } from './lane-lock.js';
 import { LockAwareFence } from './lock-aware-fence.js';
-import { type ConnectionFate, Seat } from './seat.js';
+import { HeldConnection } from './held-connection.js';
+import { type ConnectionFate, Seat, type SeatHost } from './seat.js';
 
 /** Where a transaction's connection comes from: the pool of the node serving its keys now. */
 export interface PoolRoute {
@@ -40,20 +40,6 @@ export interface LaneHost {
   holdEnded(keySet: KeySet, contended: boolean): void;
 }
 
-/** A leased connection and the seats still using it (one awaits its EXEC reply while the next reads). */
-export class HeldConnection {
-  users = 0;
-  /** No longer the lane's connection; it goes back (or is dropped) once its last user leaves. */
-  retired = false;
-  /** Must be dropped, not reused. */
-  doomed = false;
-  released = false;
-  constructor(
-    readonly connection: DedicatedConnection,
-    readonly pool: ConnectionPool,
-  ) {}
-}
-
 /**
  * Transactions in this process on the same keys wait their turn here instead of fighting each
  * other over WATCH: only one of them is between WATCH and EXEC at a time, so only other processes
@@ -66,7 +52,7 @@ export class HeldConnection {
  * that waits for the lock waits with the turn but without a connection: it holds nothing another
  * transaction needs to finish.
  */
-export class Lane {
+export class Lane implements SeatHost {
   readonly keySet: KeySet;
   /** Transactions retrying after losing to another process: served first, in arrival order. */
   readonly #priority = new WaitQueue<void>();

@@ -8,9 +8,9 @@
 import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection, MarkerWrite, Transaction } from '../connection/connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
-import type { Verdict } from '../transaction/classify.js';
+import type { LockLostError } from '../errors/lock-errors.js';
 import type { Fence, TrailerEnd } from './fence.js';
-import type { HeldConnection, Lane } from './lane.js';
+import type { HeldConnection } from './held-connection.js';
 
 /** What becomes of the seat's connection when it is left. */
 export type ConnectionFate =
@@ -21,39 +21,53 @@ export type ConnectionFate =
   /** Dead, or in an unknown state (a stalled EXEC): drop it once no other seat uses it. */
   | 'destroy';
 
+/** What the seat needs to know of an EXEC that failed (the engine's classifier gives more). */
+export interface ExecVerdict {
+  /** Whether EXEC ran. */
+  readonly ran: 'yes' | 'no' | 'unknown';
+  /** What the call does next: a conflict (`retry`, `conflict`) may mean the lock was lost. */
+  readonly next: { readonly do: string; readonly reason?: string };
+}
+
 /** What became of an attempt's EXEC. */
-export type ExecOutcome = {
+export type ExecOutcome<V extends ExecVerdict> = {
   /** Whether commands of `fn` went out (else its data is untouched whatever happened). */
   readonly wrote: boolean;
   /** Whether the commit marker went with them. */
   readonly marked: boolean;
 } & (
   | { readonly kind: 'committed'; readonly replies: unknown[] }
-  | {
-      readonly kind: 'failed';
-      readonly error: unknown;
-      /** The classifier's verdict on `error`, at EXEC (for a lost lock: rethrow it). */
-      readonly verdict: Verdict;
-    }
+  /** EXEC failed; `verdict` is the classifier's on `error`. */
+  | { readonly kind: 'failed'; readonly error: unknown; readonly verdict: V }
+  /** EXEC aborted, and the lock it ran under was lost meanwhile: nothing was written. */
+  | { readonly kind: 'lock-lost'; readonly error: LockLostError }
 );
 
 /** How {@link Seat.commit} waits for EXEC's reply and reads its failures. */
-export interface CommitRules {
+export interface CommitRules<V extends ExecVerdict> {
   /** Settles like `reply`, or rejects with `STOPPED` once the call is stopped. */
   race<T>(reply: Promise<T>): Promise<T>;
   /** The classifier's verdict on an EXEC that failed with `err`. */
-  classify(err: unknown): Verdict;
+  classify(err: unknown): V;
+}
+
+/** What a seat tells the lane it belongs to. */
+export interface SeatHost {
+  /** The turn goes to the next transaction (a seat passes it once). */
+  passTurn(): Promise<void>;
+  /** A seat left: `fate` says what becomes of its connection; `holdsTurn`: it still held the turn. */
+  left(held: HeldConnection, fate: ConnectionFate, holdsTurn: boolean): Promise<void>;
 }
 
 export class Seat {
-  readonly #lane: Lane;
+  readonly #lane: SeatHost;
   readonly #held: HeldConnection;
   /** What the lane's mode adds to the attempt, if anything. */
   readonly fence: Fence | undefined;
   #turnPassed = false;
   #left = false;
 
-  constructor(lane: Lane, held: HeldConnection, fence: Fence | undefined) {
+  constructor(lane: SeatHost, held: HeldConnection, fence: Fence | undefined) {
     this.#lane = lane;
     this.#held = held;
     this.fence = fence;
@@ -78,7 +92,7 @@ export class Seat {
    * outcome into its `LockLostError`. Cleanup the EXEC leaves (a release by token) is done before
    * this resolves.
    */
-  async commit(transaction: Transaction, marker: MarkerWrite | undefined, rules: CommitRules): Promise<ExecOutcome> {
+  async commit<V extends ExecVerdict>(transaction: Transaction, marker: MarkerWrite | undefined, rules: CommitRules<V>): Promise<ExecOutcome<V>> {
     const fence = this.fence;
     const trailer = fence?.trailer();
     const flight = transaction.exec({ marker, trailer: trailer && [trailer] });
@@ -87,7 +101,7 @@ export class Seat {
     if (trailer) this.connection.mustLand(flight.reply);
     else this.#passTurn();
     let replies: unknown[] | undefined;
-    let failure: { error: unknown; verdict: Verdict } | undefined;
+    let failure: { error: unknown; verdict: V } | undefined;
     try {
       replies = await rules.race(flight.reply);
     } catch (error) {
@@ -101,7 +115,7 @@ export class Seat {
     const { next } = failure.verdict;
     if (fence && next.do === 'retry' && next.reason === 'conflict') {
       const lost = await fence.afterConflict();
-      if (lost) return { ...sent, kind: 'failed', error: lost, verdict: { ...failure.verdict, next: { do: 'rethrow' } } };
+      if (lost) return { ...sent, kind: 'lock-lost', error: lost };
     }
     return { ...sent, kind: 'failed', ...failure };
   }
@@ -128,7 +142,7 @@ export class Seat {
 }
 
 /** What became of a trailer, from whether EXEC ran and the trailer's own replies. */
-function trailerEnd(ran: Verdict['ran'], replies: readonly unknown[] | undefined): TrailerEnd {
+function trailerEnd(ran: ExecVerdict['ran'], replies: readonly unknown[] | undefined): TrailerEnd {
   if (ran === 'no') return 'not-run';
   if (ran === 'unknown' || !replies) return 'unknown';
   return replies.some(isErrorReply) ? 'failed' : 'ran';

@@ -6,11 +6,9 @@
  */
 import type { RedisClientPoolType, RedisClientType } from 'redis';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
-import type { LockConnections } from '../lock/lock-connections.js';
-import type { ShardedSubscriber } from '../lock/release-notifier.js';
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
-import type { DedicatedConnection } from './connection.js';
+import type { DedicatedConnection, LockConnections, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
 import type { NodeRedisClient, NodeRedisPool } from './node-redis-types.js';

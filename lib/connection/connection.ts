@@ -82,3 +82,27 @@ export interface ExecFlight {
   /** The raw replies of the trailer's commands (error replies included), once EXEC ran; else `undefined`. */
   trailerReplies(): readonly unknown[] | undefined;
 }
+
+/** What runs a script: a shared connection, or a cluster client routed by the first key. */
+export interface ScriptClient {
+  /** Sends one command as it is (keys already prefixed). */
+  sendCommand(args: readonly string[]): Promise<unknown>;
+}
+
+/** The sharded pub/sub side of a connection (standalone or cluster): how lock waiters are woken. */
+export interface ShardedSubscriber {
+  sSubscribe(channels: string | string[], listener: (message: string, channel: string) => void): Promise<unknown>;
+  sUnsubscribe(channels?: string | string[], listener?: (message: string, channel: string) => void): Promise<unknown>;
+}
+
+/** The ordinary (reconnecting) connections a topology lends its locks. */
+export interface LockConnections {
+  /** Runs lock scripts (routed by their first key on a cluster); opened on first use. */
+  commands(): Promise<ScriptClient>;
+  /** Receives release notifications (sharded pub/sub); opened on first use. */
+  subscriber(): Promise<ShardedSubscriber>;
+  /** Puts the lock scripts in the script cache of every server that may run them. */
+  loadScripts(sources: readonly string[]): Promise<void>;
+  /** Closes what `commands` and `subscriber` opened. */
+  close(): Promise<void>;
+}

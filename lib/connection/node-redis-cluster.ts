@@ -3,11 +3,8 @@
  * slot map, dedicated connections to a slot's master, and the lock service's own cluster client.
  * The cluster topology (`topology/cluster-topology.ts`) drives it through {@link ClusterSource}.
  */
-import type { LockConnections } from '../lock/lock-connections.js';
-import type { ShardedSubscriber } from '../lock/release-notifier.js';
-import type { ScriptClient } from '../lock/run-script.js';
 import { noop } from '../util/noop.js';
-import type { DedicatedConnection } from './connection.js';
+import type { DedicatedConnection, LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
 import type { NodeRedisClient } from './node-redis-types.js';

@@ -1,4 +1,4 @@
-import type { LockConnections } from './lock-connections.js';
+import type { LockConnections } from '../connection/connection.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { SingleNodeBackend } from './single-node-backend.js';
 

@@ -4,7 +4,8 @@ import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } f
 import type { ReleaseNotifier, Subscription } from './release-notifier.js';
 import { sleep } from '../retry/sleep.js';
 import { withTimeout } from '../util/time-bounds.js';
-import { runScript, type ScriptClient } from './run-script.js';
+import type { ScriptClient } from '../connection/connection.js';
+import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts.js';
 import { type LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { noop } from '../util/noop.js';

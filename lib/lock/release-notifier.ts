@@ -1,10 +1,5 @@
+import type { ShardedSubscriber } from '../connection/connection.js';
 import { noop } from '../util/noop.js';
-
-/** The sharded pub/sub slice of a node-redis client (standalone or cluster). */
-export interface ShardedSubscriber {
-  sSubscribe(channels: string | string[], listener: (message: string, channel: string) => void): Promise<unknown>;
-  sUnsubscribe(channels?: string | string[], listener?: (message: string, channel: string) => void): Promise<unknown>;
-}
 
 interface ChannelState {
   refs: number;

@@ -2,13 +2,10 @@
  * How lock scripts reach Redis: run now (by SHA, loading them on a miss), or as a command to send
  * inside a MULTI.
  */
+import type { ScriptClient } from '../connection/connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import type { LuaScript } from './scripts.js';
 
-/** What runs a script: a shared connection, or a cluster client routed by the first key. */
-export interface ScriptClient {
-  sendCommand(args: readonly string[]): Promise<unknown>;
-}
 
 /**
  * Runs a lock script by SHA (EVALSHA), loading it with EVAL when the server's script cache does

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
 import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
-import type { LockConnections } from './lock-connections.js';
+import type { LockConnections } from '../connection/connection.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
 import { ACQUIRE, EXTEND, RELEASE, SINGLE_NODE_SCRIPTS, TAKE } from './scripts.js';

@@ -194,6 +194,7 @@ class Attempt<T> {
 
     // 5. What became of it.
     if (exec.kind === 'committed') return { kind: 'committed', value, replies: exec.replies };
+    if (exec.kind === 'lock-lost') throw exec.error;
     const { error, verdict } = exec;
     this.#fate = verdict.connection;
     if (verdict.next.do === 'retry' && verdict.next.reason === 'conflict') call.locking.conflicted(this.#number, localWriter);

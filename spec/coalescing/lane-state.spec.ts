@@ -17,7 +17,7 @@ import { LockLostError } from '../../lib/errors/lock-errors';
 import { LockKeyspace } from '../../lib/lock/lock-keys';
 import type { SingleNodeBackend } from '../../lib/lock/single-node-backend';
 import type { Route } from '../../lib/topology/topology';
-import { classify } from '../../lib/transaction/classify';
+import { classify, type Verdict } from '../../lib/transaction/classify';
 import { STOPPED } from '../../lib/util/stopped';
 import { KeySet } from '../../lib/validation/key-set';
 import { waitFor } from '../support/redis';
@@ -169,7 +169,7 @@ async function toExec(seat: Seat): Promise<void> {
 }
 
 /** Sends the seat's EXEC; returns the EXEC (to answer) and the commit's outcome. */
-function send(seat: Seat, server: FakeLockServer): { exec: FakeExec; outcome: Promise<ExecOutcome> } {
+function send(seat: Seat, server: FakeLockServer): { exec: FakeExec; outcome: Promise<ExecOutcome<Verdict>> } {
   const exec = new FakeExec(server);
   const outcome = seat.commit(exec.transaction(), undefined, RULES);
   return { exec, outcome };
@@ -277,7 +277,7 @@ describe('a lane’s state machine (fake pool and lock)', () => {
     expect(next.fence!.begin(next.connection)).toBeUndefined(); // fn must not run on it
     exec.answer('aborted');
     // The lock that EXEC ran under ran out: the call ends with LockLostError.
-    expect(await outcome).toMatchObject({ kind: 'failed', error: expect.any(LockLostError) });
+    expect(await outcome).toMatchObject({ kind: 'lock-lost', error: expect.any(LockLostError) });
     expect(server.released).toEqual([token]); // let go of by token before the outcome was reported
     await first.leave('keep');
     await next.leave('keep');
@@ -308,7 +308,7 @@ describe('a lane’s state machine (fake pool and lock)', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const { exec, outcome } = send(first, server);
     exec.answer('aborted');
-    expect(await outcome).toMatchObject({ kind: 'failed', error: expect.any(LockLostError), verdict: { next: { do: 'rethrow' } } });
+    expect(await outcome).toMatchObject({ kind: 'lock-lost', error: expect.any(LockLostError) });
     await first.leave('keep');
   });
 

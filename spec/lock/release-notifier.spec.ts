@@ -1,5 +1,6 @@
 import { createClient, type RedisClientType } from 'redis';
-import { ReleaseNotifier, type ShardedSubscriber } from '../../lib/lock/release-notifier';
+import type { ShardedSubscriber } from '../../lib/connection/connection';
+import { ReleaseNotifier } from '../../lib/lock/release-notifier';
 import { useRedis } from '../support/redis';
 
 const redis = useRedis();

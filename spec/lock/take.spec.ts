@@ -1,5 +1,5 @@
 import { MultiErrorReply } from 'redis';
-import type { LockConnections } from '../../lib/lock/lock-connections';
+import type { LockConnections } from '../../lib/connection/connection';
 import { QUEUE_ENTRY_TTL_MS, resourceKeys } from '../../lib/lock/lock-keys';
 import { ReleaseNotifier } from '../../lib/lock/release-notifier';
 import { runScript, scriptCommand } from '../../lib/lock/run-script';
