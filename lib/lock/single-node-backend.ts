@@ -38,7 +38,7 @@ export class SingleNodeBackend implements LockBackend {
 
   /**
    * Loads the scripts into the server's cache once, so lock mode can send them by SHA, also
-   * inside MULTI (where a missing script is not loaded on the fly: see `queueScript`).
+   * inside MULTI (where a missing script is not loaded on the fly: see `scriptCommand`).
    */
   loadScripts(): Promise<void> {
     this.#scriptsLoaded ??= this.#connections

@@ -1,0 +1,63 @@
+/**
+ * The client types a transactor is built on, and the types `fn` sees for each (`t.read`,
+ * `t.write`): the public face of the client library, next to the driver that serves it.
+ */
+import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
+import type { RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
+import type { ServerClientSource } from './connection-source.js';
+
+export type { ServerClientSource };
+
+/**
+ * A node-redis cluster client (`createCluster`), matched by the methods redis-transact uses:
+ * node-redis's `RedisClusterType<any, …>` does not accept a cluster client that has modules.
+ */
+export interface ClusterClientSource {
+  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>;
+  nodeClient(node: never): Promise<unknown>;
+  readonly masters: readonly unknown[];
+}
+
+/** What `createTransactor` accepts: a node-redis client, client pool, or cluster client. */
+export type TransactorSource = ServerClientSource | ClusterClientSource;
+
+/**
+ * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's, or
+ * (on a cluster) a node client's.
+ */
+export type ReadClientOf<C> = 0 extends 1 & C
+  ? any // an untyped source (the default of Transactor)
+  : C extends { execute(fn: (client: infer Client) => any): any }
+    ? Client
+    : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
+      ? Client
+      : C;
+
+/**
+ * The node-redis MULTI builder type `fn` queues writes on (`t.write`): node-redis's typed MULTI
+ * for the client's modules, functions, scripts and RESP version, so a misspelt command or a wrong
+ * argument is a compile error. (Inferred from the client's options: `multi()` itself is generic,
+ * and inferring from it would give `any`.)
+ */
+export type WriteBuilderOf<C> = 0 extends 1 & C
+  ? any // an untyped source (the default of Transactor): untyped writes, like node-redis's own
+  : ReadClientOf<C> extends { readonly options: { modules?: infer M; functions?: infer F; scripts?: infer S; RESP?: infer RESP } }
+    ? RedisClientMultiCommandTyped<
+        [],
+        AsModules<M>,
+        F extends RedisFunctions ? F : Nothing,
+        S extends RedisScripts ? S : Nothing,
+        RESP extends RespVersions ? RESP : 3,
+        Nothing // no type mapping: node-redis does not apply it to EXEC's replies
+      >
+    : never;
+
+/**
+ * The client's modules, shaped to satisfy `RedisModules` without its index signature (which would
+ * make any method name compile): node-redis's default modules do not meet the constraint as
+ * declared.
+ */
+type AsModules<M> = { [K in keyof M]: M[K] & RedisModules[string] };
+
+/** node-redis's empty default (`{}`) for modules, functions, scripts and type mapping. */
+type Nothing = Record<never, never>;
