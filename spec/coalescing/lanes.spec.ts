@@ -55,22 +55,32 @@ describe('in-process coalescing: same-key transactions take turns', () => {
   });
 
   it('keeps different key sets independent (no head-of-line blocking)', async () => {
+    const admin = await redis.connect();
     const tx = createTransactor(await redis.connect());
+    const events: string[] = [];
     let releaseSlow!: () => void;
     const slowMayFinish = new Promise<void>((resolve) => (releaseSlow = resolve));
+    let slowRunning!: () => void;
+    const slowStarted = new Promise<void>((resolve) => (slowRunning = resolve));
 
     const slow = tx.transact(['a'], async (t) => {
+      slowRunning();
       await slowMayFinish;
       t.write.set('a', 'slow');
-    });
-    const fast = await tx.transact(['b'], (t) => {
-      t.write.set('b', 'fast');
-      return 'done while a is still busy';
-    });
-    releaseSlow();
-    await slow;
+    }).then(() => events.push('slow committed'));
+    await slowStarted; // a's transaction is in the middle of its turn
+    const fast = tx.transact(['b'], (t) => void t.write.set('b', 'fast')).then(() => events.push('fast committed'));
+    try {
+      // Behind a's turn, the call on b would never settle while a's fn is held.
+      await waitFor(() => events.includes('fast committed'), 'the call on b to commit while the one on a is held');
+    } finally {
+      events.push('slow released');
+      releaseSlow();
+    }
+    await Promise.all([slow, fast]);
 
-    expect(fast.value).toBe('done while a is still busy');
+    expect(events).toEqual(['fast committed', 'slow released', 'slow committed']);
+    expect(await admin.mGet(['a', 'b'])).toEqual(['slow', 'fast']);
     await tx.close();
   });
 

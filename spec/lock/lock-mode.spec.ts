@@ -15,7 +15,11 @@ describe("transact(..., { mode: 'lock' })", () => {
 
     const result = await tx.transact(['stock:1'], async (t) => {
       const stock = Number(await t.read.get('stock:1'));
-      expect(await admin.get(resourceKeys('stock:1').lock)).not.toBeNull(); // held while fn runs
+      // Held while fn runs: a lock token, with a lease (the default 10 s).
+      expect(await admin.get(resourceKeys('stock:1').lock)).toMatch(/^[0-9a-f]{32}$/);
+      const lease = await admin.pTTL(resourceKeys('stock:1').lock);
+      expect(lease).toBeGreaterThan(0);
+      expect(lease).toBeLessThanOrEqual(10_000);
       t.write.set('stock:1', String(stock - 1));
       return stock;
     }, { mode: 'lock' });
@@ -304,6 +308,7 @@ describe("transact(..., { mode: 'lock' })", () => {
   it('never lets a same-key sibling wait on the lock while holding the turn its holder needs', async () => {
     const admin = await redis.connect();
     let sibling: Promise<unknown> | undefined;
+    const conflicts: number[] = [];
     const tx = createTransactor(await redis.connect(), {
       retry: { backoff: 'fixed', baseDelayMs: 50, maxDelayMs: 50, jitter: 'none' },
       lock: { acquireTimeoutMs: 3_000 },
@@ -318,6 +323,7 @@ describe("transact(..., { mode: 'lock' })", () => {
             s.write.set('k', `${w}+sibling`);
           }, { mode: 'lock' });
         },
+        onConflict: ({ attempt }) => void conflicts.push(attempt),
       },
     });
 
@@ -327,10 +333,12 @@ describe("transact(..., { mode: 'lock' })", () => {
       t.write.set('k', `${v}+holder`);
     }, { mode: 'lock' });
 
-    await expect(holder).resolves.toMatchObject({ attempts: 2 });
-    await expect(sibling).resolves.toMatchObject({ attempts: 1 });
-    // The sibling held the turn from the holder's first EXEC until its own: it commits first, and
-    // the holder's retry (which waits for the turn) reads what the sibling wrote.
+    await expect(holder).resolves.toEqual({ value: undefined, replies: ['OK'], attempts: 2, repliesLost: false });
+    // The sibling held the turn from the holder's first EXEC until its own: it commits first, at its
+    // first attempt (nothing touches the lock key it watches), and the holder's retry, which waits
+    // for the turn, reads what the sibling wrote.
+    await expect(sibling).resolves.toEqual({ value: undefined, replies: ['OK'], attempts: 1, repliesLost: false });
+    expect(conflicts).toEqual([1]); // the holder's first attempt, nothing more
     expect(await admin.get('k')).toBe('rogue+sibling+holder');
     await tx.close();
   });

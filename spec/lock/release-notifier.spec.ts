@@ -1,18 +1,35 @@
 import { createClient, type RedisClientType } from 'redis';
 import type { ShardedSubscriber } from '../../lib/connection/connection';
 import { ReleaseNotifier } from '../../lib/lock/release-notifier';
-import { useRedis } from '../support/redis';
+import { useRedis, waitFor } from '../support/redis';
+
+type ShardedListener = (message: string, channel: string) => void;
 
 const redis = useRedis();
 
 describe('ReleaseNotifier', () => {
   let subscriber: RedisClientType;
   let notifier: ReleaseNotifier;
+  /** Every message handed to the notifier, once its listener has run. */
+  let delivered: string[];
 
   beforeEach(async () => {
     subscriber = createClient({ url: redis.url });
     await subscriber.connect();
-    notifier = new ReleaseNotifier(() => Promise.resolve(subscriber as unknown as ShardedSubscriber));
+    delivered = [];
+    const listeners = new Map<ShardedListener, ShardedListener>();
+    const counted: ShardedSubscriber = {
+      sSubscribe: (channels, listener) => {
+        const counting: ShardedListener = (message, channel) => {
+          listener(message, channel);
+          delivered.push(message);
+        };
+        listeners.set(listener, counting);
+        return subscriber.sSubscribe(channels, counting);
+      },
+      sUnsubscribe: (channels, listener) => subscriber.sUnsubscribe(channels, listener && listeners.get(listener)),
+    };
+    notifier = new ReleaseNotifier(() => Promise.resolve(counted));
   });
   afterEach(async () => {
     notifier.close();
@@ -23,9 +40,13 @@ describe('ReleaseNotifier', () => {
     const publisher = await redis.connect();
     const subscription = await notifier.subscribe(['rtlock:{a}:released'], 'token-1');
     await publisher.sPublish('rtlock:{a}:released', 'token-1');
-    await new Promise((resolve) => setImmediate(resolve)); // the message is delivered meanwhile
+    await waitFor(() => delivered.length === 1, 'the release to reach the notifier'); // before any wait
 
-    await subscription.wait(3_600_000, undefined); // resolves at once: the release was kept
+    // Resolves at once (before any timer could fire), not when its hour is up: the release was kept.
+    const wait = subscription.wait(3_600_000, undefined).then(() => 'woken by the kept release');
+    const timers = new Promise((resolve) => setImmediate(() => resolve('still waiting')));
+    expect(await Promise.race([wait, timers])).toBe('woken by the kept release');
+    expect(delivered).toEqual(['token-1']);
 
     subscription.close();
   });

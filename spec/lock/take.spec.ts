@@ -34,8 +34,11 @@ describe('SingleNodeBackend.tryTake (TAKE)', () => {
 
     expect(result).toEqual({ acquired: true, fencingToken: 0, validUntil: expect.any(Number) });
     expect(await admin.mGet([resourceKeys('a').lock, resourceKeys('b').lock])).toEqual(['t1', 't1']);
-    expect(await admin.pTTL(resourceKeys('a').lock)).toBeLessThanOrEqual(10_000);
-    expect(await admin.pTTL(resourceKeys('b').lock)).toBeGreaterThan(0);
+    const [ttlA, ttlB] = [await admin.pTTL(resourceKeys('a').lock), await admin.pTTL(resourceKeys('b').lock)];
+    expect(ttlA).toBeGreaterThan(0); // a lease on every key taken (-1: none, -2: no key)
+    expect(ttlA).toBeLessThanOrEqual(10_000);
+    expect(ttlB).toBeGreaterThan(0);
+    expect(ttlB).toBeLessThanOrEqual(10_000);
   });
 
   it('refuses when any resource is busy, and takes none of them', async () => {
@@ -45,6 +48,9 @@ describe('SingleNodeBackend.tryTake (TAKE)', () => {
 
     expect(await backend.tryTake(['a', 'b'], 't1', 10_000)).toEqual({ acquired: false, waitHintMs: 0 });
     expect(await admin.mGet([resourceKeys('a').lock, resourceKeys('b').lock])).toEqual([null, 'other']);
+    const ttl = await admin.pTTL(resourceKeys('b').lock); // the holder's lease, untouched by the refused take
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
   });
 
   it('creates no queue, expiry or meta key (busy or not) and reads no clock', async () => {
@@ -65,8 +71,13 @@ describe('SingleNodeBackend.tryTake (TAKE)', () => {
     await backend.tryTake(['a'], 't1', 10_000);
 
     expect((await backend.tryTake(['a', 'b'], 't1', 60_000)).acquired).toBe(true);
-    expect(await admin.pTTL(resourceKeys('a').lock)).toBeGreaterThan(10_000);
-    expect(await admin.get(resourceKeys('b').lock)).toBe('t1');
+    expect(await admin.mGet([resourceKeys('a').lock, resourceKeys('b').lock])).toEqual(['t1', 't1']);
+    // The new 60 s lease on both: a renewed, b taken.
+    const [ttlA, ttlB] = [await admin.pTTL(resourceKeys('a').lock), await admin.pTTL(resourceKeys('b').lock)];
+    expect(ttlA).toBeGreaterThan(10_000);
+    expect(ttlA).toBeLessThanOrEqual(60_000);
+    expect(ttlB).toBeGreaterThan(10_000);
+    expect(ttlB).toBeLessThanOrEqual(60_000);
   });
 
   it('applies the key prefix to the lock keys', async () => {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createTransactor, type LockAcquiredEvent, type TransactHooks } from '../../lib';
 import { keyPrefixOf } from '../../lib/observability/stats';
@@ -35,22 +36,34 @@ describe('hooks', () => {
   it('report attempts, conflicts, retries, commits and lock events with frozen events', async () => {
     const other = await redis.connect();
     const seen: string[] = [];
+    const notFrozen: string[] = [];
+    const commitDurations: number[] = [];
+    /** Records `line`, and `hook` if the event it was handed can still be changed. */
+    const note = (hook: string, event: object, line: string) => {
+      if (!Object.isFrozen(event)) notFrozen.push(hook);
+      seen.push(line);
+    };
     const hooks: TransactHooks = {
-      onAttempt: (e) => seen.push(`attempt ${e.attempt} ${e.mode}`),
-      onConflict: (e) => seen.push(`conflict ${e.attempt}`),
-      onRetry: (e) => seen.push(`retry ${e.attempt} ${e.reason} ${e.delayMs}ms`),
-      onCommit: (e) => seen.push(`commit after ${e.attempts} (${e.mode}), ${typeof e.durationMs}`),
-      onLockAcquired: (e: LockAcquiredEvent) => seen.push(`lock ${e.resources.join(',')} #${e.fencingToken}`),
-      onLockExtended: (e) => seen.push(`extended ${e.resources.join(',')} ${e.validityMs > 0}`),
-      onLockLost: (e) => seen.push(`lost ${e.resources.join(',')} ${e.error.code}`),
+      onAttempt: (e) => note('onAttempt', e, `attempt ${e.attempt} ${e.mode}`),
+      onConflict: (e) => note('onConflict', e, `conflict ${e.attempt}`),
+      onRetry: (e) => note('onRetry', e, `retry ${e.attempt} ${e.reason} ${e.delayMs}ms`),
+      onCommit: (e) => {
+        commitDurations.push(e.durationMs);
+        note('onCommit', e, `commit after ${e.attempts} (${e.mode})`);
+      },
+      onLockAcquired: (e: LockAcquiredEvent) => note('onLockAcquired', e, `lock ${e.resources.join(',')} #${e.fencingToken}`),
+      onLockExtended: (e) => note('onLockExtended', e, `extended ${e.resources.join(',')} ${e.validityMs > 0 && e.validityMs <= 60}`),
+      onLockLost: (e) => note('onLockLost', e, `lost ${e.resources.join(',')} ${e.error.code}`),
     };
     const tx = createTransactor(await redis.connect(), { hooks, retry: { backoff: 'fixed', baseDelayMs: 1, maxDelayMs: 1, jitter: 'none' } });
 
+    const startedAt = performance.now();
     await tx.transact(['k'], async (t) => {
       await t.read.get('k');
       if (t.attempt === 1) await other.set('k', 'x');
       t.write.set('k', 'y');
     });
+    const elapsed = performance.now() - startedAt;
     const lock = await tx.lock(['r'], { ttlMs: 60 });
     await lock.extend();
     await new Promise((resolve) => lock.signal.addEventListener('abort', resolve)); // lease runs out unrenewed
@@ -60,11 +73,16 @@ describe('hooks', () => {
       'conflict 1',
       'retry 1 conflict 1ms',
       'attempt 2 optimistic',
-      'commit after 2 (optimistic), number',
+      'commit after 2 (optimistic)',
       'lock r #1',
       'extended r true',
       'lost r ERR_LOCK_LOST',
     ]);
+    expect(notFrozen).toEqual([]); // every event handed to a hook was frozen
+    // From the call to the commit: some time passed (two round trips and a backoff), within the call.
+    expect(commitDurations).toHaveLength(1);
+    expect(commitDurations[0]).toBeGreaterThan(0);
+    expect(commitDurations[0]).toBeLessThanOrEqual(elapsed);
     await tx.close();
   });
 
