@@ -20,6 +20,8 @@ export interface RawStats {
   /** Unexpected errors (each stops its worker); the first message is kept. */
   errors: number;
   firstError?: string;
+  /** Multi-process runs: each process's ops committed in the measured window, in process order. */
+  committedByProcess?: number[];
 }
 
 /** A cell's numbers as reported. */
@@ -45,6 +47,8 @@ export interface CellStats {
   maxMs: number;
   errors: number;
   firstError?: string;
+  /** Multi-process runs: each process's share of the commits in the measured window (0..1), in process order. */
+  shares?: number[];
 }
 
 /** An empty record. */
@@ -115,5 +119,8 @@ export function summarize(raw: RawStats, durationMs: number): CellStats {
     maxMs: quantile(asArray, 1),
     errors: raw.errors,
     ...(raw.firstError === undefined ? {} : { firstError: raw.firstError }),
+    ...(raw.committedByProcess === undefined
+      ? {}
+      : { shares: raw.committedByProcess.map((n) => (raw.committed > 0 ? n / raw.committed : Number.NaN)) }),
   };
 }

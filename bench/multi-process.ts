@@ -97,7 +97,7 @@ export async function runMultiProcess(job: ChildJob, processes: number): Promise
     const budget = START_LEAD_MS + job.warmupMs + job.durationMs + job.drainMs + READY_TIMEOUT_MS;
     const reports = await Promise.all(children.map((c) => c.next('done', budget)));
     failed = false;
-    return mergeStats(reports.map((r) => r.stats));
+    return { ...mergeStats(reports.map((r) => r.stats)), committedByProcess: reports.map((r) => r.stats.committed) };
   } finally {
     // On success the children exit by themselves once they have reported; on failure they are told to.
     if (failed) for (const c of children) if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill('SIGTERM');

@@ -243,6 +243,7 @@ async function finishCell(admin: BenchClient, id: CellId, raw: RawStats, flags: 
   progress(
     `${workload.name} c=${concurrency}${processes > 1 ? ` (${processes} processes)` : ''} ${contender.name}: ` +
       `${Math.round(stats.opsPerSec)} ops/s, attempts ${Number.isFinite(stats.attemptsMean) ? stats.attemptsMean.toFixed(2) : '–'}/${stats.attemptsMax}, give-ups ${stats.giveUps}` +
+      `${stats.shares ? `, p99 ${stats.p99Ms.toFixed(1)} ms, slowest ${stats.maxMs.toFixed(1)} ms, shares ${stats.shares.map((s) => `${Math.round(s * 100)}%`).join('/')}` : ''}` +
       `${stats.errors ? `, ${stats.errors} errors (${stats.firstError})` : ''}, invariant ${invariant.ok ? 'ok' : `FAIL: ${invariant.detail}`}`,
   );
   return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok };

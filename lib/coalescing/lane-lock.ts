@@ -99,6 +99,8 @@ export class LaneLock {
   readonly #names: CallLockKeys;
   readonly #host: LaneLockHost;
   #state: LockState = FREE;
+  /** Releases by token on their way: a call that caused one and then stopped still waits for it. */
+  readonly #releasing = new Set<Promise<void>>();
 
   constructor(backend: SingleNodeBackend, resources: readonly string[], names: CallLockKeys, host: LaneLockHost) {
     this.#backend = backend;
@@ -120,7 +122,8 @@ export class LaneLock {
    * server; a token that may hold the lock anyway is let go of first.
    */
   async acquire(wait: LockWait): Promise<void> {
-    if (this.#state.kind !== 'free') await this.letGo();
+    // A hold whose lease ran out while it sat in the lane: gone, as far as this process can tell.
+    if (this.#state.kind !== 'free') await this.#end(this.#state.hold, 'lost');
     const { options, signal } = wait;
     await this.#backend.loadScripts();
     const token = newLockToken();
@@ -232,13 +235,21 @@ export class LaneLock {
     return new LockLostError(this.#resources, 'its lease ran out before the commit and EXEC was refused; nothing was written');
   }
 
+  /** Releases by token still on their way; resolves once they are done (each bounded). */
+  releases(): Promise<void> {
+    return this.#releasing.size === 0 ? Promise.resolve() : Promise.all(this.#releasing).then(noop);
+  }
+
   /** Ends `hold` if it is the current one, releasing it by token (bounded); resolves once that is done. */
-  async #end(hold: Hold, how: 'released' | 'lost'): Promise<void> {
-    if (this.#state.kind === 'free' || this.#state.hold !== hold) return;
+  #end(hold: Hold, how: 'released' | 'lost'): Promise<void> {
+    if (this.#state.kind === 'free' || this.#state.hold !== hold) return Promise.resolve();
     this.#state = FREE;
     hold.ended = how;
     this.#host.holdEnded(hold.contended);
-    await releaseWithin(this.#backend, this.#resources, hold.token, RELEASE_WAIT_MS);
+    const release = releaseWithin(this.#backend, this.#resources, hold.token, RELEASE_WAIT_MS);
+    this.#releasing.add(release);
+    void release.then(() => this.#releasing.delete(release));
+    return release;
   }
 
   /** Waits in line for the lock, after a first try found it busy (that try counts). */

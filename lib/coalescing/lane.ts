@@ -7,6 +7,7 @@ import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { KeySet } from '../validation/key-set.js';
+import { noop } from '../util/noop.js';
 import { WaitQueue } from '../util/wait-queue.js';
 import type { CallLocking } from './call-locking.js';
 import type { Fence } from './fence.js';
@@ -100,7 +101,6 @@ export class Lane implements SeatHost {
       await this.passTurn();
       throw err;
     }
-    held.users++;
     this.#seats++;
     return new Seat(this, held, fence);
   }
@@ -116,13 +116,19 @@ export class Lane implements SeatHost {
     return this.#idleCheck();
   }
 
-  /** A seat left: `fate` says what becomes of its connection; `passTurn`: it still held the turn. */
+  /**
+   * A seat left: `fate` says what becomes of its connection (applied before the turn passes: the
+   * next transaction must not start on a connection this one dooms); `passTurn`: it still held the
+   * turn. Resolves once the lane's cleanup is done, including releases of its lock still on their
+   * way (one that a stopped call's race left behind).
+   */
   left(held: HeldConnection, fate: ConnectionFate, passTurn: boolean): Promise<void> {
     held.users--;
     this.#seats--;
     if (fate !== 'keep') this.#retire(held, fate);
     else if (held.retired && held.users === 0) this.#release(held);
-    return passTurn ? this.passTurn() : this.#idleCheck();
+    const cleanup = passTurn ? this.passTurn() : this.#idleCheck();
+    return this.#lock ? Promise.all([cleanup, this.#lock.releases()]).then(noop) : cleanup;
   }
 
   async #fenceFor(request: TurnRequest): Promise<Fence | undefined> {
@@ -153,13 +159,20 @@ export class Lane implements SeatHost {
     return (this.#lockKeys ??= this.#host.backend().keyspace.forCall(this.keySet.keys));
   }
 
-  /** The lane's connection to the node the route names now, leasing a fresh one if needed. */
+  /**
+   * The lane's connection to the node the route names now, leasing a fresh one if needed. It counts
+   * as used from the moment it is chosen: a seat leaving meanwhile must not hand it back.
+   */
   async #connection(route: PoolRoute, signal: AbortSignal | undefined): Promise<HeldConnection> {
     const pool = route.pool();
     const held = this.#held;
-    if (held && !held.retired && held.pool === pool && held.connection.alive) return held;
+    if (held && !held.retired && held.pool === pool && held.connection.alive) {
+      held.users++;
+      return held;
+    }
     if (held && !held.retired) this.#retire(held, held.connection.alive ? 'return' : 'destroy');
     const fresh = new HeldConnection(await pool.acquire(signal), pool);
+    fresh.users++;
     this.#held = fresh;
     return fresh;
   }

@@ -87,10 +87,11 @@ export class Seat {
    * Sends `transaction`'s EXEC (with `marker`, and the fence's trailer: the lock's release when
    * this EXEC ends the lane's hold) and waits for its reply. The turn passes as soon as EXEC is on
    * the wire, so the next transaction's WATCH and reads go out right behind it, unless the EXEC
-   * carries the release: then the turn passes once the lock knows what became of it (the next
-   * transaction takes the lock anew). After an aborted EXEC under the lock, a lost lock turns the
-   * outcome into its `LockLostError`. Cleanup the EXEC leaves (a release by token) is done before
-   * this resolves.
+   * carries the release: then the turn passes when the seat is left, once the lock knows what
+   * became of the release and the connection's fate is applied (the next transaction takes the
+   * lock anew, on a connection this one did not doom). After an aborted EXEC under the lock, a lost
+   * lock turns the outcome into its `LockLostError`. Cleanup the EXEC leaves (a release by token)
+   * is done before this resolves.
    */
   async commit<V extends ExecVerdict>(transaction: Transaction, marker: MarkerWrite | undefined, rules: CommitRules<V>): Promise<ExecOutcome<V>> {
     const fence = this.fence;
@@ -107,10 +108,7 @@ export class Seat {
     } catch (error) {
       failure = { error, verdict: rules.classify(error) };
     }
-    if (trailer) {
-      await fence!.trailerEnded(trailerEnd(failure?.verdict.ran ?? 'yes', flight.trailerReplies()));
-      this.#passTurn();
-    }
+    if (trailer) await fence!.trailerEnded(trailerEnd(failure?.verdict.ran ?? 'yes', flight.trailerReplies()));
     if (!failure) return { ...sent, kind: 'committed', replies: replies! };
     const { next } = failure.verdict;
     if (fence && next.do === 'retry' && next.reason === 'conflict') {

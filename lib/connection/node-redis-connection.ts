@@ -228,6 +228,7 @@ class NodeRedisTransaction implements Transaction {
     const refused = commands.find(({ args }) => REFUSED_IN_MULTI.has(String(args[0]).toUpperCase()));
     if (refused) {
       this.#sent = { wrote: false, marked: false, trailerReplies: undefined };
+      this.#nothingSent();
       return Promise.reject(
         new TransactUsageError(
           `${String(refused.args[0]).toUpperCase()} cannot be queued on t.write: it would end the transaction early or move it ` +

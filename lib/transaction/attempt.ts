@@ -96,11 +96,12 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
     return conclude(classify(err, 'turn', factsOf(err, call, true)), err, call, attempt);
   }
   const attempt = ++count.attempts;
-  count.mode = seat.fence?.mode ?? 'optimistic';
-  call.observer.attempt(call.keySet.keys, attempt, count.mode);
-  if (count.mode === 'lock') call.locking.underLock(attempt);
-  const run = new Attempt(call, seat, attempt);
+  let run: Attempt<T> | undefined;
   try {
+    count.mode = seat.fence?.mode ?? 'optimistic';
+    call.observer.attempt(call.keySet.keys, attempt, count.mode);
+    if (count.mode === 'lock') call.locking.underLock(attempt);
+    run = new Attempt(call, seat, attempt);
     const outcome = await run.run();
     if (outcome.kind === 'give-way') {
       count.waits++; // not a failed attempt: it does not count against maxAttempts
@@ -108,7 +109,7 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
     }
     return outcome;
   } finally {
-    await run.end();
+    await (run ? run.end() : seat.leave('keep'));
   }
 }
 
@@ -197,6 +198,7 @@ class Attempt<T> {
     if (exec.kind === 'lock-lost') throw exec.error;
     const { error, verdict } = exec;
     this.#fate = verdict.connection;
+    if (verdict.abandonWatch) this.#seat.connection.abandonWatch();
     if (verdict.next.do === 'retry' && verdict.next.reason === 'conflict') call.locking.conflicted(this.#number, localWriter);
     if (verdict.ran === 'unknown') {
       // None of fn's commands went out (only the lock's release did): its data is untouched.

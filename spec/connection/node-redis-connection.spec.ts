@@ -85,6 +85,9 @@ describe('a node-redis dedicated connection’s transaction', () => {
     await expect(flight.reply).rejects.toBeInstanceOf(TransactUsageError);
     expect(await commandCalls(admin, 'multi')).toBe(0);
     expect(await admin.exists('k')).toBe(0);
+    // No EXEC will follow its WATCH: the next one drops it first.
+    await connection.watch(['other']);
+    expect(await commandCalls(admin, 'unwatch')).toBe(1);
     connection.destroy();
   });
 

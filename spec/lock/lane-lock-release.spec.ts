@@ -60,4 +60,22 @@ describe('the lock of a lock-mode lane', () => {
     await tx.close();
     await proxy.stop();
   });
+
+  it('hands the next transaction a fresh connection when a releasing EXEC was cut off by the deadline', async () => {
+    const proxy = await TcpProxy.inFrontOf(redis.url);
+    const admin = await redis.connect();
+    const tx = createTransactor(await proxy.connectClient());
+    proxy.atExec('stall'); // the EXEC that carries the release never gets a reply
+
+    const holder = tx.transact(['k'], (t) => void t.write.set('k', 'holder'), { mode: 'lock', retry: { deadlineMs: 300 } });
+    await waitFor(() => proxy.holding, 'the releasing EXEC to be held');
+    const next = tx.transact(['k'], (t) => void t.write.set('k', 'next'), { retry: { deadlineMs: 5_000 } }); // waits for the turn
+    await expect(holder).rejects.toMatchObject({ code: 'ERR_TRANSACT_OUTCOME_UNKNOWN' });
+    // It never started on the stalled connection (where its WATCH would have waited behind the EXEC).
+    await expect(next).resolves.toMatchObject({ attempts: 1 });
+    expect(await admin.get('k')).toBe('next');
+    expect(await admin.exists(resourceKeys('k').lock)).toBe(0);
+    await tx.close();
+    await proxy.stop();
+  });
 });
