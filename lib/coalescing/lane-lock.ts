@@ -4,16 +4,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DedicatedConnection } from '../connection/connection.js';
+import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { LockLostError, LockUnavailableError } from '../errors/lock-errors.js';
-import { acquireLock, newLockToken } from '../lock/acquire-lock.js';
-import { type AcquireResult, driftMs, RELEASE_WAIT_MS } from '../lock/lock-backend.js';
+import { acquireLock, newLockToken, refusedBy } from '../lock/acquire-lock.js';
+import { type AcquireResult, driftMs, RELEASE_WAIT_MS, TRY_FLOOR_MS } from '../lock/lock-backend.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
 import { releaseWithin } from '../lock/release-within.js';
 import { runScript, scriptCommand } from '../lock/run-script.js';
 import { EXTEND, RELEASE } from '../lock/scripts.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
+import type { Cleanup } from '../util/cleanup.js';
 import { noop } from '../util/noop.js';
+import { raceAbortWithin } from '../util/race-abort.js';
 import { STOPPED } from '../util/stopped.js';
 import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
 
@@ -125,16 +128,24 @@ export class LaneLock {
     // A hold whose lease ran out while it sat in the lane: gone, as far as this process can tell.
     if (this.#state.kind !== 'free') await this.#end(this.#state.hold, 'lost');
     const { options, signal } = wait;
-    await this.#backend.loadScripts();
+    // Not awaited: it goes out on the lock connection ahead of the try, and a script missing from
+    // the cache costs a fallback to EVAL, nothing more (a stalled server must not hold us here).
+    void this.#backend.loadScripts();
     const token = newLockToken();
     // The token may hold the lock though the call cannot use it: let go of it by token.
     const letGo = () => releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS);
     let taken: AcquireResult;
     try {
-      taken = await this.#backend.tryTake(this.#resources, token, options.ttlMs);
+      // A server that stalls, or a network that drops every byte, answers nothing: the try ends
+      // with the call (its signal aborts at its deadline too), or after acquireTimeoutMs (at least
+      // TRY_FLOOR_MS).
+      const tryMs = Math.max(options.acquireTimeoutMs, TRY_FLOOR_MS);
+      taken = await raceAbortWithin(this.#backend.tryTake(this.#resources, token, options.ttlMs), { signal, ms: tryMs }, NO_ANSWER);
     } catch (err) {
       await letGo(); // the try may have taken it before its reply was lost
-      throw err;
+      if (err !== NO_ANSWER) throw isPermanentReply(err) ? refusedBy(this.#resources, err) : err;
+      if (signal?.aborted) throw STOPPED;
+      throw new LockUnavailableError(this.#resources, 'timeout', `Redis did not answer within ${Math.max(options.acquireTimeoutMs, TRY_FLOOR_MS)} ms`);
     }
     let contended = wait.contended;
     let granted: AcquireResult & { acquired: true };
@@ -161,9 +172,9 @@ export class LaneLock {
   }
 
   /** Lets go of the lock, by token (some of its resources may still be ours): the lane went idle, or the hold ran out. */
-  letGo(): Promise<void> {
+  letGo(): Cleanup {
     const state = this.#state;
-    return state.kind === 'free' ? Promise.resolve() : this.#end(state.hold, 'released');
+    return state.kind === 'free' ? undefined : this.#end(state.hold, 'released');
   }
 
   /** @internal The hold is the current one, and its lease is still good. */
@@ -236,13 +247,13 @@ export class LaneLock {
   }
 
   /** Releases by token still on their way; resolves once they are done (each bounded). */
-  releases(): Promise<void> {
-    return this.#releasing.size === 0 ? Promise.resolve() : Promise.all(this.#releasing).then(noop);
+  releases(): Cleanup {
+    return this.#releasing.size === 0 ? undefined : Promise.all(this.#releasing).then(noop);
   }
 
   /** Ends `hold` if it is the current one, releasing it by token (bounded); resolves once that is done. */
-  #end(hold: Hold, how: 'released' | 'lost'): Promise<void> {
-    if (this.#state.kind === 'free' || this.#state.hold !== hold) return Promise.resolve();
+  #end(hold: Hold, how: 'released' | 'lost'): Cleanup {
+    if (this.#state.kind === 'free' || this.#state.hold !== hold) return undefined;
     this.#state = FREE;
     hold.ended = how;
     this.#host.holdEnded(hold.contended);
@@ -269,6 +280,9 @@ export class LaneLock {
     }
   }
 }
+
+/** What a request of the acquisition rejects with when the acquisition ended before its answer. */
+const NO_ANSWER = new Error('no answer before the acquisition ended');
 
 /** A lock key's holder as read back (a client that maps strings to Buffers hands Buffers back). */
 function textOf(holder: unknown): unknown {

@@ -7,7 +7,7 @@ import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { KeySet } from '../validation/key-set.js';
-import { noop } from '../util/noop.js';
+import { bothCleanups, type Cleanup } from '../util/cleanup.js';
 import { WaitQueue } from '../util/wait-queue.js';
 import type { CallLocking } from './call-locking.js';
 import type { Fence } from './fence.js';
@@ -65,6 +65,7 @@ export class Lane implements SeatHost {
   /** Seats not yet left (one may await its EXEC's reply while the next one runs). */
   #seats = 0;
   #lockKeys: CallLockKeys | undefined;
+  #awareKeys: Pick<CallLockKeys, 'watchKeys' | 'serverLockKeys'> | undefined;
   #lock: LaneLock | undefined;
 
   constructor(keySet: KeySet, host: LaneHost, onIdle: () => void) {
@@ -105,12 +106,12 @@ export class Lane implements SeatHost {
     return new Seat(this, held, fence);
   }
 
-  /** Hands the turn to the next waiter, or goes idle (resolving once the idle lane's cleanup is done). */
-  passTurn(): Promise<void> {
+  /** Hands the turn to the next waiter, or goes idle (what the idle lane leaves to clean up). */
+  passTurn(): Cleanup {
     const next = this.#priority.shift() ?? this.#waiters.shift();
     if (next) {
       next.resolve(); // the turn goes on: #busy stays true
-      return Promise.resolve();
+      return undefined;
     }
     this.#busy = false;
     return this.#idleCheck();
@@ -122,13 +123,12 @@ export class Lane implements SeatHost {
    * turn. Resolves once the lane's cleanup is done, including releases of its lock still on their
    * way (one that a stopped call's race left behind).
    */
-  left(held: HeldConnection, fate: ConnectionFate, passTurn: boolean): Promise<void> {
+  left(held: HeldConnection, fate: ConnectionFate, passTurn: boolean): Cleanup {
     held.users--;
     this.#seats--;
     if (fate !== 'keep') this.#retire(held, fate);
     else if (held.retired && held.users === 0) this.#release(held);
-    const cleanup = passTurn ? this.passTurn() : this.#idleCheck();
-    return this.#lock ? Promise.all([cleanup, this.#lock.releases()]).then(noop) : cleanup;
+    return bothCleanups(passTurn ? this.passTurn() : this.#idleCheck(), this.#lock?.releases());
   }
 
   async #fenceFor(request: TurnRequest): Promise<Fence | undefined> {
@@ -148,7 +148,7 @@ export class Lane implements SeatHost {
       return this.#lock.fence();
     }
     if (locking.aware) {
-      const names = this.#names();
+      const names = (this.#awareKeys ??= this.#lockKeys ?? this.#host.backend().keyspace.lockKeys(this.keySet.keys));
       return new LockAwareFence(names.watchKeys, names.serverLockKeys);
     }
     return undefined;
@@ -197,12 +197,12 @@ export class Lane implements SeatHost {
    * lock (nobody left to hand it to, no EXEC in flight that could still need it) is let go of, and
    * the lane leaves its lanes. Resolves once the lock is let go of.
    */
-  #idleCheck(): Promise<void> {
-    if (this.#busy || this.waiting > 0 || this.#seats > 0) return Promise.resolve();
+  #idleCheck(): Cleanup {
+    if (this.#busy || this.waiting > 0 || this.#seats > 0) return undefined;
     const held = this.#held;
     this.#held = undefined;
     if (held) this.#release(held);
     this.#onIdle();
-    return this.#lock?.letGo() ?? Promise.resolve();
+    return this.#lock?.letGo();
   }
 }

@@ -9,6 +9,7 @@ import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection, MarkerWrite, Transaction } from '../connection/connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import type { LockLostError } from '../errors/lock-errors.js';
+import type { Cleanup } from '../util/cleanup.js';
 import type { Fence, TrailerEnd } from './fence.js';
 import type { HeldConnection } from './held-connection.js';
 
@@ -54,9 +55,9 @@ export interface CommitRules<V extends ExecVerdict> {
 /** What a seat tells the lane it belongs to. */
 export interface SeatHost {
   /** The turn goes to the next transaction (a seat passes it once). */
-  passTurn(): Promise<void>;
+  passTurn(): Cleanup;
   /** A seat left: `fate` says what becomes of its connection; `holdsTurn`: it still held the turn. */
-  left(held: HeldConnection, fate: ConnectionFate, holdsTurn: boolean): Promise<void>;
+  left(held: HeldConnection, fate: ConnectionFate, holdsTurn: boolean): Cleanup;
 }
 
 export class Seat {
@@ -97,7 +98,6 @@ export class Seat {
     const fence = this.fence;
     const trailer = fence?.trailer();
     const flight = transaction.exec({ marker, trailer: trailer && [trailer] });
-    const sent = { wrote: flight.wrote, marked: flight.marked };
     // A release must land before any cleanup of this call that goes over another connection.
     if (trailer) this.connection.mustLand(flight.reply);
     else this.#passTurn();
@@ -108,14 +108,15 @@ export class Seat {
     } catch (error) {
       failure = { error, verdict: rules.classify(error) };
     }
-    if (trailer) await fence!.trailerEnded(trailerEnd(failure?.verdict.ran ?? 'yes', flight.trailerReplies()));
-    if (!failure) return { ...sent, kind: 'committed', replies: replies! };
+    if (trailer) await fence!.trailerEnded(trailerEnd(failure?.verdict.ran ?? 'yes', flight.trailerReplies));
+    const { wrote, marked } = flight;
+    if (!failure) return { kind: 'committed', wrote, marked, replies: replies! };
     const { next } = failure.verdict;
     if (fence && next.do === 'retry' && next.reason === 'conflict') {
       const lost = await fence.afterConflict();
-      if (lost) return { ...sent, kind: 'lock-lost', error: lost };
+      if (lost) return { kind: 'lock-lost', wrote, marked, error: lost };
     }
-    return { ...sent, kind: 'failed', ...failure };
+    return { kind: 'failed', wrote, marked, error: failure.error, verdict: failure.verdict };
   }
 
   /**
@@ -123,8 +124,8 @@ export class Seat {
    * yet. Resolves once what the lane leaves to clean up is done (the lane went idle holding its
    * lock: it is let go of now).
    */
-  leave(fate: ConnectionFate): Promise<void> {
-    if (this.#left) return Promise.resolve();
+  leave(fate: ConnectionFate): Cleanup {
+    if (this.#left) return undefined;
     this.#left = true;
     const holdsTurn = !this.#turnPassed;
     this.#turnPassed = true;

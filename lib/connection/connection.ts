@@ -80,7 +80,7 @@ export interface ExecFlight {
    */
   readonly reply: Promise<unknown[]>;
   /** The raw replies of the trailer's commands (error replies included), once EXEC ran; else `undefined`. */
-  trailerReplies(): readonly unknown[] | undefined;
+  readonly trailerReplies: readonly unknown[] | undefined;
 }
 
 /** What runs a script: a shared connection, or a cluster client routed by the first key. */

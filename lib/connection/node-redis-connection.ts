@@ -56,6 +56,7 @@ export class NodeRedisConnection implements DedicatedConnection {
   readonly #close: () => Promise<void>;
   readonly #destroy: () => void;
   readonly #keyPrefix: string | Buffer;
+  readonly #transactionBase: TransactionBase;
   #staleWatch = false;
   /**
    * Commands whose effect must land before their call's cleanup (an EXEC that releases, a lease
@@ -71,6 +72,12 @@ export class NodeRedisConnection implements DedicatedConnection {
     this.#destroy = client.destroy.bind(client);
     const prefix = client._keyPrefix;
     this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
+    this.#transactionBase = {
+      client,
+      keyPrefix: this.#keyPrefix,
+      executePipeline: client._executePipeline.bind(client),
+      nothingSent: () => (this.#staleWatch = true),
+    };
     for (const method of GUARDED_METHODS) {
       (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
     }
@@ -127,7 +134,7 @@ export class NodeRedisConnection implements DedicatedConnection {
   }
 
   transaction(): Transaction {
-    return new NodeRedisTransaction(this.client, this.#keyPrefix, () => (this.#staleWatch = true));
+    return new NodeRedisTransaction(this.#transactionBase);
   }
 
   mustLand(reply: Promise<unknown>): void {
@@ -153,15 +160,29 @@ export class NodeRedisConnection implements DedicatedConnection {
   }
 }
 
-/** What {@link NodeRedisTransaction} makes of the builder's queue when it is handed over. */
-interface Sent {
-  readonly wrote: boolean;
-  readonly marked: boolean;
-  trailerReplies: readonly unknown[] | undefined;
-}
-
 /** Hands the builder's queue over without sending it: {@link NodeRedisTransaction.seal} needs the queue. */
 const CAPTURE = Symbol('capture');
+
+/** What one connection's transactions share (made once per connection, not per attempt). */
+interface TransactionBase {
+  readonly client: NodeRedisClient;
+  readonly keyPrefix: string | Buffer;
+  readonly executePipeline: unknown;
+  /** No EXEC will follow the connection's WATCH: drop it with the next one. */
+  readonly nothingSent: () => void;
+}
+
+/** What one EXEC put on the wire, filled in as its answer comes. */
+class Flight implements ExecFlight {
+  reply!: Promise<unknown[]>;
+  trailerReplies: readonly unknown[] | undefined;
+  constructor(
+    readonly wrote: boolean,
+    readonly marked: boolean,
+  ) {}
+}
+
+const REFUSED = new Flight(false, false);
 
 /**
  * One attempt's MULTI. The builder is node-redis's own class for the client (typed commands,
@@ -172,22 +193,19 @@ const CAPTURE = Symbol('capture');
  */
 class NodeRedisTransaction implements Transaction {
   readonly builder: MultiBuilder;
-  readonly #client: NodeRedisClient;
-  readonly #keyPrefix: string | Buffer;
-  readonly #nothingSent: () => void;
+  readonly #base: TransactionBase;
   readonly #exec: () => Promise<unknown[]>;
   #plan: ExecPlan | typeof CAPTURE | undefined;
   #queue: QueuedCommand[] | undefined;
-  #sent: Sent | undefined;
+  #flight: Flight | undefined;
   #sealed = false;
 
-  constructor(client: NodeRedisClient, keyPrefix: string | Buffer, nothingSent: () => void) {
-    this.#client = client;
-    this.#keyPrefix = keyPrefix;
-    this.#nothingSent = nothingSent;
+  constructor(base: TransactionBase) {
+    this.#base = base;
+    const { client } = base;
     const builder = new client.Multi(
-      (commands, ...rest) => this.#send(commands, rest),
-      client._executePipeline.bind(client),
+      (commands, selectedDB) => this.#send(commands, selectedDB),
+      base.executePipeline,
       client._commandOptions?.typeMapping,
       client._keyPrefix,
     );
@@ -199,15 +217,17 @@ class NodeRedisTransaction implements Transaction {
   exec(plan: ExecPlan): ExecFlight {
     this.#plan = plan;
     const reply = this.#exec.call(this.builder);
-    const sent = this.#sent;
+    const flight = this.#flight;
     // node-redis hands its queue to the send function before its first await: checked by the
     // contract spec. Were it ever later, what was sent could not be known here.
-    if (!sent) {
+    if (!flight) {
       reply.catch(noop);
       throw new Error('redis-transact: node-redis did not hand the MULTI queue over synchronously (unsupported node-redis version)');
     }
     this.seal();
-    return { wrote: sent.wrote, marked: sent.marked, reply, trailerReplies: () => sent.trailerReplies };
+    if (flight === REFUSED) return { wrote: false, marked: false, reply, trailerReplies: undefined };
+    flight.reply = reply;
+    return flight;
   }
 
   seal(): void {
@@ -218,17 +238,17 @@ class NodeRedisTransaction implements Transaction {
       this.#exec.call(this.builder).catch(noop);
     }
     // Every way of queueing (typed commands, scripts, modules, sendCommand) ends in the queue's push.
-    if (this.#queue) Object.defineProperty(this.#queue, 'push', { value: refuseLateWrite });
+    if (this.#queue) this.#queue.push = refuseLateWrite;
   }
 
-  #send(commands: QueuedCommand[], rest: unknown[]): Promise<unknown[]> {
+  #send(commands: QueuedCommand[], selectedDB: number | undefined): Promise<unknown[]> {
     this.#queue = commands;
     const plan = this.#plan;
     if (plan === CAPTURE || plan === undefined) return Promise.resolve([]);
     const refused = commands.find(({ args }) => REFUSED_IN_MULTI.has(String(args[0]).toUpperCase()));
     if (refused) {
-      this.#sent = { wrote: false, marked: false, trailerReplies: undefined };
-      this.#nothingSent();
+      this.#flight = REFUSED;
+      this.#base.nothingSent();
       return Promise.reject(
         new TransactUsageError(
           `${String(refused.args[0]).toUpperCase()} cannot be queued on t.write: it would end the transaction early or move it ` +
@@ -236,29 +256,31 @@ class NodeRedisTransaction implements Transaction {
         ),
       );
     }
-    const trailer = plan.trailer ?? [];
+    const trailer = plan.trailer;
     const wrote = commands.length > 0;
     // The marker only when fn queued something: with nothing to apply there is nothing to apply once.
     const marker = wrote ? plan.marker : undefined;
-    const sent: Sent = { wrote, marked: marker !== undefined, trailerReplies: undefined };
-    this.#sent = sent;
-    if (!wrote && trailer.length === 0) {
+    const flight = new Flight(wrote, marker !== undefined);
+    this.#flight = flight;
+    if (!wrote && !trailer?.length) {
       // An empty MULTI/EXEC is a wasted round trip: skipped, and the WATCH dropped with the next one.
-      this.#nothingSent();
+      this.#base.nothingSent();
       return Promise.resolve([]);
     }
-    const head = marker ? [{ args: this.#markerSet(marker) }] : [];
-    const all = [...head, ...commands, ...trailer.map((args) => ({ args }))];
-    return this.#client._executeMulti(all, ...(rest as [])).then((raw) => {
-      const own = raw.slice(head.length, head.length + commands.length);
-      sent.trailerReplies = raw.slice(head.length + commands.length);
-      return own;
+    const { client } = this.#base;
+    if (!marker && !trailer?.length) return client._executeMulti(commands, selectedDB);
+    const head = marker ? 1 : 0;
+    const all: QueuedCommand[] = marker ? [{ args: this.#markerSet(marker) }, ...commands] : [...commands];
+    for (const args of trailer ?? []) all.push({ args });
+    return client._executeMulti(all, selectedDB).then((raw) => {
+      flight.trailerReplies = raw.slice(head + commands.length);
+      return raw.slice(head, head + commands.length);
     });
   }
 
   /** `SET marker value PX ttl`, in the connection's own database, under its key prefix. */
   #markerSet(marker: MarkerWrite): unknown[] {
-    return ['SET', prefixedKey(this.#keyPrefix, marker.key), marker.value, 'PX', String(marker.ttlMs)];
+    return ['SET', prefixedKey(this.#base.keyPrefix, marker.key), marker.value, 'PX', String(marker.ttlMs)];
   }
 }
 

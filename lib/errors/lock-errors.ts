@@ -1,13 +1,14 @@
 import { describeKeys, hasTransactCode, nameError, TransactError } from './base.js';
 
 /** Why a lock could not be had. */
-export type LockUnavailableReason = 'timeout' | 'aborted' | 'quorum';
+export type LockUnavailableReason = 'timeout' | 'aborted' | 'quorum' | 'refused';
 
 /**
- * The lock could not be acquired: it stayed busy past `acquireTimeoutMs` (`reason: 'timeout'`),
- * the caller's signal aborted the wait (`'aborted'`, `cause` is the signal's reason), or too few
- * Redis nodes answered to form a majority (`'quorum'`, `cause` is the last node error). Nothing is
- * held when this is thrown.
+ * The lock could not be acquired: it stayed busy (or Redis did not answer) past `acquireTimeoutMs`
+ * (`reason: 'timeout'`), the caller's signal aborted the wait (`'aborted'`, `cause` is the signal's
+ * reason), too few Redis nodes answered to form a majority (`'quorum'`, `cause` is the last node
+ * error), or Redis refused the lock script (`'refused'`: NOPERM, OOM under `maxmemory`, READONLY
+ * on a replica; `cause` is its reply). Nothing is held when this is thrown.
  */
 export class LockUnavailableError extends TransactError {
   readonly code = 'ERR_LOCK_UNAVAILABLE' as const;

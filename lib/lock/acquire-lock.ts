@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener } from './lock-backend.js';
+import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener, TRY_FLOOR_MS } from './lock-backend.js';
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
+import { raceAbortWithin } from '../util/race-abort.js';
 import { settleWithin } from '../util/time-bounds.js';
+import { releaseWithin } from './release-within.js';
 import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { noop } from '../util/noop.js';
 
@@ -33,6 +35,10 @@ export async function acquireLock(
 ): Promise<AcquireResult & { acquired: true }> {
   const { ttlMs, acquireTimeoutMs, signal } = options;
   const deadline = performance.now() + acquireTimeoutMs;
+  // Every request of the wait ends with it: a server that stalls (or a network that drops every
+  // byte) answers nothing, and the wait must still end at its deadline, or when it is aborted.
+  const bounded = <T>(work: Promise<T>, abandoned?: (late: T) => void) =>
+    raceAbortWithin(work, { signal, ms: Math.max(deadline - performance.now(), TRY_FLOOR_MS) }, NO_ANSWER, abandoned);
   let listener: ReleaseListener | undefined;
   let lastError: unknown;
   let result: AcquireResult | undefined = first;
@@ -41,28 +47,31 @@ export async function acquireLock(
       if (signal?.aborted) throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
       if (!result) {
         try {
-          result = await backend.tryAcquire(resources, token, ttlMs);
+          result = await bounded(backend.tryAcquire(resources, token, ttlMs));
         } catch (err) {
-          // A refusal that will not change by waiting (NOPERM, WRONGTYPE...) ends the wait now.
-          if (isPermanentReply(err)) throw err;
+          // A refusal that will not change by waiting (NOPERM, OOM, READONLY...) ends the wait now.
+          if (isPermanentReply(err)) throw refusedBy(resources, err);
           lastError = err;
         }
       }
       if (result?.acquired) {
         if (signal?.aborted) {
           // Granted just as the wait was given up: nobody will use it.
-          await backend.release(resources, token).catch(() => false);
+          await releaseWithin(backend, resources, token, RELEASE_WAIT_MS);
           throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
         }
         if (result.validUntil > performance.now()) return result;
         // Granted, but the grant took longer than the lease: never hand out a lock without validity.
-        await backend.release(resources, token).catch(() => false);
+        await releaseWithin(backend, resources, token, RELEASE_WAIT_MS);
         result = undefined;
         continue;
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         if (lastError instanceof LockUnavailableError) throw lastError; // e.g. no quorum: say so
+        if (lastError === NO_ANSWER) {
+          throw new LockUnavailableError(resources, 'timeout', `Redis did not answer within ${Math.max(acquireTimeoutMs, TRY_FLOOR_MS)} ms`);
+        }
         const detail = `still busy after ${acquireTimeoutMs} ms`;
         throw new LockUnavailableError(resources, 'timeout', lastError ? `${detail} (last error: ${(lastError as Error).message})` : detail, lastError);
       }
@@ -70,7 +79,12 @@ export async function acquireLock(
         await sleep(Math.min(ERROR_BACKOFF_MS, remaining), signal).catch(noop);
       } else if (!listener) {
         // Subscribe, then look again at once: a release before the subscription was missed.
-        listener = await backend.listen(resources, token);
+        try {
+          listener = await bounded(backend.listen(resources, token), (late) => late.close());
+        } catch (err) {
+          if (err !== NO_ANSWER) throw err;
+          continue; // the wait ended meanwhile: the loop says how
+        }
       } else {
         const hint = Math.max(1, result.waitHintMs + 1);
         await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
@@ -84,4 +98,15 @@ export async function acquireLock(
   } finally {
     listener?.close();
   }
+}
+
+/** What a request of the wait rejects with when the wait ended (deadline or abort) before its answer. */
+const NO_ANSWER = new Error('no answer before the wait ended');
+
+/**
+ * A lock script Redis refused (NOPERM: the ACL; OOM: `maxmemory` with `noeviction`; READONLY: a
+ * replica): waiting will not change it. Nothing is held.
+ */
+export function refusedBy(resources: readonly string[], reply: unknown): LockUnavailableError {
+  return new LockUnavailableError(resources, 'refused', `Redis refused the lock script: ${(reply as Error).message}`, reply);
 }

@@ -38,6 +38,14 @@ export interface ReleaseListener {
 export const RELEASE_WAIT_MS = 1_000;
 
 /**
+ * The least time one try at a lock gets for its answer, whatever is left of `acquireTimeoutMs` (a
+ * wait of 0 still makes its one try; a quorum's try is bounded by its nodes' timeouts). Only the
+ * caller's signal, or a lock-mode call's deadline, cut a try shorter. A server that stalls ends a
+ * lock wait at most this long after `acquireTimeoutMs`.
+ */
+export const TRY_FLOOR_MS = 1_000;
+
+/**
  * How much of a lease to give up for clock drift between this process and Redis: 1% of the TTL
  * plus 2 ms, as in the Redlock algorithm.
  */

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { LockLostError } from '../errors/lock-errors.js';
+import { refusedBy } from './acquire-lock.js';
 import { parseInput } from '../validation/parse-input.js';
 import { leaseMsSchema } from './lock-options.js';
 import { type Observer, SILENT } from '../observability/observer.js';
@@ -114,7 +116,9 @@ export class Lock {
     if (this.#done) throw new LockLostError(this.resources, 'it was already released or lost');
     const lapsed = this.checkLease();
     if (lapsed) throw lapsed;
-    const validUntil = await this.#backend.extend(this.resources, this.token, lease);
+    const validUntil = await this.#backend.extend(this.resources, this.token, lease).catch((err: unknown) => {
+      throw isPermanentReply(err) ? refusedBy(this.resources, err) : err;
+    });
     if (validUntil === null || validUntil <= performance.now()) {
       const lost = new LockLostError(
         this.resources,
@@ -151,7 +155,9 @@ export class Lock {
   async release(): Promise<boolean> {
     if (this.#done) return false;
     this.#finish(new Error('the lock was released'));
-    return this.#backend.release(this.resources, this.token);
+    return this.#backend.release(this.resources, this.token).catch((err: unknown) => {
+      throw isPermanentReply(err) ? refusedBy(this.resources, err) : err;
+    });
   }
 
   #schedule(): void {

@@ -73,21 +73,27 @@ export class LockKeyspace {
     return resources.map((r) => resourceKeys(r, this.#prefix).lock);
   }
 
+  /** Just the lock keys, as the client names them (to WATCH) and as they are on the server (to read). */
+  lockKeys(resources: readonly string[]): Pick<CallLockKeys, 'watchKeys' | 'serverLockKeys'> {
+    const watchKeys = this.unprefixedLockKeys(resources);
+    return { watchKeys, serverLockKeys: this.#prefix ? watchKeys.map((k) => this.#prefix + k) : watchKeys };
+  }
+
   /** The KEYS of TAKE: one lock key per resource, prefixed. */
   takeKeys(resources: readonly string[]): string[] {
     return this.unprefixedLockKeys(resources).map((k) => this.#prefix + k);
   }
 
-  /** Everything a lock-mode lane sends, derived once for its resources. */
+  /** Everything a lock-mode lane sends, derived once for its resources (each resource's names once). */
   forCall(resources: readonly string[]): CallLockKeys {
     const p = this.#prefix;
     const names = resources.map((r) => resourceKeys(r, p));
     return {
-      keys: this.keys(resources),
+      keys: names.flatMap((k) => [p + k.lock, p + k.meta, p + k.queue, p + k.expiry]),
       watchKeys: names.map((k) => k.lock),
       serverLockKeys: names.map((k) => p + k.lock),
       serverQueueKeys: names.map((k) => p + k.queue),
-      channels: this.channels(resources),
+      channels: names.map((k) => p + k.channel),
     };
   }
 

@@ -16,6 +16,7 @@ import { settleOutcome, settleWindow } from '../exactly-once/settle-outcome.js';
 import type { AttemptMode, RetryReason } from '../observability/events.js';
 import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
+import type { Cleanup } from '../util/cleanup.js';
 import { noop } from '../util/noop.js';
 import { STOPPED } from '../util/stopped.js';
 import type { KeySet } from '../validation/key-set.js';
@@ -109,7 +110,8 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
     }
     return outcome;
   } finally {
-    await (run ? run.end() : seat.leave('keep'));
+    const cleanup = run ? run.end() : seat.leave('keep');
+    if (cleanup) await cleanup;
   }
 }
 
@@ -212,8 +214,8 @@ class Attempt<T> {
     return conclude(verdict, error, call, this.#number);
   }
 
-  /** Seals `t.write` and leaves the seat; resolves once the lane's cleanup is done. */
-  end(): Promise<void> {
+  /** Seals `t.write` and leaves the seat; what the lane leaves to clean up, if anything. */
+  end(): Cleanup {
     this.#transaction.seal();
     return this.#seat.leave(this.#fate);
   }

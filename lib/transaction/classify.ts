@@ -74,8 +74,8 @@ export function classify(err: unknown, phase: Phase, facts: Facts): Verdict {
 function beforeTheConnection(err: unknown, { redirected }: Facts): Verdict {
   if (err === STOPPED) return verdict({ do: 'stop' }, 'keep', 'no', false);
   if (isTransactError(err)) return verdict({ do: 'rethrow' }, 'keep', 'no', false);
-  // A refusal of the lock keys (NOPERM...) will not change by trying again.
-  if (isPermanentReply(err) && !redirected) return verdict({ do: 'rethrow' }, 'keep', 'no', false);
+  // A refusal (WRONGPASS when connecting...) will not change by trying again. Nothing was sent.
+  if (isPermanentReply(err) && !redirected) return verdict({ do: 'refused', applied: 'none' }, 'keep', 'no', false);
   return verdict(retry('connection'), 'keep', 'no', false);
 }
 

@@ -19,6 +19,8 @@ export class KeySet {
   constructor(keys: readonly string[], slot?: number) {
     this.keys = keys;
     this.slot = slot;
-    this.id = keys.length === 1 ? JSON.stringify(keys[0]) : JSON.stringify([...keys].sort());
+    // One key: a quote and the key (cheap, and no JSON array starts with a quote); several: their
+    // sorted JSON array (each key quoted and escaped, so no two different sets share it).
+    this.id = keys.length === 1 ? `"${keys[0]!}` : JSON.stringify([...keys].sort());
   }
 }

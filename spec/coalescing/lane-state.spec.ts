@@ -146,7 +146,14 @@ class FakeExec {
             resolve([]);
           };
         });
-        return { wrote: true, marked: false, reply, trailerReplies: () => (ran ? (plan.trailer ?? []).map(() => 1) : undefined) };
+        return {
+          wrote: true,
+          marked: false,
+          reply,
+          get trailerReplies() {
+            return ran ? (plan.trailer ?? []).map(() => 1) : undefined;
+          },
+        };
       },
     };
   }

@@ -26,7 +26,7 @@ describe('a node-redis dedicated connection’s transaction', () => {
 
     expect(flight).toMatchObject({ wrote: true, marked: true });
     expect(await flight.reply).toEqual(['OK', 1]);
-    const [echo, failed] = flight.trailerReplies()!;
+    const [echo, failed] = flight.trailerReplies!;
     expect(echo).toBe('trailer');
     expect(failed).toBeInstanceOf(Error); // INCR of a string: the trailer's error is its own
     expect(await admin.get('app:marker')).toBe('attempt-1'); // under the key prefix
@@ -45,7 +45,7 @@ describe('a node-redis dedicated connection’s transaction', () => {
 
     await expect(flight.reply).rejects.toBeInstanceOf(MultiErrorReply);
     await expect(flight.reply).rejects.toMatchObject({ errorIndexes: [0], replies: [expect.any(Error), 'OK'] });
-    expect(flight.trailerReplies()).toEqual(['fine']);
+    expect(flight.trailerReplies).toEqual(['fine']);
     connection.destroy();
   });
 
@@ -71,7 +71,7 @@ describe('a node-redis dedicated connection’s transaction', () => {
     const flight = connection.transaction().exec({ marker: { key: 'm', value: 'x', ttlMs: 60_000 }, trailer: [['ECHO', 'release']] });
     expect(flight).toMatchObject({ wrote: false, marked: false });
     expect(await flight.reply).toEqual([]);
-    expect(flight.trailerReplies()).toEqual(['release']);
+    expect(flight.trailerReplies).toEqual(['release']);
     connection.destroy();
   });
 

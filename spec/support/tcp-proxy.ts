@@ -25,6 +25,11 @@ export class TcpProxy {
   onRequest: ((chunk: Buffer) => ProxyAction) | undefined;
   /** While true, new connections are accepted and dropped at once: the server looks unreachable. */
   refuse = false;
+  /**
+   * While true, every byte in either direction is dropped and every connection stays open: a
+   * network partition without resets (the client waits for answers that never come).
+   */
+  silent = false;
   /** Server→client bytes swallowed by `'mute-replies'`, over all connections. */
   muted = 0;
   /** Requests delayed by an `{ after }` action so far. */
@@ -130,6 +135,7 @@ export class TcpProxy {
     /** Chunks waiting behind a delayed one, in order; `undefined` while nothing is delayed. */
     let delayed: Buffer[] | undefined;
     client.on('data', (chunk: Buffer) => {
+      if (this.silent) return;
       if (!lastFromClient) this.flights++;
       lastFromClient = true;
       if (delayed) {
@@ -163,6 +169,7 @@ export class TcpProxy {
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
+      if (this.silent) return;
       lastFromClient = false;
       if (held) {
         held.push(chunk);

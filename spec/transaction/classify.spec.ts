@@ -23,7 +23,7 @@ const TABLE: Row[] = [
   ['stopped while waiting', STOPPED, 'turn', UP, { next: { do: 'stop' }, connection: 'keep', ran: 'no', abandonWatch: false }],
   ['a lock error', new LockLostError(['k'], 'x'), 'turn', UP, { next: { do: 'rethrow' }, connection: 'keep', ran: 'no', abandonWatch: false }],
   ['closed', new TransactorClosedError(), 'turn', UP, { next: { do: 'rethrow' }, connection: 'keep', ran: 'no', abandonWatch: false }],
-  ['NOPERM on the lock keys', new ErrorReply('NOPERM no'), 'turn', UP, { next: { do: 'rethrow' }, connection: 'keep', ran: 'no', abandonWatch: false }],
+  ['a refusal while connecting', new ErrorReply('WRONGPASS invalid username-password pair'), 'turn', UP, { next: { do: 'refused', applied: 'none' }, connection: 'keep', ran: 'no', abandonWatch: false }],
   ['LOADING', new ErrorReply('LOADING wait'), 'turn', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
   ['a redirection', new ErrorReply('MOVED 1 h:1'), 'turn', REDIRECTED, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
   ['no connection', lost, 'turn', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
