@@ -7,7 +7,7 @@ import type { DedicatedConnection } from '../connection/connection.js';
 import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { LockLostError, LockUnavailableError } from '../errors/lock-errors.js';
 import { acquireLock, newLockToken, refusedBy } from '../lock/acquire-lock.js';
-import { type AcquireResult, driftMs, RELEASE_WAIT_MS, TRY_FLOOR_MS } from '../lock/lock-backend.js';
+import { type AcquireResult, driftMs, RELEASE_WAIT_MS, tryBoundMs, TRY_ONCE_MS } from '../lock/lock-backend.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
 import { releaseWithin } from '../lock/release-within.js';
@@ -59,6 +59,8 @@ class Hold {
   handOvers = 0;
   /** How it ended: released (by an EXEC, or let go), or lost (a probe found it taken, or its lease ran out). */
   ended: 'released' | 'lost' | undefined;
+  /** The KEYS of its scripts (renewal, release), once one is needed. */
+  scriptKeys: readonly string[] | undefined;
 
   constructor(
     readonly token: string,
@@ -137,15 +139,14 @@ export class LaneLock {
     let taken: AcquireResult;
     try {
       // A server that stalls, or a network that drops every byte, answers nothing: the try ends
-      // with the call (its signal aborts at its deadline too), or after acquireTimeoutMs (at least
-      // TRY_FLOOR_MS).
-      const tryMs = Math.max(options.acquireTimeoutMs, TRY_FLOOR_MS);
-      taken = await raceAbortWithin(this.#backend.tryTake(this.#resources, token, options.ttlMs), { signal, ms: tryMs }, NO_ANSWER);
+      // with the call (its signal aborts at its deadline too), or with acquireTimeoutMs.
+      const ms = tryBoundMs(options.acquireTimeoutMs, options.acquireTimeoutMs);
+      taken = await raceAbortWithin(this.#backend.tryTake(this.#resources, token, options.ttlMs), { signal, ms }, NO_ANSWER);
     } catch (err) {
       await letGo(); // the try may have taken it before its reply was lost
       if (err !== NO_ANSWER) throw isPermanentReply(err) ? refusedBy(this.#resources, err) : err;
       if (signal?.aborted) throw STOPPED;
-      throw new LockUnavailableError(this.#resources, 'timeout', `Redis did not answer within ${Math.max(options.acquireTimeoutMs, TRY_FLOOR_MS)} ms`);
+      throw new LockUnavailableError(this.#resources, 'timeout', `Redis did not answer within ${options.acquireTimeoutMs || TRY_ONCE_MS} ms`);
     }
     let contended = wait.contended;
     let granted: AcquireResult & { acquired: true };
@@ -187,7 +188,7 @@ export class LaneLock {
     const sentAt = performance.now();
     const { ttlMs, autoExtend } = hold.options;
     if (!autoExtend || hold.validUntil - sentAt >= ttlMs / 2) return;
-    const renewing = runScript(connection, EXTEND, this.#names.keys, [hold.token, String(ttlMs)]).then((renewed) => {
+    const renewing = runScript(connection, EXTEND, this.#scriptKeys(hold), [hold.token, String(ttlMs)]).then((renewed) => {
       if (Number(renewed) === 1 && this.current(hold)) hold.validUntil = sentAt + ttlMs - driftMs(ttlMs);
     }, noop);
     connection.mustLand(renewing);
@@ -217,7 +218,7 @@ export class LaneLock {
       return undefined;
     }
     this.#state = { kind: 'releasing', hold };
-    return scriptCommand(RELEASE, this.#names.keys, [hold.token, '1', ...this.#names.channels]);
+    return scriptCommand(RELEASE, this.#scriptKeys(hold), [hold.token, '1', ...this.#names.channels]);
   }
 
   /** @internal What became of the EXEC that carried this hold's release. */
@@ -261,6 +262,11 @@ export class LaneLock {
     this.#releasing.add(release);
     void release.then(() => this.#releasing.delete(release));
     return release;
+  }
+
+  /** The KEYS of `hold`'s scripts: the lane's resource keys, then its token's waiter record. */
+  #scriptKeys(hold: Hold): readonly string[] {
+    return (hold.scriptKeys ??= [...this.#names.resourceKeys, this.#backend.keyspace.waiterKey(this.#resources, hold.token)]);
   }
 
   /** Waits in line for the lock, after a first try found it busy (that try counts). */

@@ -67,6 +67,9 @@ export function serverSourceFor(source: unknown, path = 'client'): ServerSource 
   };
 }
 
+/** The longest a lock connection's graceful close may wait for replies before it is dropped. */
+const CLOSE_WAIT_MS = 1_000;
+
 /** A connection that reconnects by itself: a script client and a sharded subscriber. */
 type SharedClient = NodeRedisClient & ShardedSubscriber;
 
@@ -77,8 +80,11 @@ class ServerLockConnections implements LockConnections {
 
   constructor(duplicate: (overrides?: Record<string, unknown>) => Promise<NodeRedisClient>, options: LockConnectionOptions) {
     const failFast = options.failFastAfterMs;
+    // Gracefully (after the replies of what it sent), but never longer than CLOSE_WAIT_MS: a server
+    // that stalls, or a network that drops every byte, would otherwise hold close() forever.
     const end = async (c: SharedClient) => {
-      await (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy());
+      if (c.isReady) await settleWithin(c.close(), CLOSE_WAIT_MS);
+      if (c.isOpen) c.destroy();
     };
     this.#commands = new LazyConnection<SharedClient>({
       // A quorum node that is down keeps reconnecting in the background, and its commands fail at

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener, TRY_FLOOR_MS } from './lock-backend.js';
+import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener, tryBoundMs, TRY_ONCE_MS } from './lock-backend.js';
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
 import { raceAbortWithin } from '../util/race-abort.js';
-import { settleWithin } from '../util/time-bounds.js';
 import { releaseWithin } from './release-within.js';
 import { isPermanentReply } from '../connection/node-redis-errors.js';
 import { noop } from '../util/noop.js';
@@ -38,7 +37,7 @@ export async function acquireLock(
   // Every request of the wait ends with it: a server that stalls (or a network that drops every
   // byte) answers nothing, and the wait must still end at its deadline, or when it is aborted.
   const bounded = <T>(work: Promise<T>, abandoned?: (late: T) => void) =>
-    raceAbortWithin(work, { signal, ms: Math.max(deadline - performance.now(), TRY_FLOOR_MS) }, NO_ANSWER, abandoned);
+    raceAbortWithin(work, { signal, ms: tryBoundMs(acquireTimeoutMs, deadline - performance.now()) }, NO_ANSWER, abandoned);
   let listener: ReleaseListener | undefined;
   let lastError: unknown;
   let result: AcquireResult | undefined = first;
@@ -51,7 +50,8 @@ export async function acquireLock(
         } catch (err) {
           // A refusal that will not change by waiting (NOPERM, OOM, READONLY...) ends the wait now.
           if (isPermanentReply(err)) throw refusedBy(resources, err);
-          lastError = err;
+          // A try the wait's end cut off says less than an earlier failure (no quorum...).
+          if (err !== NO_ANSWER || !lastError) lastError = err;
         }
       }
       if (result?.acquired) {
@@ -70,7 +70,7 @@ export async function acquireLock(
       if (remaining <= 0) {
         if (lastError instanceof LockUnavailableError) throw lastError; // e.g. no quorum: say so
         if (lastError === NO_ANSWER) {
-          throw new LockUnavailableError(resources, 'timeout', `Redis did not answer within ${Math.max(acquireTimeoutMs, TRY_FLOOR_MS)} ms`);
+          throw new LockUnavailableError(resources, 'timeout', `Redis did not answer within ${acquireTimeoutMs || TRY_ONCE_MS} ms`);
         }
         const detail = `still busy after ${acquireTimeoutMs} ms`;
         throw new LockUnavailableError(resources, 'timeout', lastError ? `${detail} (last error: ${(lastError as Error).message})` : detail, lastError);
@@ -92,8 +92,9 @@ export async function acquireLock(
       result = undefined;
     }
   } catch (err) {
-    // Out of the queue before the caller hears of it: nothing of this wait is left behind.
-    await settleWithin(backend.leave(resources, token), RELEASE_WAIT_MS);
+    // Out of the queue, and out of a lock a try the wait's end cut off may have taken, before the
+    // caller hears of it: nothing of this wait is left behind.
+    await releaseWithin(backend, resources, token, RELEASE_WAIT_MS);
     throw err;
   } finally {
     listener?.close();

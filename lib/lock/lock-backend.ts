@@ -13,10 +13,11 @@ export interface LockBackend {
   tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult>;
   /** Renews the lease; resolves to the new `validUntil`, or `null` when the token no longer holds it. */
   extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null>;
-  /** Releases what `token` holds (never another holder's lock); resolves to whether it still held it. */
+  /**
+   * Releases what `token` holds (never another holder's lock), and takes it out of the wait queues
+   * (a waiter that gives up); resolves to whether it still held the lock.
+   */
   release(resources: readonly string[], token: string): Promise<boolean>;
-  /** A waiter that gives up leaves the wait queue. Best effort. */
-  leave(resources: readonly string[], token: string): Promise<void>;
   /** Starts listening, for `token`'s waiter, for releases of `resources`. */
   listen(resources: readonly string[], token: string): Promise<ReleaseListener>;
   /** Closes the backend's own connections. */
@@ -38,12 +39,16 @@ export interface ReleaseListener {
 export const RELEASE_WAIT_MS = 1_000;
 
 /**
- * The least time one try at a lock gets for its answer, whatever is left of `acquireTimeoutMs` (a
- * wait of 0 still makes its one try; a quorum's try is bounded by its nodes' timeouts). Only the
- * caller's signal, or a lock-mode call's deadline, cut a try shorter. A server that stalls ends a
- * lock wait at most this long after `acquireTimeoutMs`.
+ * How long the one try of a lock wait of 0 (`acquireTimeoutMs: 0`: try once) may wait for its
+ * answer. Longer waits bound each try by what is left of them; the caller's signal, or a
+ * lock-mode call's deadline, cut any try at once.
  */
-export const TRY_FLOOR_MS = 1_000;
+export const TRY_ONCE_MS = 1_000;
+
+/** How long one try may wait for its answer, given what is left of a wait of `acquireTimeoutMs`. */
+export function tryBoundMs(acquireTimeoutMs: number, remainingMs: number): number {
+  return acquireTimeoutMs === 0 ? TRY_ONCE_MS : Math.max(0, remainingMs);
+}
 
 /**
  * How much of a lease to give up for clock drift between this process and Redis: 1% of the TTL

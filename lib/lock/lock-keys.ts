@@ -1,25 +1,32 @@
 /**
- * The names of everything redis-transact's locks keep in Redis: per resource a lock key, a
- * fencing/record hash, a wait queue and its expiry index, and a release channel. Used by both
- * lock backends and by lock mode's fences.
+ * The names of everything redis-transact's locks keep in Redis: per resource a lock key, a wait
+ * queue and its expiry index, and a release channel; per hash slot one hash of counters (the last
+ * fencing token and waiter ticket); per waiter one record. Used by both lock backends and by lock
+ * mode's fences.
  */
 import { keyHashSlot, tagForSlot } from '../cluster/hash-slot.js';
 
 /** How long a waiter's place in the queue lasts without a refresh. Waiters refresh at a third of it. */
 export const QUEUE_ENTRY_TTL_MS = 2_000;
 
-/** The Redis keys and channel behind one lockable resource. All share the resource's hash slot. */
+/**
+ * The Redis keys and channel behind one lockable resource. All share the resource's hash slot.
+ * Every one of them expires but the counters: one hash per server (per key prefix), on a cluster
+ * one per hash slot in use (at most 16384). Locking ever more distinct resources adds no key that
+ * stays.
+ */
 export interface ResourceKeys {
   /** Holds the holder's token, with the lease as its TTL. */
   readonly lock: string;
   /**
-   * Hash with `fence` (last fencing token, never expires), `seq` (waiter tickets) and, per queued
-   * waiter, `w:<token>` (what a release needs to hand it the lock: its lease and keys).
+   * On a cluster, the counters of the resource's hash slot, shared by every resource in it: a hash
+   * with `fence` (the last fencing token) and `seq` (the last waiter ticket). Never expires. (On
+   * one server the counters are one hash for every resource: {@link SERVER_COUNTERS}.)
    */
-  readonly meta: string;
-  /** Sorted set of waiting tokens by ticket: first come, first served. */
+  readonly counters: string;
+  /** Sorted set of waiters (their records' keys) by ticket: first come, first served. */
   readonly queue: string;
-  /** Sorted set of waiting tokens by expiry time: waiters that stop refreshing are dropped. */
+  /** Sorted set of waiters (their records' keys) by expiry time: waiters that stop refreshing are dropped. */
   readonly expiry: string;
   /** Sharded pub/sub channel that announces a release (payload: the token the lock was handed to). */
   readonly channel: string;
@@ -27,6 +34,9 @@ export interface ResourceKeys {
 
 /** Namespace of every key redis-transact's locks create, e.g. `rtlock:lock:{3lw}:stock:42`. */
 export const LOCK_NAMESPACE = 'rtlock';
+
+/** The counters of every resource on one server (not a cluster): see {@link ResourceKeys.counters}. */
+export const SERVER_COUNTERS = `${LOCK_NAMESPACE}:counters`;
 
 /**
  * Derives a resource's lock keys (as node-redis takes them: the client's `keyPrefix` is added
@@ -36,17 +46,27 @@ export const LOCK_NAMESPACE = 'rtlock';
  *   lock-mode transaction can watch its lock key next to its data keys on Redis Cluster. A short
  *   hash tag chosen for that slot does it for every resource name, braces or not.
  * - Different resources, and different kinds of key, never share a name: the kind comes first,
- *   the resource verbatim last (`rtlock:lock:{3lw}:stock:42`, `rtlock:fence:{3lw}:stock:42`).
+ *   the resource verbatim last (`rtlock:lock:{3lw}:stock:42`, `rtlock:queue:{3lw}:stock:42`); the
+ *   slot's counters end with the tag (`rtlock:counters:{3lw}`).
  */
 export function resourceKeys(resource: string, keyPrefix = ''): ResourceKeys {
-  const tail = `:{${tagForSlot(keyHashSlot(keyPrefix + resource))}}:${resource}`;
+  const tag = `{${tagForSlot(keyHashSlot(keyPrefix + resource))}}`;
+  const tail = `:${tag}:${resource}`;
   return {
     lock: `${LOCK_NAMESPACE}:lock${tail}`,
-    meta: `${LOCK_NAMESPACE}:fence${tail}`,
+    counters: `${LOCK_NAMESPACE}:counters:${tag}`,
     queue: `${LOCK_NAMESPACE}:queue${tail}`,
     expiry: `${LOCK_NAMESPACE}:expiry${tail}`,
     channel: `${LOCK_NAMESPACE}:released${tail}`,
   };
+}
+
+/**
+ * The record of a waiter with `token` for `resources`: in the slot of the first of them (on a
+ * cluster, a lock's resources share one slot), named by the token, so no two waiters share one.
+ */
+export function waiterKey(resources: readonly string[], token: string, keyPrefix = ''): string {
+  return `${LOCK_NAMESPACE}:waiter:{${tagForSlot(keyHashSlot(keyPrefix + resources[0]!))}}:${token}`;
 }
 
 /**
@@ -55,17 +75,25 @@ export function resourceKeys(resource: string, keyPrefix = ''): ResourceKeys {
  */
 export class LockKeyspace {
   readonly #prefix: string;
-  constructor(prefix: string) {
+  readonly #clustered: boolean;
+
+  /**
+   * @param prefix - the client's key prefix
+   * @param clustered - on a Redis Cluster, counters go per hash slot (a script's keys must share one)
+   */
+  constructor(prefix: string, clustered = false) {
     this.#prefix = prefix;
+    this.#clustered = clustered;
   }
 
-  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
-  keys(resources: readonly string[]): string[] {
-    const p = this.#prefix;
-    return resources.flatMap((r) => {
-      const k = resourceKeys(r, p);
-      return [p + k.lock, p + k.meta, p + k.queue, p + k.expiry];
-    });
+  /** KEYS of ACQUIRE, RELEASE, EXTEND and RAISE_FENCE, prefixed: four per resource, then `token`'s waiter record. */
+  keys(resources: readonly string[], token: string): string[] {
+    return [...this.#resourceKeys(resources.map((r) => resourceKeys(r, this.#prefix))), this.waiterKey(resources, token)];
+  }
+
+  /** `token`'s waiter record, prefixed: the last of the scripts' KEYS. */
+  waiterKey(resources: readonly string[], token: string): string {
+    return this.#prefix + waiterKey(resources, token, this.#prefix);
   }
 
   /** Lock keys as the client names keys (it adds the prefix itself): what lock-aware attempts WATCH. */
@@ -89,7 +117,7 @@ export class LockKeyspace {
     const p = this.#prefix;
     const names = resources.map((r) => resourceKeys(r, p));
     return {
-      keys: names.flatMap((k) => [p + k.lock, p + k.meta, p + k.queue, p + k.expiry]),
+      resourceKeys: this.#resourceKeys(names),
       watchKeys: names.map((k) => k.lock),
       serverLockKeys: names.map((k) => p + k.lock),
       serverQueueKeys: names.map((k) => p + k.queue),
@@ -101,12 +129,17 @@ export class LockKeyspace {
   channels(resources: readonly string[]): string[] {
     return resources.map((r) => this.#prefix + resourceKeys(r, this.#prefix).channel);
   }
+
+  #resourceKeys(names: readonly ResourceKeys[]): string[] {
+    const p = this.#prefix;
+    return names.flatMap((k) => [p + k.lock, p + (this.#clustered ? k.counters : SERVER_COUNTERS), p + k.queue, p + k.expiry]);
+  }
 }
 
 /** The lock keys of one lane's resources, in resource order. */
 export interface CallLockKeys {
-  /** KEYS of ACQUIRE, RELEASE and EXTEND: four per resource, prefixed. */
-  readonly keys: readonly string[];
+  /** The scripts' KEYS but the last (the waiter record, per token: {@link LockKeyspace.waiterKey}): four per resource, prefixed. */
+  readonly resourceKeys: readonly string[];
   /** Lock keys as the client names keys (unprefixed): to WATCH. */
   readonly watchKeys: readonly string[];
   /** Lock keys as they are on the server (prefixed): to read who holds them. */

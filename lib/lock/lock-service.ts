@@ -1,4 +1,5 @@
 import type { LockConnections } from '../connection/connection.js';
+import type { LockKeyspace } from './lock-keys.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { SingleNodeBackend } from './single-node-backend.js';
 
@@ -6,15 +7,14 @@ import { SingleNodeBackend } from './single-node-backend.js';
  * A transactor's locks: one command connection shared by every lock operation (they pipeline) and
  * one subscriber for release notifications, both opened on first use and closed with the
  * transactor.
- * @internal
  */
 export class LockService {
   readonly backend: SingleNodeBackend;
   readonly #connections: LockConnections;
 
-  constructor(connections: LockConnections, keyPrefix: string) {
+  constructor(connections: LockConnections, keyspace: LockKeyspace) {
     this.#connections = connections;
-    this.backend = new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), keyPrefix);
+    this.backend = new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), keyspace);
   }
 
   async close(): Promise<void> {

@@ -49,7 +49,7 @@ export class QuorumBackend implements LockBackend {
   async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
     const sentAt = performance.now();
     const replies = await this.#onEach((client, node) =>
-      runScript(client, ACQUIRE, node.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '0', '1']),
+      runScript(client, ACQUIRE, node.keyspace.keys(resources, token), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '0']),
     );
     const granted = replies.flatMap((r, i) => (r.ok && (r.value as number[])[0] === 1 ? [{ node: i, fence: Number((r.value as number[])[1]) }] : []));
     const answered = replies.filter((r) => r.ok).length;
@@ -59,7 +59,7 @@ export class QuorumBackend implements LockBackend {
       // lost its data since, ACQUIRE's time floor still puts it higher (see createRedlock).
       const fencingToken = Math.max(...granted.map((g) => g.fence));
       const raised = await this.#onEach(
-        (client, node) => runScript(client, RAISE_FENCE, node.keyspace.keys(resources), [String(fencingToken)]),
+        (client, node) => runScript(client, RAISE_FENCE, node.keyspace.keys(resources, token), [String(fencingToken)]),
         granted.map((g) => g.node),
       );
       const validUntil = sentAt + ttlMs - driftMs(ttlMs);
@@ -82,7 +82,7 @@ export class QuorumBackend implements LockBackend {
 
   async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {
     const sentAt = performance.now();
-    const replies = await this.#onEach((client, node) => runScript(client, EXTEND, node.keyspace.keys(resources), [token, String(ttlMs)]));
+    const replies = await this.#onEach((client, node) => runScript(client, EXTEND, node.keyspace.keys(resources, token), [token, String(ttlMs)]));
     const renewed = replies.filter((r) => r.ok && Number(r.value) === 1).length;
     const refused = replies.filter((r) => r.ok && Number(r.value) === 0).length;
     if (renewed >= this.quorum) return sentAt + ttlMs - driftMs(ttlMs);
@@ -92,14 +92,11 @@ export class QuorumBackend implements LockBackend {
 
   async release(resources: readonly string[], token: string): Promise<boolean> {
     const replies = await this.#onEach((client, node) =>
-      runScript(client, RELEASE, node.keyspace.keys(resources), [token, '0', ...node.keyspace.channels(resources)]),
+      runScript(client, RELEASE, node.keyspace.keys(resources, token), [token, '0', ...node.keyspace.channels(resources)]),
     );
     return replies.filter((r) => r.ok && Number(r.value) === resources.length).length >= this.quorum;
   }
 
-  async leave(): Promise<void> {
-    // No queues to leave.
-  }
 
   async listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
     let closed = false;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * The lock's Lua scripts, each defined once with its SHA1. Keys only through KEYS, values only
  * through ARGV. Every script but {@link TAKE} takes four KEYS per resource, in `resourceKeys`
- * order: lock, meta, queue, expiry.
+ * order (lock, counters, queue, expiry), then the caller's waiter record (see `LockKeyspace.keys`).
  */
 export interface LuaScript {
   readonly name: string;
@@ -18,11 +18,14 @@ function script(name: string, source: string): LuaScript {
 // Shared prelude. The server's clock is read only when needed (TIME is not free, and the release
 // of an uncontended lock, which runs inside every lock-mode MULTI, never needs it).
 //
-// A fair waiter is recorded twice per resource: its place in the queue (by ticket) and in the
-// expiry set (by when it must refresh), plus a field 'w:<token>' in the resource's meta hash with
-// what a release needs to hand it the lock: its lease and its four keys per resource (all in one
-// slot), msgpack-encoded (binary-safe for any key name). Every path that drops a place drops the
-// field with it.
+// KEYS of every script but TAKE: four per resource (its lock key, the counters of its hash slot,
+// its wait queue and the queue's expiry index), then the key of the caller's waiter record. A fair
+// waiter has one place per resource in the queue (by ticket) and in the expiry index (by when it
+// must refresh), both under the name of its record, and one record: what a release needs to hand
+// it the lock (its token, its lease and its keys, msgpack-encoded: binary-safe for any key name),
+// written once whatever the number of resources, with the same TTL as its places. Nothing a
+// waiter leaves outlives its TTL; the only keys without one are the counters, one hash per hash
+// slot in use ('fence': the last fencing token; 'seq': the last waiter ticket).
 const PRELUDE = `
 local t, now
 local function clock()
@@ -32,47 +35,48 @@ local function clock()
   end
   return now
 end
--- Drops waiters whose entries expired (they crashed or gave up without leaving), so a dead waiter
--- cannot stay in line for longer than its entry TTL.
-local function prune(meta, queue, expiry)
+local n = #KEYS - 1
+local record = KEYS[#KEYS]
+-- Drops waiters whose entries expired (they crashed or gave up without leaving), with their
+-- records, so a dead waiter cannot stay in line for longer than its entry TTL.
+local function prune(queue, expiry)
   local dead = redis.call('ZRANGEBYSCORE', expiry, '-inf', clock())
   if #dead > 0 then
     redis.call('ZREM', queue, unpack(dead))
     redis.call('ZREM', expiry, unpack(dead))
-    for j = 1, #dead do dead[j] = 'w:' .. dead[j] end
-    redis.call('HDEL', meta, unpack(dead))
+    redis.call('DEL', unpack(dead))
   end
 end
 `;
 
 /**
  * Takes every resource, or none. ARGV: token, ttlMs, entryTtlMs, fair ('1': single-node locks,
- * waiters queued and handed the lock at release; '0': quorum locks, whoever asks first when free),
- * then optionally timeFloor ('1': quorum locks; absent or '0': a plain counter). A token that
- * already holds a resource (a retried acquire whose first reply was lost, or a waiter a release
- * handed the lock to) takes it again. Returns `{1, fencingToken}` when taken, or `{0, waitHintMs}`
- * when busy (the longest remaining lease); a fair waiter is then queued (or its entry refreshed).
+ * waiters queued and handed the lock at release; '0': quorum locks, whoever asks first when free).
+ * A token that already holds a resource (a retried acquire whose first reply was lost, or a waiter
+ * a release handed the lock to) takes it again. Returns `{1, fencingToken}` when taken, or
+ * `{0, waitHintMs}` when busy (the longest remaining lease); a fair waiter is then queued (or its
+ * places and record refreshed).
  *
  * A free resource is never refused because others wait for it: a waiter holds and reserves
  * nothing it has not acquired (a reservation lets a holder that asks for one more free resource
  * wait behind a waiter that waits for the holder: a deadlock until a timeout). What keeps a
  * multi-resource waiter from starving is the hand-over in {@link RELEASE}.
  *
- * The fencing token is one more than the largest of the resources' last tokens, and becomes the
- * last token of each: one bump per grant (a hand-over does not bump; the waiter's own acquire,
- * which finds itself holder, does). With timeFloor it is also at least the server's clock in
- * microseconds (16 digits; below 2^53, so exact in Lua's doubles and in JS, until the year 2255):
- * a quorum can be formed by nodes that all lost or never saw the last token (one restarted empty,
- * one that was down), and only a clock still orders their tokens after the ones issued before.
- * Stored through redis.call, which writes numbers with 17 significant digits (never tostring or
- * `..`, which keep 14 and would round the token).
+ * The fencing token is one more than the largest last token of the resources' hash slots, and at
+ * least the server's clock in microseconds (16 digits; below 2^53, so exact in Lua's doubles and
+ * in JS, until the year 2255); it becomes the last token of each of those slots. One bump per
+ * grant (a hand-over does not bump; the waiter's own acquire, which finds itself holder, does).
+ * The clock keeps tokens increasing where a counter cannot: a server restarted empty, a quorum
+ * formed by nodes that all lost or never saw the last token, and tokens issued by earlier versions
+ * of these scripts (per-resource counters). Stored through redis.call, which writes numbers with
+ * 17 significant digits (never tostring or `..`, which keep 14 and would round the token).
  */
 export const ACQUIRE = script(
   'acquire',
   `${PRELUDE}
-local token, ttl, entryTtl, fair, timeFloor = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1'
+local token, ttl, entryTtl, fair = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
 local busy, waitHint = false, 0
-for i = 1, #KEYS, 4 do
+for i = 1, n, 4 do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= token then
     busy = true
@@ -81,36 +85,32 @@ for i = 1, #KEYS, 4 do
 end
 if busy then
   if fair then
-    -- A waiter holds one place in every queue of its resources, in the same order everywhere
-    -- (queues on one server are appended atomically here): two multi-resource waiters can never
-    -- each be ahead of the other. If pruning dropped one of its places (it stalled past its entry
-    -- TTL), it gives up all of them and queues again at the back of every queue.
+    -- A waiter holds one place in every queue of its resources, in the same order everywhere (its
+    -- ticket is the same in all of them, drawn atomically here from the counters of every slot it
+    -- queues in): two multi-resource waiters can never each be ahead of the other. If pruning
+    -- dropped one of its places (it stalled past its entry TTL), it gives up all of them and
+    -- queues again at the back of every queue.
     local everywhere = true
-    for i = 1, #KEYS, 4 do
-      local meta, queue, expiry = KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
-      if redis.call('EXISTS', queue) == 1 then
-        prune(meta, queue, expiry)
-      else
-        -- No queue, no waiter: 'w:' fields left here are from waiters whose whole queue expired
-        -- (none left to prune them). They go now: the meta hash never expires.
-        local stale = {}
-        for _, field in ipairs(redis.call('HKEYS', meta)) do
-          if string.sub(field, 1, 2) == 'w:' then stale[#stale + 1] = field end
-        end
-        if #stale > 0 then redis.call('HDEL', meta, unpack(stale)) end
-      end
-      if not redis.call('ZSCORE', queue, token) then everywhere = false end
+    for i = 1, n, 4 do
+      prune(KEYS[i + 2], KEYS[i + 3])
+      if not redis.call('ZSCORE', KEYS[i + 2], record) then everywhere = false end
     end
-    local record = { ARGV[2] }
-    for i = 1, #KEYS do record[i + 1] = KEYS[i] end
-    record = cmsgpack.pack(record)
-    for i = 1, #KEYS, 4 do
-      local meta, queue, expiry = KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
-      if not everywhere then
-        redis.call('ZADD', queue, redis.call('HINCRBY', meta, 'seq', 1), token)
+    local entry = { token, ttl }
+    for i = 1, n do entry[i + 2] = KEYS[i] end
+    redis.call('SET', record, cmsgpack.pack(entry), 'PX', entryTtl * 2)
+    local ticket
+    if not everywhere then
+      ticket = 0
+      for i = 1, n, 4 do ticket = math.max(ticket, tonumber(redis.call('HGET', KEYS[i + 1], 'seq') or '0')) end
+      ticket = ticket + 1
+    end
+    for i = 1, n, 4 do
+      local counters, queue, expiry = KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
+      if ticket then
+        redis.call('HSET', counters, 'seq', ticket)
+        redis.call('ZADD', queue, ticket, record)
       end
-      redis.call('ZADD', expiry, clock() + entryTtl, token)
-      redis.call('HSET', meta, 'w:' .. token, record)
+      redis.call('ZADD', expiry, clock() + entryTtl, record)
       redis.call('PEXPIRE', queue, entryTtl * 2)
       redis.call('PEXPIRE', expiry, entryTtl * 2)
     end
@@ -118,23 +118,20 @@ if busy then
   return {0, waitHint}
 end
 local fence = 0
-for i = 1, #KEYS, 4 do
+for i = 1, n, 4 do
   fence = math.max(fence, tonumber(redis.call('HGET', KEYS[i + 1], 'fence') or '0'))
 end
-fence = fence + 1
-if timeFloor then
-  clock()
-  fence = math.max(fence, tonumber(t[1]) * 1000000 + tonumber(t[2]))
-end
-for i = 1, #KEYS, 4 do
+clock()
+fence = math.max(fence + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+for i = 1, n, 4 do
   redis.call('SET', KEYS[i], token, 'PX', ttl)
   redis.call('HSET', KEYS[i + 1], 'fence', fence)
   if fair then
-    redis.call('ZREM', KEYS[i + 2], token)
-    redis.call('ZREM', KEYS[i + 3], token)
-    redis.call('HDEL', KEYS[i + 1], 'w:' .. token)
+    redis.call('ZREM', KEYS[i + 2], record)
+    redis.call('ZREM', KEYS[i + 3], record)
   end
 end
+if fair then redis.call('DEL', record) end
 return {1, fence}
 `,
 );
@@ -147,7 +144,7 @@ return {1, fence}
  * Fair ('1'): once every resource is let go, each one freed (released, or left by a waiter while
  * free) is handed over: its queue is walked in order and the first waiter whose every resource is
  * free (or its own) gets all of them here, atomically (its lock keys set to its token for its
- * lease, its places and records removed), and its token is published on the resource's channel;
+ * lease, its places and record removed), and its token is published on the resource's channel;
  * it wakes and acquires again, finding itself holder. Waiters blocked on another resource are
  * skipped, never reserved for (the release of that resource considers them), and with nobody
  * eligible nothing is published. So a free resource with an eligible waiter never stays free
@@ -158,15 +155,15 @@ return {1, fence}
 export const RELEASE = script(
   'release',
   `${PRELUDE}
-local token, fair, released = ARGV[1], ARGV[2] == '1', 0
+local token, fair, released, waited = ARGV[1], ARGV[2] == '1', 0, false
 local freed = {}
-for i = 1, #KEYS, 4 do
-  local lock, meta, queue, expiry = KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
+for i = 1, n, 4 do
+  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
   local queued, left = fair and redis.call('EXISTS', queue) == 1, false
   if queued then
-    left = redis.call('ZREM', queue, token) == 1
-    redis.call('ZREM', expiry, token)
-    redis.call('HDEL', meta, 'w:' .. token)
+    left = redis.call('ZREM', queue, record) == 1
+    redis.call('ZREM', expiry, record)
+    waited = waited or left
   end
   local holder = redis.call('GET', lock)
   if holder == token then
@@ -182,41 +179,43 @@ for i = 1, #KEYS, 4 do
     end
   end
 end
+if waited then redis.call('DEL', record) end
 -- Hand-overs come after every release: a waiter for several of these resources must find them
 -- all free, not lose the first one to a single-resource waiter behind it.
-local function eligible(record, waiter)
-  for j = 2, #record, 4 do
-    local holder = redis.call('GET', record[j])
-    if holder and holder ~= waiter then return false end
+local function eligible(entry)
+  for j = 3, #entry, 4 do
+    local holder = redis.call('GET', entry[j])
+    if holder and holder ~= entry[1] then return false end
   end
   return true
 end
-local function grant(record, waiter)
-  for j = 2, #record, 4 do
-    redis.call('SET', record[j], waiter, 'PX', record[1])
-    redis.call('ZREM', record[j + 2], waiter)
-    redis.call('ZREM', record[j + 3], waiter)
-    redis.call('HDEL', record[j + 1], 'w:' .. waiter)
+local function grant(entry, waiter)
+  for j = 3, #entry, 4 do
+    redis.call('SET', entry[j], entry[1], 'PX', entry[2])
+    redis.call('ZREM', entry[j + 2], waiter)
+    redis.call('ZREM', entry[j + 3], waiter)
   end
+  redis.call('DEL', waiter)
 end
 local PAGE = 16
 for _, i in ipairs(freed) do
-  local lock, meta, queue, expiry = KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
+  local lock, queue, expiry = KEYS[i], KEYS[i + 2], KEYS[i + 3]
   -- An earlier hand-over in this loop may have taken it (a waiter for several of them), and the
   -- last waiter may just have left.
   if redis.call('EXISTS', lock) == 0 and redis.call('EXISTS', queue) == 1 then
-    prune(meta, queue, expiry)
+    prune(queue, expiry)
     local from, done = 0, false
     repeat
       local page = redis.call('ZRANGE', queue, from, from + PAGE - 1)
       for _, waiter in ipairs(page) do
-        -- A waiter without a readable record (written by another version of these scripts) is
-        -- skipped: it still finds the lock by itself, at its next refresh at the latest.
-        local packed = redis.call('HGET', meta, 'w:' .. waiter)
-        local ok, record = pcall(cmsgpack.unpack, packed or '')
-        if ok and type(record) == 'table' and eligible(record, waiter) then
-          grant(record, waiter)
-          redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 2], waiter)
+        -- A waiter without a readable record (its record expired, or was written by another
+        -- version of these scripts) is skipped: it still finds the lock by itself, at its next
+        -- refresh at the latest.
+        local packed = redis.call('GET', waiter)
+        local ok, entry = pcall(cmsgpack.unpack, packed or '')
+        if ok and type(entry) == 'table' and type(entry[1]) == 'string' and eligible(entry) then
+          grant(entry, waiter)
+          redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 2], entry[1])
           done = true
           break
         end
@@ -237,24 +236,23 @@ export const EXTEND = script(
   'extend',
   `
 local token, ttl = ARGV[1], tonumber(ARGV[2])
-for i = 1, #KEYS, 4 do
+for i = 1, #KEYS - 1, 4 do
   if redis.call('GET', KEYS[i]) ~= token then return 0 end
 end
-for i = 1, #KEYS, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+for i = 1, #KEYS - 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
 return 1
 `,
 );
 
 /**
- * Raises the fencing counter of each resource to at least ARGV[1] (quorum locks: makes the token
- * a majority agreed on, time floor included, the floor for every later acquisition on those
- * nodes). Returns 1.
+ * Raises the fencing counter of each resource's hash slot to at least ARGV[1] (quorum locks: makes
+ * the token a majority agreed on the floor for every later acquisition on those nodes). Returns 1.
  */
 export const RAISE_FENCE = script(
   'raise-fence',
   `
 local fence = tonumber(ARGV[1])
-for i = 1, #KEYS, 4 do
+for i = 1, #KEYS - 1, 4 do
   if tonumber(redis.call('HGET', KEYS[i + 1], 'fence') or '0') < fence then
     redis.call('HSET', KEYS[i + 1], 'fence', fence)
   end

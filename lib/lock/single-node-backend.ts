@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type AcquireResult, driftMs, type LockBackend, type ReleaseListener } from './lock-backend.js';
-import { LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
+import { type LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import type { LockConnections } from '../connection/connection.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
@@ -30,10 +30,10 @@ export class SingleNodeBackend implements LockBackend {
   readonly #notifier: ReleaseNotifier;
   #scriptsLoaded: Promise<void> | undefined;
 
-  constructor(connections: LockConnections, notifier: ReleaseNotifier, keyPrefix: string) {
+  constructor(connections: LockConnections, notifier: ReleaseNotifier, keyspace: LockKeyspace) {
     this.#connections = connections;
     this.#notifier = notifier;
-    this.keyspace = new LockKeyspace(keyPrefix);
+    this.keyspace = keyspace;
   }
 
   /**
@@ -64,7 +64,7 @@ export class SingleNodeBackend implements LockBackend {
   async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
     const client = await this.#connections.commands();
     const sentAt = performance.now();
-    const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
+    const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources, token), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
     return acquireResult(reply, sentAt, ttlMs);
   }
 
@@ -84,19 +84,16 @@ export class SingleNodeBackend implements LockBackend {
   async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {
     const client = await this.#connections.commands();
     const sentAt = performance.now();
-    const renewed = await runScript(client, EXTEND, this.keyspace.keys(resources), [token, String(ttlMs)]);
+    const renewed = await runScript(client, EXTEND, this.keyspace.keys(resources, token), [token, String(ttlMs)]);
     return Number(renewed) === 1 ? sentAt + ttlMs - driftMs(ttlMs) : null;
   }
 
   async release(resources: readonly string[], token: string): Promise<boolean> {
     const client = await this.#connections.commands();
-    const released = await runScript(client, RELEASE, this.keyspace.keys(resources), [token, '1', ...this.keyspace.channels(resources)]);
+    const released = await runScript(client, RELEASE, this.keyspace.keys(resources, token), [token, '1', ...this.keyspace.channels(resources)]);
     return Number(released) === resources.length;
   }
 
-  async leave(resources: readonly string[], token: string): Promise<void> {
-    await this.release(resources, token); // RELEASE also takes a waiter out of the queues
-  }
 
   listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
     return this.#notifier.subscribe(this.keyspace.channels(resources), token);

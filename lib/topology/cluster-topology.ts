@@ -5,6 +5,7 @@ import { redirectionOf } from '../cluster/redirection.js';
 import { CrossSlotError } from '../errors/cluster-errors.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import { CommitMarker } from '../exactly-once/commit-marker.js';
+import { LockKeyspace } from '../lock/lock-keys.js';
 import { LockService } from '../lock/lock-service.js';
 import { KeySet } from '../validation/key-set.js';
 import type { Route, Topology } from './topology.js';
@@ -26,7 +27,7 @@ export class ClusterTopology implements Topology {
   constructor(cluster: ClusterSource, maxConnections: number) {
     this.#cluster = cluster;
     this.#maxConnections = maxConnections;
-    this.locks = new LockService(cluster.lockConnections(), cluster.keyPrefix);
+    this.locks = new LockService(cluster.lockConnections(), new LockKeyspace(cluster.keyPrefix, true));
   }
 
   keySet(keys: readonly string[]): KeySet {

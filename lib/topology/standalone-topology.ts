@@ -1,6 +1,7 @@
 import { ConnectionPool } from '../connection/connection-pool.js';
 import type { ServerSource } from '../connection/connection-source.js';
 import { CommitMarker } from '../exactly-once/commit-marker.js';
+import { LockKeyspace } from '../lock/lock-keys.js';
 import { LockService } from '../lock/lock-service.js';
 import { KeySet } from '../validation/key-set.js';
 import type { Route, Topology } from './topology.js';
@@ -15,7 +16,7 @@ export class StandaloneTopology implements Topology {
   constructor(server: ServerSource, maxConnections: number) {
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
     this.#route = { pool: () => this.#pool, check: noop, redirected: () => false, unreachable: noop };
-    this.locks = new LockService(server.lockConnections(), server.keyPrefix);
+    this.locks = new LockService(server.lockConnections(), new LockKeyspace(server.keyPrefix));
   }
 
   keySet(keys: readonly string[]): KeySet {

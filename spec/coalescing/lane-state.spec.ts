@@ -57,7 +57,6 @@ class FakeLockServer {
         this.calls.push('release');
         return this.release(token);
       },
-      leave: async () => {},
       listen: async () => ({
         wait: () => new Promise<void>((resolve) => this.#onRelease.push(resolve)),
         close: () => {},

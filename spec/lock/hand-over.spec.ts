@@ -1,7 +1,7 @@
 import type { Lock } from '../../lib';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE } from '../../lib/lock/scripts';
-import { LockKeyspace, resourceKeys } from '../../lib/lock/lock-keys';
+import { LockKeyspace, resourceKeys, SERVER_COUNTERS } from '../../lib/lock/lock-keys';
 import { commandCalls, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
@@ -9,12 +9,15 @@ const keyspace = new LockKeyspace('');
 
 /** Single-node ACQUIRE for `token` (10 s lease), straight through the script: no live waiter. */
 function acquire(admin: ScriptAdmin, resources: string[], token: string, entryTtlMs = 60_000): Promise<[number, number]> {
-  return runScript(admin, ACQUIRE, keyspace.keys(resources), [token, '10000', String(entryTtlMs), '1']) as Promise<[number, number]>;
+  return runScript(admin, ACQUIRE, keyspace.keys(resources, token), [token, '10000', String(entryTtlMs), '1']) as Promise<[number, number]>;
 }
 
 function release(admin: ScriptAdmin, resources: string[], token: string): Promise<number> {
-  return runScript(admin, RELEASE, keyspace.keys(resources), [token, '1', ...keyspace.channels(resources)]) as Promise<number>;
+  return runScript(admin, RELEASE, keyspace.keys(resources, token), [token, '1', ...keyspace.channels(resources)]) as Promise<number>;
 }
+
+/** The record of `token` waiting for `resources` (the name it has in the queues). */
+const record = (resources: string[], token: string) => keyspace.waiterKey(resources, token);
 
 type ScriptAdmin = Awaited<ReturnType<typeof redis.connect>>;
 
@@ -94,7 +97,8 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     await gate.release();
     const both = await waiter;
     served = true;
-    const grantsOfAWhileItWaited = both.fencingToken - gate.fencingToken - 1; // one fence bump per grant of a
+    // Nobody had `a` while the gate held it, nor has it while the waiter does: every stream grant so far came while it waited.
+    const grantsOfAWhileItWaited = streamGrants;
 
     // The N stream lockers queued ahead of it each get a once; every one of them that comes back
     // queues behind it, and the release that frees a hands a to it (b is free): N grants, no more.
@@ -107,7 +111,8 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
   it('hands the lock to the first waiter at release: holder before it looks again, woken by its token', async () => {
     const admin = await redis.connect();
     const x = resourceKeys('x');
-    expect(await acquire(admin, ['x'], 'holder')).toEqual([1, 1]);
+    const [taken, first] = await acquire(admin, ['x'], 'holder');
+    expect(taken).toBe(1);
     expect((await acquire(admin, ['x'], 'w1'))[0]).toBe(0);
     expect((await acquire(admin, ['x'], 'w2'))[0]).toBe(0);
     const heard = await listenToReleases(['x']);
@@ -118,14 +123,16 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     expect(await admin.get(x.lock)).toBe('w1');
     expect(await admin.pTTL(x.lock)).toBeGreaterThan(0);
     expect(await admin.pTTL(x.lock)).toBeLessThanOrEqual(10_000); // w1's own lease
-    expect(await admin.zRange(x.queue, 0, -1)).toEqual(['w2']);
-    expect(await admin.zRange(x.expiry, 0, -1)).toEqual(['w2']);
-    expect(Object.keys(await admin.hGetAll(x.meta)).sort()).toEqual(['fence', 'seq', 'w:w2']);
+    expect(await admin.zRange(x.queue, 0, -1)).toEqual([record(['x'], 'w2')]);
+    expect(await admin.zRange(x.expiry, 0, -1)).toEqual([record(['x'], 'w2')]);
+    expect(await admin.exists([record(['x'], 'w1'), record(['x'], 'w2')])).toBe(1); // w1's went with the hand-over
     await waitFor(() => heard.x!.length > 0, 'the hand-over to be published');
     expect(heard.x).toEqual(['w1']);
     // w1 wakes, acquires again, finds itself holder: one fence bump for the grant.
-    expect(await acquire(admin, ['x'], 'w1')).toEqual([1, 2]);
-    expect(await admin.hGet(x.meta, 'fence')).toBe('2');
+    const [again, second] = await acquire(admin, ['x'], 'w1');
+    expect(again).toBe(1);
+    expect(second).toBeGreaterThan(first);
+    expect(Number(await admin.hGet(SERVER_COUNTERS, 'fence'))).toBe(second);
   });
 
   it('skips a waiter blocked on another resource, and hands it everything once all is free', async () => {
@@ -145,8 +152,7 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
 
     expect([await admin.get(x.lock), await admin.get(y.lock)]).toEqual(['wxy', 'wxy']);
     expect(await admin.exists([x.queue, x.expiry, y.queue, y.expiry])).toBe(0);
-    expect(await admin.hGetAll(x.meta)).not.toHaveProperty('w:wxy');
-    expect(await admin.hGetAll(y.meta)).not.toHaveProperty('w:wxy');
+    expect(await admin.exists(record(['x', 'y'], 'wxy'))).toBe(0);
     await waitFor(() => heard.x!.length === 2, 'the second hand-over of x to be published');
     // One subscriber connection: y's messages, had there been any, arrived before x's last one.
     expect(heard).toEqual({ x: ['wx', 'wxy'], y: [] });
@@ -162,25 +168,41 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
 
     expect(await admin.get(resourceKeys('x').lock)).toBe('wxy');
     expect(await admin.get(resourceKeys('y').lock)).toBe('wxy');
-    expect(await admin.zRange(resourceKeys('x').queue, 0, -1)).toEqual(['wx']);
+    expect(await admin.zRange(resourceKeys('x').queue, 0, -1)).toEqual([record(['x'], 'wx')]);
   });
 
   it('drops the hand-over record with the queue entry when a waiter’s entry expires', async () => {
     const admin = await redis.connect();
     const x = resourceKeys('x');
     await acquire(admin, ['x'], 'holder');
-    await acquire(admin, ['x'], 'crashed', 20); // stops refreshing: its entry expires in 20 ms
-    expect(await admin.hGetAll(x.meta)).toHaveProperty('w:crashed');
+    await acquire(admin, ['x'], 'crashed', 10_000); // stops refreshing
+    expect(await admin.exists(record(['x'], 'crashed'))).toBe(1);
+    // Its entry runs out (as if 10 s had passed without a refresh).
+    await admin.zAdd(x.expiry, { score: 0, value: record(['x'], 'crashed') });
 
-    // Each later waiter's try prunes expired entries first.
-    await waitFor(async () => {
-      await acquire(admin, ['x'], 'alive');
-      return !(await admin.zRange(x.queue, 0, -1)).includes('crashed');
-    }, 'the crashed waiter’s entry to be pruned');
-
-    expect(Object.keys(await admin.hGetAll(x.meta)).sort()).toEqual(['fence', 'seq', 'w:alive']);
+    // Each later waiter's try prunes expired entries first, records with them.
+    await acquire(admin, ['x'], 'alive');
+    expect(await admin.zRange(x.queue, 0, -1)).toEqual([record(['x'], 'alive')]);
+    expect(await admin.exists(record(['x'], 'crashed'))).toBe(0);
     await release(admin, ['x'], 'holder');
     expect(await admin.get(x.lock)).toBe('alive');
+  });
+
+  it('gives every record of a waiter a TTL: a waiter that dies leaves nothing for good', async () => {
+    const admin = await redis.connect();
+    const [x, y] = [resourceKeys('x'), resourceKeys('y')];
+    await acquire(admin, ['x', 'y'], 'holder');
+    await acquire(admin, ['x', 'y'], 'dies', 2_000);
+    for (const key of [record(['x', 'y'], 'dies'), x.queue, x.expiry, y.queue, y.expiry]) {
+      const ttl = await admin.pTTL(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(4_000); // twice the entry TTL
+    }
+    expect(await admin.pTTL(x.lock)).toBeGreaterThan(0);
+    // Only the server's counters stay (one hash, never one per resource).
+    const lasting = [];
+    for (const key of await admin.keys('*')) if ((await admin.pTTL(key)) === -1) lasting.push(key);
+    expect(lasting).toEqual([SERVER_COUNTERS]);
   });
 
   it('skips a queued waiter whose record it cannot read, and hands over to the next', async () => {
@@ -189,33 +211,37 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     await acquire(admin, ['x'], 'holder');
     await acquire(admin, ['x'], 'unreadable');
     await acquire(admin, ['x'], 'w2');
-    await admin.hSet(x.meta, 'w:unreadable', 'not msgpack: written by another version');
+    await admin.set(record(['x'], 'unreadable'), 'not msgpack: written by another version');
 
     expect(await release(admin, ['x'], 'holder')).toBe(1);
 
     expect(await admin.get(x.lock)).toBe('w2');
-    expect(await admin.zRange(x.queue, 0, -1)).toEqual(['unreadable']); // it finds the lock by itself later
+    expect(await admin.zRange(x.queue, 0, -1)).toEqual([record(['x'], 'unreadable')]); // it finds the lock by itself later
   });
 
-  it('clears records left by waiters whose whole queue expired, when a queue starts again', async () => {
+  it('skips a queued waiter whose record expired, and hands over to the next', async () => {
     const admin = await redis.connect();
     const x = resourceKeys('x');
     await acquire(admin, ['x'], 'holder');
-    await admin.hSet(x.meta, 'w:ghost', 'left by a waiter whose queue expired');
+    await acquire(admin, ['x'], 'gone');
+    await acquire(admin, ['x'], 'w2');
+    await admin.del(record(['x'], 'gone'));
 
-    await acquire(admin, ['x'], 'w1');
+    expect(await release(admin, ['x'], 'holder')).toBe(1);
 
-    expect(Object.keys(await admin.hGetAll(x.meta)).sort()).toEqual(['fence', 'seq', 'w:w1']);
+    expect(await admin.get(x.lock)).toBe('w2');
   });
 
-  it('acquires and releases an uncontended lock without reading the clock or touching a queue', async () => {
+  it('acquires an uncontended lock with one clock read (its token’s floor), releases it without one, touching no queue', async () => {
     const admin = await redis.connect();
     await admin.configResetStat();
 
-    expect(await acquire(admin, ['x'], 'solo')).toEqual([1, 1]);
+    const [taken] = await acquire(admin, ['x'], 'solo');
+    expect(taken).toBe(1);
+    expect(await commandCalls(admin, 'time')).toBe(1);
     expect(await release(admin, ['x'], 'solo')).toBe(1);
 
-    expect(await commandCalls(admin, 'time')).toBe(0);
+    expect(await commandCalls(admin, 'time')).toBe(1);
     expect(await commandCalls(admin, 'zrangebyscore')).toBe(0);
     expect(await commandCalls(admin, 'zrange')).toBe(0);
   });

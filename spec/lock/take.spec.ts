@@ -1,6 +1,6 @@
 import { MultiErrorReply } from 'redis';
 import type { LockConnections } from '../../lib/connection/connection';
-import { QUEUE_ENTRY_TTL_MS, resourceKeys } from '../../lib/lock/lock-keys';
+import { LockKeyspace, QUEUE_ENTRY_TTL_MS, resourceKeys } from '../../lib/lock/lock-keys';
 import { ReleaseNotifier } from '../../lib/lock/release-notifier';
 import { runScript, scriptCommand } from '../../lib/lock/run-script';
 import { ACQUIRE, RELEASE, TAKE } from '../../lib/lock/scripts';
@@ -21,7 +21,7 @@ function backendOn(client: Admin, prefix = ''): SingleNodeBackend {
     },
     close: () => Promise.resolve(),
   };
-  return new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), prefix);
+  return new SingleNodeBackend(connections, new ReleaseNotifier(() => connections.subscriber()), new LockKeyspace(prefix));
 }
 
 
@@ -109,7 +109,7 @@ describe('LockKeyspace.forCall', () => {
     expect(await admin.exists(queueKeys)).toBe(0);
     await backend.tryAcquire(['a', 'b'], 'waiter', 10_000);
     expect(await admin.exists(queueKeys)).toBe(2);
-    await backend.leave(['a', 'b'], 'waiter');
+    await backend.release(['a', 'b'], 'waiter'); // a waiter that gives up
     expect(await admin.exists(queueKeys)).toBe(0);
   });
 
@@ -120,7 +120,7 @@ describe('LockKeyspace.forCall', () => {
     expect(call.serverQueueKeys).toEqual([`app:${resourceKeys('a', 'app:').queue}`]);
     expect(call.serverLockKeys).toEqual([`app:${resourceKeys('a', 'app:').lock}`]);
     expect(call.watchKeys).toEqual([resourceKeys('a', 'app:').lock]);
-    expect(call.keys).toEqual(backend.keyspace.keys(['a']));
+    expect([...call.resourceKeys, backend.keyspace.waiterKey(['a'], 't')]).toEqual(backend.keyspace.keys(['a'], 't'));
     expect(backend.keyspace.takeKeys(['a'])).toEqual(call.serverLockKeys);
   });
 });
@@ -133,7 +133,7 @@ describe('scriptCommand', () => {
     await backend.tryAcquire(['a'], 't1', 10_000);
     await admin.configResetStat();
 
-    const multi = admin.multi().addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]));
+    const multi = admin.multi().addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a'], 't1'), ['t1', '1', ...backend.keyspace.channels(['a'])]));
     expect(await multi.exec()).toEqual([1]);
 
     expect(await commandCalls(admin, 'evalsha')).toBe(1);
@@ -144,10 +144,10 @@ describe('scriptCommand', () => {
   it('fails only that command at EXEC when the server lost the script: the others apply', async () => {
     const admin = await redis.connect();
     const backend = backendOn(admin);
-    await runScript(admin, ACQUIRE, backend.keyspace.keys(['a']), ['t1', '10000', String(QUEUE_ENTRY_TTL_MS), '1']);
+    await runScript(admin, ACQUIRE, backend.keyspace.keys(['a'], 't1'), ['t1', '10000', String(QUEUE_ENTRY_TTL_MS), '1']);
     await admin.scriptFlush();
 
-    const multi = admin.multi().set('data', 'written').addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a']), ['t1', '1', ...backend.keyspace.channels(['a'])]));
+    const multi = admin.multi().set('data', 'written').addCommand(scriptCommand(RELEASE, backend.keyspace.keys(['a'], 't1'), ['t1', '1', ...backend.keyspace.channels(['a'])]));
     const failure = multi.exec();
 
     await expect(failure).rejects.toBeInstanceOf(MultiErrorReply);

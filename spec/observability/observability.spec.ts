@@ -51,7 +51,7 @@ describe('hooks', () => {
         commitDurations.push(e.durationMs);
         note('onCommit', e, `commit after ${e.attempts} (${e.mode})`);
       },
-      onLockAcquired: (e: LockAcquiredEvent) => note('onLockAcquired', e, `lock ${e.resources.join(',')} #${e.fencingToken}`),
+      onLockAcquired: (e: LockAcquiredEvent) => note('onLockAcquired', e, `lock ${e.resources.join(',')} ${Number.isSafeInteger(e.fencingToken) && e.fencingToken > 0}`),
       onLockExtended: (e) => note('onLockExtended', e, `extended ${e.resources.join(',')} ${e.validityMs > 0 && e.validityMs <= 60}`),
       onLockLost: (e) => note('onLockLost', e, `lost ${e.resources.join(',')} ${e.error.code}`),
     };
@@ -74,7 +74,7 @@ describe('hooks', () => {
       'retry 1 conflict 1ms',
       'attempt 2 optimistic',
       'commit after 2 (optimistic)',
-      'lock r #1',
+      'lock r true',
       'extended r true',
       'lost r ERR_LOCK_LOST',
     ]);

@@ -11,7 +11,7 @@ import { TcpProxy } from '../support/tcp-proxy';
 const LIBRARY_ACL =
   '~rtlock:* &rtlock:* ~rtonce:* -@all +hello +watch +unwatch +multi +exec +mget ' +
   '+evalsha +eval +script|load +ssubscribe +sunsubscribe ' +
-  '+time +get +set +del +exists +pttl +pexpire +hget +hset +hdel +hkeys +hincrby +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
+  '+time +get +set +del +exists +pttl +pexpire +hget +hset +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
 const APP_ACL = '~app:* +get +set +incr +rpush +lrange';
 
 const redis = useRedis();
