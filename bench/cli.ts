@@ -1,5 +1,6 @@
 /** The benchmark's flags: parsed with node:util, validated with zod, with errors that name the flag. */
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CONTENDER_NAMES, type ContenderName, WORKLOAD_NAMES, type WorkloadName } from './types.js';
@@ -33,7 +34,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --workloads <list>     of ${WORKLOAD_NAMES.join(', ')} (default: all)
   --contenders <list>    of ${CONTENDER_NAMES.join(', ')} (default: all)
   --processes <n>        child processes for the multi-process hot-key run, ${WORKERS_PER_PROCESS} workers each; 0 skips it (default 4)
-  --out <dir>            where latest.json and latest.svg go (default bench/results)
+  --out <dir>            where latest.json, latest.md and latest.svg go (default bench/results; with --smoke a temp dir)
   --smoke                tiny run for tests: 200 ms cells, 100 ms warm-up, concurrency 1,8, no processes
   --help                 this text`;
 
@@ -116,7 +117,8 @@ export function parseFlags(argv: readonly string[], defaultOutDir: string): Pars
     workloads: values.workloads ?? WORKLOAD_NAMES.join(','),
     contenders: values.contenders ?? CONTENDER_NAMES.join(','),
     processes: values.processes ?? String(base.processes),
-    out: values.out ?? defaultOutDir,
+    // A smoke run never overwrites the committed results: without --out it writes to a temp dir.
+    out: values.out ?? (smoke ? join(tmpdir(), 'redis-transact-bench-smoke') : defaultOutDir),
     smoke,
   });
   if (!parsed.success) {

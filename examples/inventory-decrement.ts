@@ -26,9 +26,30 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import { loadRetryPolicy, type RetryPolicyInput } from '../lib/index.js';
-import { type BuyerJob, type BuyerTally, runBuyers } from './support/buyers.js';
+import { type BuyerJob, type BuyerMessage, type BuyerTally, runBuyers } from './support/buyers.js';
 import { startEmbeddedRedis } from './support/embedded-redis.js';
-import { attemptHistogram, formatRate, Progress } from './support/report.js';
+import { attemptHistogram, attemptsChart, formatRate, type Progress, progressDetail, ProgressLine, progressOf } from './support/report.js';
+
+/** What `--help` prints. */
+const USAGE = `usage: npm run example:inventory -- [flags]
+
+Sells one stock to many concurrent buyers, each purchase a transaction, and checks that the stock
+is never oversold. Exits 1 if an invariant breaks.
+
+  --buyers <n>            buyers, one purchase each (default 200)
+  --stock <n>             items in stock (default 50)
+  --concurrency <n>       purchases in flight at once, over all processes (default 64)
+  --mode <mode>           optimistic, lock or auto (default optimistic)
+  --processes <n>         split the buyers over n processes, as over the instances of an app;
+                          only then can transactions conflict (default 1)
+  --exactly-once          every purchase with exactlyOnce: true (lost EXEC replies are settled)
+  --retry-policy <file>   a retry policy as JSON, e.g. examples/retry-policy.json (default:
+                          maxAttempts 50); a relative path is relative to the working directory
+  --keep                  keep the stock and orders keys afterwards
+  --help                  this text
+
+Without REDIS_URL it starts a throw-away redis-server; REDIS_URL=redis://host:6379 uses yours
+(fresh, randomly named keys, deleted afterwards; see examples/README.md for what stays).`;
 
 const flagsSchema = z.strictObject({
   buyers: z.coerce.number().int().min(1).default(200),
@@ -42,21 +63,35 @@ const flagsSchema = z.strictObject({
 });
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      buyers: { type: 'string' },
-      stock: { type: 'string' },
-      concurrency: { type: 'string' },
-      'retry-policy': { type: 'string' },
-      mode: { type: 'string' },
-      processes: { type: 'string' },
-      keep: { type: 'boolean' },
-      'exactly-once': { type: 'boolean' },
-    },
-  });
-  const flags = flagsSchema.safeParse(values);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        buyers: { type: 'string' },
+        stock: { type: 'string' },
+        concurrency: { type: 'string' },
+        'retry-policy': { type: 'string' },
+        mode: { type: 'string' },
+        processes: { type: 'string' },
+        keep: { type: 'boolean' },
+        'exactly-once': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const given = { ...values };
+  delete given.help;
+  const flags = flagsSchema.safeParse(given);
   if (!flags.success) {
     for (const issue of flags.error.issues) console.error(`--${issue.path.join('.')}: ${issue.message}`);
+    console.error(`\n${USAGE}`);
     return 2;
   }
   const { buyers, stock, concurrency, mode, processes, keep } = flags.data;
@@ -90,20 +125,18 @@ async function main(): Promise<number> {
     retry,
     exactlyOnce,
   }));
-  let tallies: BuyerTally[];
-  if (processes === 1) {
-    let sold = 0;
-    const progress = new Progress(buyers, () => `bought ${sold}/${stock}`);
-    tallies = [
-      await runBuyers(shares[0]!, (tally) => {
-        sold = tally.outcomes.bought;
-        progress.tick();
-      }),
-    ];
-    progress.done();
-  } else {
-    tallies = await inChildProcesses(shares);
-  }
+  // What each process has done so far, for the progress lines (its own tally, or its child's reports).
+  const sofar: Progress[] = shares.map((share) => ({ done: 0, total: share.buyers.length, bought: 0, soldOut: 0, failed: 0 }));
+  const progress = new ProgressLine(buyers, () => progressDetail(sofar, stock));
+  const onProgress = (process: number, tally: BuyerTally) => {
+    sofar[process] = progressOf(tally, shares[process]!.buyers.length);
+    progress.update(sofar.reduce((sum, p) => sum + p.done, 0));
+  };
+  const tallies =
+    processes === 1
+      ? [await runBuyers(shares[0]!, (tally) => onProgress(0, tally))]
+      : await inChildProcesses(shares, onProgress);
+  progress.done();
   // From the first purchase to the last, whichever process made them (child start-up not counted).
   const elapsedMs = Math.max(1, Math.max(...tallies.map((t) => t.endedAt)) - Math.min(...tallies.map((t) => t.startedAt)));
   const outcomes = { bought: 0, 'sold-out': 0, 'already-recorded': 0, failed: 0 };
@@ -127,34 +160,51 @@ async function main(): Promise<number> {
   if (exactlyOnce) checks.push(['no purchase left with its outcome unknown (Redis was reachable)', unknown.total === 0]);
 
   console.log('\nsummary');
-  console.log(`  sold              ${outcomes.bought}`);
-  console.log(`  stock left        ${stockLeft}`);
-  console.log(`  orders recorded   ${ordersRecorded}`);
-  console.log(`  oversold          ${oversold}`);
-  console.log(`  sold out (turned away) ${outcomes['sold-out']}, gave up ${outcomes.failed}`);
-  console.log(`  attempts/purchase ${attemptHistogram(attempts)}`);
-  if (mode === 'auto') console.log(`  escalations       ${escalations}`);
+  const row = (label: string, value: string | number) => console.log(`  ${label.padEnd(24)} ${value}`);
+  row('sold', outcomes.bought);
+  row('stock left', stockLeft);
+  row('orders recorded', ordersRecorded);
+  row('oversold', oversold);
+  row('turned away (sold out)', outcomes['sold-out']);
+  row('gave up', outcomes.failed);
+  row('attempts per purchase', attemptHistogram(attempts));
+  if (mode === 'auto') row('escalations', escalations);
   if (exactlyOnce) {
-    console.log(`  replies lost, settled as committed ${repliesLost}`);
+    row('replies lost, settled', `${repliesLost} (committed, with repliesLost: true)`);
     const settled = unknown.total > 0 ? ` (tx.settle: committed ${unknown.committed}, not committed ${unknown['not-committed']}, unsettled ${unknown.unsettled})` : '';
-    console.log(`  outcome unknown   ${unknown.total}${settled}`);
+    row('outcome unknown', `${unknown.total}${settled}`);
   }
-  console.log(`  elapsed           ${elapsedMs.toFixed(0)} ms, ${formatRate(buyers, elapsedMs)} purchases/s`);
+  row('elapsed', `${elapsedMs.toFixed(0)} ms, ${formatRate(buyers, elapsedMs)} purchases/s`);
+  console.log('');
+  for (const line of attemptsChart(tallies.map((t) => t.attempts))) console.log(`  ${line}`);
+  console.log('');
   for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
 
-  if (!keep) await client.del([stockKey, ordersKey]);
+  if (!keep) await deleteKeysOf(client, sku);
   await client.close();
   await embedded?.stop();
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }
 
 /**
- * Runs each share of the buyers in a child process of its own (through tsx); they start buying
- * together, once every one is connected. Resolves to their tallies.
+ * Deletes what the run created under its hash tag: the stock, the orders, and any lock key of them
+ * (released by now; listed anyway, so that nothing of the run is left). What stays is shared with
+ * every other user of the library's locks on the server (see examples/README.md).
  */
-async function inChildProcesses(jobs: readonly BuyerJob[]): Promise<BuyerTally[]> {
+async function deleteKeysOf(client: { scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>; del(keys: string[]): Promise<unknown> }, tag: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const page of client.scanIterator({ MATCH: `*${tag}*`, COUNT: 1000 })) keys.push(...page);
+  if (keys.length > 0) await client.del(keys);
+}
+
+/**
+ * Runs each share of the buyers in a child process of its own (through tsx); they start buying
+ * together, once every one is connected. `onProgress` gets each child's tally as it goes. Resolves
+ * to their final tallies.
+ */
+async function inChildProcesses(jobs: readonly BuyerJob[], onProgress: (process: number, tally: BuyerTally) => void): Promise<BuyerTally[]> {
   const tsx = pathToFileURL(require.resolve('tsx')).href; // absolute: --import resolves bare names from the cwd
-  const children = jobs.map((job) => {
+  const children = jobs.map((job, index) => {
     const child = fork(join(__dirname, 'support', 'buyer-process.ts'), [JSON.stringify(job)], {
       execArgv: ['--import', tsx],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -163,9 +213,10 @@ async function inChildProcesses(jobs: readonly BuyerJob[]): Promise<BuyerTally[]
     const connected = new Promise<void>((resolve) => (ready = resolve));
     const finished = new Promise<BuyerTally>((resolve, reject) => {
       let tally: BuyerTally | undefined;
-      child.on('message', (message: { ready?: true; tally?: BuyerTally }) => {
-        if (message.ready) ready();
-        if (message.tally) tally = message.tally;
+      child.on('message', (message: BuyerMessage) => {
+        if ('ready' in message) ready();
+        if ('progress' in message) onProgress(index, message.progress);
+        if ('tally' in message) tally = message.tally;
       });
       child.on('error', reject);
       child.on('exit', (code) => (tally ? resolve(tally) : reject(new Error(`buyer process ${child.pid} exited with code ${code}`))));
@@ -175,7 +226,9 @@ async function inChildProcesses(jobs: readonly BuyerJob[]): Promise<BuyerTally[]
   // A child that dies before it is ready must not leave the others waiting for the go.
   await Promise.race([Promise.all(children.map((c) => c.connected)), Promise.all(children.map((c) => c.finished))]);
   for (const { child } of children) child.send('go');
-  return Promise.all(children.map((c) => c.finished));
+  const tallies = await Promise.all(children.map((c) => c.finished));
+  tallies.forEach((tally, index) => onProgress(index, tally));
+  return tallies;
 }
 
 main().then(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { drivePairedCell, pairedSide, pairedSideTimeMs } from '../bench/cell';
+import { parseFlags } from '../bench/cli';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
 import { EXACTLY_ONCE_PAIRS, exactlyOnceCost, runnablePairs } from '../bench/report/markdown';
@@ -244,5 +245,17 @@ describe('the redis-transact contenders\' probe', () => {
     });
     // An InvalidOptionsError about something the harness did not pass is not a refusal either.
     expect(probeFailure(unknown('markerTtlMs'), { mode: 'lock', exactlyOnce: true })).toEqual({ failed: expect.stringMatching(/^InvalidOptionsError: .*markerTtlMs/) });
+  });
+});
+
+describe('the bench flags', () => {
+  it('never point a smoke run at the committed results unless --out says so', () => {
+    const committed = resolve('bench', 'results');
+    const smoke = parseFlags(['--smoke'], committed);
+    const full = parseFlags([], committed);
+    const explicit = parseFlags(['--smoke', '--out', committed], committed);
+    expect(smoke.ok === true && smoke.flags.outDir).not.toBe(committed);
+    expect(full.ok === true && full.flags.outDir).toBe(committed);
+    expect(explicit.ok === true && explicit.flags.outDir).toBe(committed);
   });
 });

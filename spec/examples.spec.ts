@@ -1,10 +1,18 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { useRedis } from './support/redis';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..');
 const tsx = resolve(root, 'node_modules', '.bin', 'tsx');
+const redis = useRedis();
+
+/** A summary row of the inventory example: `  <label, padded to 24> <value>`. */
+function row(label: string, value: string | number): RegExp {
+  const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^  ${escaped(label.padEnd(24))} ${escaped(String(value))}$`, 'm');
+}
 
 describe('examples/inventory-decrement.ts', () => {
   it('sells the whole stock to concurrent buyers without overselling, and says so', async () => {
@@ -15,10 +23,10 @@ describe('examples/inventory-decrement.ts', () => {
       env,
     });
 
-    expect(stdout).toMatch(/^ {2}sold {14}30$/m);
-    expect(stdout).toMatch(/^ {2}stock left {8}0$/m);
-    expect(stdout).toMatch(/^ {2}orders recorded {3}30$/m);
-    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
+    expect(stdout).toMatch(row('sold', 30));
+    expect(stdout).toMatch(row('stock left', 0));
+    expect(stdout).toMatch(row('orders recorded', 30));
+    expect(stdout).toMatch(row('oversold', 0));
     expect(stdout).not.toMatch(/FAIL/);
   });
 
@@ -26,8 +34,8 @@ describe('examples/inventory-decrement.ts', () => {
     const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--buyers', '60', '--stock', '20', '--mode', 'lock'], { cwd: root });
 
     expect(stdout).toMatch(/lock mode/);
-    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
-    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).toMatch(row('orders recorded', 20));
     expect(stdout).not.toMatch(/FAIL/);
   });
 
@@ -41,11 +49,17 @@ describe('examples/inventory-decrement.ts', () => {
     );
 
     expect(stdout).toMatch(/over 2 processes, auto mode/);
-    expect(stdout).toMatch(/^ {2}sold {14}20$/m); // summed over both processes
-    expect(stdout).toMatch(/^ {2}sold out \(turned away\) 60, gave up 0$/m);
-    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
-    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
-    expect(stdout).toMatch(/^ {2}escalations {7}\d+$/m);
+    expect(stdout).toMatch(row('sold', 20)); // summed over both processes
+    expect(stdout).toMatch(row('turned away (sold out)', 60));
+    expect(stdout).toMatch(row('gave up', 0));
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).toMatch(row('orders recorded', 20));
+    expect(stdout).toMatch(/^ {2}escalations {14}\d+$/m);
+    // Progress per process while it ran, and the chart of attempts per purchase, by process.
+    expect(stdout).toMatch(/^ {2}\d+\/80 \(\d+%\) · sold \d+\/20 · turned away \d+ · p1 \d+\/40 p2 \d+\/40$/m);
+    expect(stdout).toMatch(/^attempts per purchase, by process$/m);
+    expect(stdout).toMatch(/^ {4}p1 {2}1× {5}█+ \d+$/m);
+    expect(stdout).toMatch(/^ {4}p2 {2}1× {5}█+ \d+$/m);
     expect(stdout).not.toMatch(/FAIL/);
   });
 
@@ -55,11 +69,11 @@ describe('examples/inventory-decrement.ts', () => {
     const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--exactly-once', '--buyers', '60', '--stock', '20'], { cwd: root, env });
 
     expect(stdout).toMatch(/optimistic mode, exactly-once, on/);
-    expect(stdout).toMatch(/^ {2}sold {14}20$/m);
-    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
-    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
-    expect(stdout).toMatch(/^ {2}replies lost, settled as committed 0$/m); // no connection drops here
-    expect(stdout).toMatch(/^ {2}outcome unknown {3}0$/m);
+    expect(stdout).toMatch(row('sold', 20));
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).toMatch(row('orders recorded', 20));
+    expect(stdout).toMatch(row('replies lost, settled', '0 (committed, with repliesLost: true)')); // no connection drops here
+    expect(stdout).toMatch(row('outcome unknown', 0));
     expect(stdout).toMatch(/^ {2}ok {3}no purchase left with its outcome unknown/m);
     expect(stdout).not.toMatch(/FAIL/);
   });
@@ -73,15 +87,35 @@ describe('examples/inventory-decrement.ts', () => {
     });
 
     expect(stdout).toMatch(/lock mode, exactly-once, on/);
-    expect(stdout).toMatch(/^ {2}oversold {10}0$/m);
-    expect(stdout).toMatch(/^ {2}orders recorded {3}20$/m);
-    expect(stdout).toMatch(/^ {2}outcome unknown {3}0$/m);
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).toMatch(row('orders recorded', 20));
+    expect(stdout).toMatch(row('outcome unknown', 0));
     expect(stdout).not.toMatch(/FAIL/);
   });
 
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });
+  });
+
+  it('lists every flag with --help, and answers an unknown flag with the list, not a stack trace', async () => {
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--help'], { cwd: root });
+    for (const flag of ['--buyers', '--stock', '--concurrency', '--mode', '--processes', '--exactly-once', '--retry-policy', '--keep', '--help']) {
+      expect(stdout).toContain(flag);
+    }
+    const unknown = await run(tsx, ['examples/inventory-decrement.ts', '--nope'], { cwd: root }).catch((err: { code: number; stderr: string }) => err);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--nope'") });
+    expect((unknown as { stderr: string }).stderr).toContain('--exactly-once');
+    expect((unknown as { stderr: string }).stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('leaves on the server only what the README says (lock mode over two processes)', async () => {
+    const admin = await redis.connect();
+    await run(tsx, ['examples/inventory-decrement.ts', '--processes', '2', '--buyers', '80', '--stock', '20', '--mode', 'lock'], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redis.url },
+    });
+    expect((await admin.keys('*')).filter((key) => key !== 'rtlock:counters')).toEqual([]);
   });
 });
 

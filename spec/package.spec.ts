@@ -93,7 +93,8 @@ describe('the published package', () => {
     expect(files).toContain('dist/esm/index.mjs');
     expect(files).toContain('dist/esm/index.d.mts');
     expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
-    expect(files.filter((f) => !/^(dist\/(cjs|esm)\/|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['docs/api.md', 'docs/locks.md'])); // the README's links resolve in the package too
+    expect(files.filter((f) => !/^(dist\/(cjs|esm)\/|docs\/[^/]+\.md$|README\.md$|CHANGELOG\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
     expect(files.some((f) => f.endsWith('.map') || f.endsWith('.ts.map'))).toBe(false);
     // No comment points at a source map the package does not ship.
     const built = files.filter((f) => f.startsWith('dist/'));

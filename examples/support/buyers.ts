@@ -26,6 +26,9 @@ export interface BuyerJob {
   readonly exactlyOnce: boolean;
 }
 
+/** What a buyer process tells the example: it is connected, how far it got, what it did. */
+export type BuyerMessage = { readonly ready: true } | { readonly progress: BuyerTally } | { readonly tally: BuyerTally };
+
 /** What a share of the buyers did. */
 export interface BuyerTally {
   /** When its first purchase started and its last ended (ms since the epoch: comparable across processes). */

@@ -11,6 +11,7 @@ import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, LockConnections, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
+import { warnIfAnotherCopy } from './node-redis-copy.js';
 import type { NodeRedisClient, NodeRedisPool } from './node-redis-types.js';
 
 /** A node-redis client or client pool: one Redis server (what `createRedlock` takes per node). */
@@ -43,11 +44,13 @@ export function serverSourceFor(source: unknown, path = 'client'): ServerSource 
   let template: () => Promise<NodeRedisClient>;
   let keyPrefix: unknown;
   if (isPool(source)) {
+    warnIfAnotherCopy(source, 'pool');
     // The pool strips its keyPrefix from members (its own parser prefixes): put it back.
     let member: Promise<NodeRedisClient> | undefined;
     keyPrefix = source._keyPrefix;
     template = () => (member ??= source.execute((m) => m.duplicate({ keyPrefix: source._keyPrefix })));
   } else if (isClient(source)) {
+    warnIfAnotherCopy(source, 'client');
     keyPrefix = source.options?.keyPrefix;
     template = () => Promise.resolve(source);
   } else {

@@ -7,6 +7,7 @@ import { noop } from '../util/noop.js';
 import type { DedicatedConnection, LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
+import { warnIfAnotherCopy } from './node-redis-copy.js';
 import type { NodeRedisClient } from './node-redis-types.js';
 
 /** What a cluster topology needs of the cluster client it was given. */
@@ -52,6 +53,7 @@ export function isCluster(value: unknown): boolean {
 /** Wraps a cluster client (one {@link isCluster} recognised). */
 export function clusterSourceFor(source: unknown): ClusterSource {
   const cluster = source as NodeRedisCluster;
+  warnIfAnotherCopy(cluster, 'cluster');
   // The cluster's key prefix lives on the cluster client, not on its node clients.
   const keyPrefix = typeof cluster._keyPrefix === 'string' ? cluster._keyPrefix : '';
   return {

@@ -44,7 +44,7 @@ export class TransactConflictError extends TransactionError {
   readonly code = 'ERR_TRANSACT_CONFLICT' as const;
   constructor(failure: TransactionFailure) {
     super(
-      `gave up after ${failure.attempts} attempts on ${describeKeys(failure.keys)}: a watched key kept changing`,
+      `gave up after ${attemptsText(failure.attempts)} on ${describeKeys(failure.keys)}: a watched key kept changing`,
       failure,
     );
   }
@@ -61,7 +61,7 @@ export class TransactTimeoutError extends TransactionError {
   readonly deadlineMs: number;
   constructor(failure: TransactionFailure & { deadlineMs: number }) {
     super(
-      `deadline of ${failure.deadlineMs} ms passed after ${failure.attempts} attempts on ${describeKeys(failure.keys)}; nothing was written`,
+      `deadline of ${failure.deadlineMs} ms passed after ${attemptsText(failure.attempts)} on ${describeKeys(failure.keys)}; nothing was written`,
       failure,
     );
     this.deadlineMs = failure.deadlineMs;
@@ -73,7 +73,7 @@ nameError(TransactTimeoutError, 'TransactTimeoutError');
 export class TransactAbortedError extends TransactionError {
   readonly code = 'ERR_TRANSACT_ABORTED' as const;
   constructor(failure: TransactionFailure) {
-    super(`aborted after ${failure.attempts} attempts on ${describeKeys(failure.keys)}; nothing was written`, failure);
+    super(`aborted after ${attemptsText(failure.attempts)} on ${describeKeys(failure.keys)}; nothing was written`, failure);
   }
 }
 nameError(TransactAbortedError, 'TransactAbortedError');
@@ -117,7 +117,7 @@ export class TransactConnectionError extends TransactionError {
   readonly code = 'ERR_TRANSACT_CONNECTION' as const;
   constructor(failure: TransactionFailure) {
     super(
-      `could not reach the Redis node serving ${describeKeys(failure.keys)} after ${failure.attempts} attempts: ${messageOf(failure.cause)}`,
+      `could not reach the Redis node serving ${describeKeys(failure.keys)} after ${attemptsText(failure.attempts)}: ${messageOf(failure.cause)}`,
       failure,
     );
   }
@@ -141,14 +141,16 @@ export class TransactCommandError extends TransactionError {
   constructor(
     failure: TransactionFailure & { applied: 'none' | 'partial'; replies?: readonly unknown[]; errorIndexes?: readonly number[] },
   ) {
+    const failed = failure.errorIndexes ?? [];
+    const total = failure.replies?.length ?? 0;
+    // EXEC ran: the first failed command's own reply says why (the cause only says how many failed).
+    const first = failure.applied === 'partial' && failed.length > 0 ? failure.replies?.[failed[0]!] : undefined;
+    const why = messageOf(first ?? failure.cause);
     const what =
       failure.applied === 'none'
         ? 'nothing was written'
-        : `${failure.errorIndexes?.length ?? 0} of ${failure.replies?.length ?? 0} commands failed and the others were applied`;
-    super(
-      `Redis refused a command queued for ${describeKeys(failure.keys)}: ${messageOf(failure.cause)}; ${what}`,
-      failure,
-    );
+        : `${failed.length} of ${total} commands failed (the first at index ${failed[0] ?? '?'}); the other ${total - failed.length} were applied`;
+    super(`Redis refused a command queued for ${describeKeys(failure.keys)}: ${why}; ${what}`, failure);
     this.applied = failure.applied;
     this.replies = failure.replies ?? [];
     this.errorIndexes = failure.errorIndexes ?? [];
@@ -174,6 +176,11 @@ export const isTransactConnectionError = (err: unknown): err is TransactConnecti
 /** True when `err` is a {@link TransactCommandError}, also across duplicate installs. */
 export const isTransactCommandError = (err: unknown): err is TransactCommandError =>
   hasTransactCode(err, 'ERR_TRANSACT_COMMAND');
+
+/** `1 attempt`, `3 attempts`. */
+function attemptsText(attempts: number): string {
+  return `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+}
 
 /** What an error says, in words: its message, or the value itself. */
 function messageOf(err: unknown): string {

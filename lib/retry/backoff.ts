@@ -1,7 +1,7 @@
 import type { RetryPolicy } from './retry-policy.js';
 
 /**
- * The delay before retry number `retry` (1 = the first retry), in milliseconds, as the engine
+ * The delay before retry number `retry` (1 = the first retry), in whole milliseconds, as the engine
  * draws it. `previousDelayMs` (the delay before the previous retry) feeds decorrelated jitter.
  *
  * @example
@@ -13,8 +13,15 @@ export function backoffDelay(policy: RetryPolicy, retry: number, previousDelayMs
   return backoffDelayWith(policy, retry, previousDelayMs, Math.random);
 }
 
-/** {@link backoffDelay} with its randomness given: `random` returns a number in `[0, 1)`. @internal */
+/**
+ * {@link backoffDelay} with its randomness given: `random` returns a number in `[0, 1)`. Whole
+ * milliseconds (timers wait whole milliseconds anyway), rounded to the nearest. @internal
+ */
 export function backoffDelayWith(policy: RetryPolicy, retry: number, previousDelayMs: number, random: () => number): number {
+  return Math.round(unroundedDelay(policy, retry, previousDelayMs, random));
+}
+
+function unroundedDelay(policy: RetryPolicy, retry: number, previousDelayMs: number, random: () => number): number {
   const { baseDelayMs: base, maxDelayMs: cap } = policy;
   switch (policy.backoff) {
     case 'none':
