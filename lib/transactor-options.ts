@@ -90,7 +90,7 @@ export interface TransactOptions {
    * then resolves (committed, with `repliesLost: true`) or retries (not committed). Only when Redis
    * cannot be reached in time does it reject with `TransactOutcomeUnknownError`, which
    * `tx.settle(error)` settles later. Costs one more watched key and one more queued command per
-   * attempt, and one small key per call for `markerTtlMs`. See the README's "Exactly-once commits".
+   * attempt, and one small key per call for `markerTtlMs`. See docs/exactly-once.md.
    * @defaultValue the transactor's `exactlyOnce`, else false
    */
   exactlyOnce?: boolean;

@@ -57,7 +57,7 @@ describe('examples/inventory-decrement.ts', () => {
     expect(stdout).toMatch(/^ {2}escalations {14}\d+$/m);
     // Progress per process while it ran, and the chart of attempts per purchase, by process.
     expect(stdout).toMatch(/^ {2}\d+\/80 \(\d+%\) · sold \d+\/20 · turned away \d+ · p1 \d+\/40 p2 \d+\/40$/m);
-    expect(stdout).toMatch(/^attempts per purchase, by process$/m);
+    expect(stdout).toMatch(/^ {2}attempts per purchase, by process$/m);
     expect(stdout).toMatch(/^ {4}p1 {2}1× {5}█+ \d+$/m);
     expect(stdout).toMatch(/^ {4}p2 {2}1× {5}█+ \d+$/m);
     expect(stdout).not.toMatch(/FAIL/);

@@ -53,7 +53,7 @@ describe('Redlock fencing tokens', () => {
     await c.start(); // back, empty
     expect(await fenceOn(adminC)).toBeNull();
 
-    // The README's rule: a node that loses its data rejoins only after the longest lease has passed.
+    // The rule of docs/locks.md: a node that loses its data rejoins only after the longest lease has passed.
     await waitFor(
       async () => (await adminA.exists(resourceKeys('payout').lock)) === 0 && (await adminB.exists(resourceKeys('payout').lock)) === 0,
       'the crashed holder’s lease to run out on A and B',

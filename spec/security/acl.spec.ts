@@ -5,7 +5,7 @@ import { useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
- * The README's minimal ACL, verbatim: what redis-transact itself needs. The application adds its
+ * The minimal ACL of docs/security.md, verbatim: what redis-transact itself needs. The application adds its
  * own keys and data commands (here: `~app:*` and get/set/incr/rpush/lrange).
  */
 const LIBRARY_ACL =
