@@ -149,7 +149,7 @@ export class TransactCommandError extends TransactionError {
     const what =
       failure.applied === 'none'
         ? 'nothing was written'
-        : `${failed.length} of ${total} commands failed (the first at index ${failed[0] ?? '?'}); the other ${total - failed.length} were applied`;
+        : `${failed.length} of ${total} commands failed (the first at index ${failed[0] ?? '?'}); the other ${total - failed.length} ${total - failed.length === 1 ? 'was' : 'were'} applied`;
     super(`Redis refused a command queued for ${describeKeys(failure.keys)}: ${why}; ${what}`, failure);
     this.applied = failure.applied;
     this.replies = failure.replies ?? [];
