@@ -28,6 +28,8 @@ export type {
   LockAcquiredEvent,
   LockExtendedEvent,
   LockLostEvent,
+  LockWaitEvent,
+  LockWaitOutcome,
   RetryEvent,
   TransactHooks,
 } from './observability/events.js';

@@ -152,6 +152,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     holdEnded: (keySet, contended) => {
       if (tracker.settled(keySet, contended)) observer.deescalate(keySet.keys);
     },
+    lockWaited: (keySet, waitedMs, outcome) => observer.lockWait(keySet.keys, waitedMs, outcome),
   });
   const ledger = new ConflictLedger();
   const inFlight = new InFlight();

@@ -18,6 +18,7 @@ import type { Cleanup } from '../util/cleanup.js';
 import { noop } from '../util/noop.js';
 import { raceAbortWithin } from '../util/race-abort.js';
 import { STOPPED } from '../util/stopped.js';
+import type { LockWaitOutcome } from '../observability/events.js';
 import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
 
 /**
@@ -36,6 +37,8 @@ export interface LaneLockHost {
   waiting(): number;
   /** A hold ended; `contended`: its acquisition waited, or a waiter from elsewhere was seen. */
   holdEnded(contended: boolean): void;
+  /** An acquisition found the lock held and waited `waitedMs` for it, ending with `outcome`. */
+  waited(waitedMs: number, outcome: LockWaitOutcome): void;
 }
 
 /** How a call waits for the lane's lock. */
@@ -133,6 +136,7 @@ export class LaneLock {
     // Not awaited: it goes out on the lock connection ahead of the try, and a script missing from
     // the cache costs a fallback to EVAL, nothing more (a stalled server must not hold us here).
     void this.#backend.loadScripts();
+    const startedAt = performance.now();
     const token = newLockToken();
     // The token may hold the lock though the call cannot use it: let go of it by token.
     const letGo = () => releaseWithin(this.#backend, this.#resources, token, RELEASE_WAIT_MS);
@@ -153,7 +157,14 @@ export class LaneLock {
     if (taken.acquired) granted = taken;
     else {
       contended = true;
-      granted = await this.#waitInLine(token, wait, taken); // leaves the line by itself when it gives up
+      try {
+        granted = await this.#waitInLine(token, wait, taken); // leaves the line by itself when it gives up
+      } catch (err) {
+        this.#host.waited(performance.now() - startedAt, waitOutcomeOf(err));
+        throw err;
+      }
+      if (signal?.aborted) this.#host.waited(performance.now() - startedAt, 'stopped');
+      else this.#host.waited(performance.now() - startedAt, 'acquired');
     }
     if (signal?.aborted) {
       await letGo();
@@ -285,6 +296,12 @@ export class LaneLock {
       throw err;
     }
   }
+}
+
+/** How a wait in line that threw ended, for {@link LaneLockHost.waited}. */
+function waitOutcomeOf(err: unknown): LockWaitOutcome {
+  if (err === STOPPED) return 'stopped';
+  return err instanceof LockUnavailableError && err.reason === 'timeout' ? 'timeout' : 'failed';
 }
 
 /** What a request of the acquisition rejects with when the acquisition ended before its answer. */

@@ -6,6 +6,7 @@
 import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
+import type { LockWaitOutcome } from '../observability/events.js';
 import type { KeySet } from '../validation/key-set.js';
 import { bothCleanups, type Cleanup } from '../util/cleanup.js';
 import { WaitQueue } from '../util/wait-queue.js';
@@ -39,6 +40,8 @@ export interface LaneHost {
   readonly backend: () => SingleNodeBackend;
   /** A lock hold ended; `contended`: it had to wait, or made another process wait. */
   holdEnded(keySet: KeySet, contended: boolean): void;
+  /** A transaction waited `waitedMs` for the lane's lock, held elsewhere; the wait ended with `outcome`. */
+  lockWaited(keySet: KeySet, waitedMs: number, outcome: LockWaitOutcome): void;
 }
 
 /**
@@ -138,6 +141,7 @@ export class Lane implements SeatHost {
       this.#lock ??= new LaneLock(this.#host.backend(), this.keySet.keys, this.#names(), {
         waiting: () => this.waiting,
         holdEnded: (contended) => this.#host.holdEnded(this.keySet, contended),
+        waited: (waitedMs, outcome) => this.#host.lockWaited(this.keySet, waitedMs, outcome),
       });
       await this.#lock.acquire({
         options: locking.options,

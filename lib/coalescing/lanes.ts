@@ -2,6 +2,7 @@
  * The lanes of one transactor, by key set: the engine asks for the lane of each attempt's keys.
  */
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
+import type { LockWaitOutcome } from '../observability/events.js';
 import type { KeySet } from '../validation/key-set.js';
 import { Lane, type LaneHost } from './lane.js';
 import { noop } from '../util/noop.js';
@@ -12,6 +13,8 @@ export interface LanesOptions {
   readonly backend: () => SingleNodeBackend;
   /** A lane's hold of its lock ended; `contended`: it waited, or another process waited for it. */
   readonly holdEnded?: (keySet: KeySet, contended: boolean) => void;
+  /** A transaction waited for its lane's lock, held elsewhere (see `onLockWait`). */
+  readonly lockWaited?: (keySet: KeySet, waitedMs: number, outcome: LockWaitOutcome) => void;
 }
 
 /**
@@ -23,7 +26,7 @@ export class Lanes {
   readonly #host: LaneHost;
 
   constructor(options: LanesOptions) {
-    this.#host = { backend: options.backend, holdEnded: options.holdEnded ?? noop };
+    this.#host = { backend: options.backend, holdEnded: options.holdEnded ?? noop, lockWaited: options.lockWaited ?? noop };
   }
 
   /** The lane of transactions on exactly these keys (order does not matter). */

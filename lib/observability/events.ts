@@ -62,6 +62,26 @@ export interface CommitEvent {
   readonly durationMs: number;
 }
 
+/** How a lock-mode transaction's wait for its keys' lock ended. */
+export type LockWaitOutcome = 'acquired' | 'timeout' | 'stopped' | 'failed';
+
+/**
+ * A transaction that runs under its keys' lock (lock mode, or auto mode once escalated) found the
+ * lock held by another process (or by an overlapping key set of this one) and waited for it. Fired
+ * once per wait, when it ends; a lock taken at the first try is not a wait.
+ */
+export interface LockWaitEvent {
+  readonly keys: readonly string[];
+  /** From the lock's first try to the end of the wait, in milliseconds (monotonic clock). */
+  readonly waitedMs: number;
+  /**
+   * `acquired`: the lock was handed over; `timeout`: `acquireTimeoutMs` ran out (the call rejects
+   * with `LockUnavailableError`); `stopped`: the call's deadline or signal ended the wait; `failed`:
+   * Redis could not be reached, or refused the lock script.
+   */
+  readonly outcome: LockWaitOutcome;
+}
+
 /** A lock was acquired. */
 export interface LockAcquiredEvent {
   readonly resources: readonly string[];
@@ -97,6 +117,7 @@ export interface TransactHooks {
   onEscalate?: (event: EscalationEvent) => void;
   onDeescalate?: (event: DeescalationEvent) => void;
   onCommit?: (event: CommitEvent) => void;
+  onLockWait?: (event: LockWaitEvent) => void;
   onLockAcquired?: (event: LockAcquiredEvent) => void;
   onLockExtended?: (event: LockExtendedEvent) => void;
   onLockLost?: (event: LockLostEvent) => void;
@@ -118,5 +139,6 @@ export interface HookErrorEvent {
 
 /** The names of {@link TransactHooks}. */
 export const HOOK_NAMES = [
-  'onAttempt', 'onConflict', 'onRetry', 'onEscalate', 'onDeescalate', 'onCommit', 'onLockAcquired', 'onLockExtended', 'onLockLost',
+  'onAttempt', 'onConflict', 'onRetry', 'onEscalate', 'onDeescalate', 'onCommit', 'onLockWait', 'onLockAcquired', 'onLockExtended',
+  'onLockLost',
 ] as const satisfies ReadonlyArray<keyof TransactHooks>;

@@ -1,5 +1,5 @@
 import type { LockLostError } from '../errors/lock-errors.js';
-import type { AttemptMode, EscalationEvent, HookName, RetryReason, TransactHooks } from './events.js';
+import type { AttemptMode, EscalationEvent, HookName, LockWaitOutcome, RetryReason, TransactHooks } from './events.js';
 import { type HookErrorHandler, isThenable, reportHookError } from './hook-errors.js';
 import type { StatsRecorder } from './stats.js';
 
@@ -61,6 +61,14 @@ export class Observer {
   failure(keys: readonly string[]): void {
     this.#stats?.count(keys, 'calls');
     this.#stats?.count(keys, 'failures');
+  }
+
+  lockWait(keys: readonly string[], waitedMs: number, outcome: LockWaitOutcome): void {
+    this.#stats?.count(keys, 'lockWaits');
+    if (outcome !== 'acquired') this.#stats?.count(keys, 'lockWaitsGivenUp');
+    this.#stats?.count(keys, 'lockWaitMs', waitedMs);
+    const hook = this.#hooks.onLockWait;
+    if (hook) this.#call('onLockWait', () => hook(Object.freeze({ keys, waitedMs, outcome })));
   }
 
   lockAcquired(resources: readonly string[], fencingToken: number): void {

@@ -11,6 +11,12 @@ export interface TransactCounters {
   conflicts: number;
   /** Auto-mode calls switched to lock mode. */
   escalations: number;
+  /** Waits for a held lock by transactions under their keys' lock (see `onLockWait`), however they ended. */
+  lockWaits: number;
+  /** Of those, the ones that ended without the lock (timeout, the call stopped, Redis failed). */
+  lockWaitsGivenUp: number;
+  /** Time spent in those waits, in milliseconds, summed. */
+  lockWaitMs: number;
 }
 
 /** A snapshot of a transactor's counters since it was created. */
@@ -40,7 +46,9 @@ export const OTHER_PREFIXES = '(other)';
  */
 export const MAX_PREFIX_GROUPS = 100;
 
-const zero = (): TransactCounters => ({ calls: 0, commits: 0, failures: 0, attempts: 0, conflicts: 0, escalations: 0 });
+const zero = (): TransactCounters => ({
+  calls: 0, commits: 0, failures: 0, attempts: 0, conflicts: 0, escalations: 0, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0,
+});
 
 /**
  * The prefix a key counts under: its first segment, without hash-tag braces, or
@@ -61,9 +69,9 @@ export class StatsRecorder {
   /** At most {@link MAX_PREFIX_GROUPS} prefixes, then {@link OTHER_PREFIXES}. */
   readonly #byPrefix = new Map<string, TransactCounters>();
 
-  count(keys: readonly string[], field: keyof TransactCounters): void {
-    this.#total[field]++;
-    this.#groupOf(keyPrefixOf(keys[0]!))[field]++;
+  count(keys: readonly string[], field: keyof TransactCounters, amount = 1): void {
+    this.#total[field] += amount;
+    this.#groupOf(keyPrefixOf(keys[0]!))[field] += amount;
   }
 
   snapshot(): TransactStats {

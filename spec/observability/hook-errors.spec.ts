@@ -84,6 +84,18 @@ const scenarios: Record<HookName, { options?: TransactorOptions; run: Scenario }
       expect(tx.stats()).toMatchObject({ calls: 1, commits: 1, failures: 0 });
     },
   },
+  onLockWait: {
+    run: async (tx, admin, fired) => {
+      const holder = await tx.lock(['k']);
+      const waiting = commitOnce(tx, admin, 'lock');
+      await waitFor(async () => (await admin.exists(resourceKeys('k').queue)) === 1, 'the lock-mode call to queue for the lock');
+      expect(await holder.release()).toBe(true); // hands the lock to the waiting call
+      await waiting;
+      expect(fired()).toBe(1);
+      expect(tx.stats()).toMatchObject({ calls: 1, commits: 1, failures: 0, lockWaits: 1, lockWaitsGivenUp: 0 });
+      expect(await admin.exists(resourceKeys('k').lock)).toBe(0);
+    },
+  },
   onLockAcquired: {
     run: async (tx, admin) => {
       const lock = await tx.lock(['r']);

@@ -20,10 +20,10 @@ describe('stats()', () => {
     await expect(tx.transact(['{orders:7}:list'], () => Promise.reject(new Error('no')))).rejects.toThrow('no');
 
     expect(tx.stats()).toEqual({
-      calls: 3, commits: 2, failures: 1, attempts: 4, conflicts: 1, escalations: 1,
+      calls: 3, commits: 2, failures: 1, attempts: 4, conflicts: 1, escalations: 1, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0,
       byPrefix: {
-        stock: { calls: 2, commits: 2, failures: 0, attempts: 3, conflicts: 1, escalations: 1 },
-        orders: { calls: 1, commits: 0, failures: 1, attempts: 1, conflicts: 0, escalations: 0 },
+        stock: { calls: 2, commits: 2, failures: 0, attempts: 3, conflicts: 1, escalations: 1, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0 },
+        orders: { calls: 1, commits: 0, failures: 1, attempts: 1, conflicts: 0, escalations: 0, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0 },
       },
     });
     expect(Object.isFrozen(tx.stats())).toBe(true);

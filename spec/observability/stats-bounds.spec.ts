@@ -30,8 +30,8 @@ describe('stats().byPrefix stays bounded', () => {
     stats.count(['stock:1'], 'conflicts');
 
     expect(stats.snapshot().byPrefix).toEqual({
-      stock: { calls: 3, commits: 3, failures: 0, attempts: 3, conflicts: 1, escalations: 0 },
-      orders: { calls: 1, commits: 1, failures: 0, attempts: 1, conflicts: 0, escalations: 0 },
+      stock: { calls: 3, commits: 3, failures: 0, attempts: 3, conflicts: 1, escalations: 0, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0 },
+      orders: { calls: 1, commits: 1, failures: 0, attempts: 1, conflicts: 0, escalations: 0, lockWaits: 0, lockWaitsGivenUp: 0, lockWaitMs: 0 },
     });
   });
 
