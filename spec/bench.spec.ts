@@ -208,7 +208,7 @@ describe('the exactly-once cost table', () => {
       '| hot-key | 1 | 0.95× |',
       '| hot-key | 128 (4 proc)† | 1.10× |',
       '',
-      '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).',
+      '†: not paired: the two contenders\' separate cells of the multi-process run (each one\'s median round; noisy).',
     ]);
   });
 

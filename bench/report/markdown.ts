@@ -29,7 +29,7 @@ export function formatSlowest(s: Pick<CellStats, 'slowestMs' | 'inflight' | 'inf
 function row(cell: CellRecord, peers: readonly CellRecord[], multi: boolean): string {
   const c = cell.processes > 1 ? `${cell.concurrency} (${cell.processes} proc)` : String(cell.concurrency);
   const extra = multi ? [String(cell.round ?? ''), cell.stats?.shares ? formatShares(cell.stats.shares) : ''] : [];
-  if (!cell.available || !cell.stats) return `| ${[cell.contender, c, 'n/a', ...COLUMNS.slice(3).map(() => ''), ...extra].join(' | ')} |`.replace(/ {2}/g, ' ');
+  if (!cell.available || !cell.stats) return tableRow([cell.contender, c, 'n/a', ...COLUMNS.slice(3).map(() => ''), ...extra]);
   const s = cell.stats;
   const base = (name: string) => peers.find((p) => p.contender === name && p.concurrency === cell.concurrency)?.stats?.opsPerSec;
   const flag = cell.ok ? '' : ' ⚠';
@@ -48,7 +48,12 @@ function row(cell: CellRecord, peers: readonly CellRecord[], multi: boolean): st
     String(s.giveUps),
     ...extra,
   ];
-  return `| ${columns.join(' | ')} |`;
+  return tableRow(columns);
+}
+
+/** `| a | b | |`: one markdown table row, an empty cell as a single space. */
+function tableRow(columns: readonly string[]): string {
+  return `|${columns.map((x) => (x ? ` ${x} ` : ' ')).join('|')}|`;
 }
 
 /** `transact-lock c=128`, plus the round in the multi-process run. */
@@ -125,7 +130,7 @@ export function exactlyOnceCost(report: Pick<BenchReport, 'paired' | 'multiProce
   if (multi.some((r) => r !== undefined)) {
     const { workload, concurrency, processes } = report.multiProcess[0]!;
     rows.push(`| ${workload} | ${concurrency} (${processes} proc)† | ${multi.map((r) => r ?? '–').join(' | ')} |`);
-    footnote = ['', '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).'];
+    footnote = ['', '†: not paired: the two contenders\' separate cells of the multi-process run (each one\'s median round; noisy).'];
   }
   const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
   return [
