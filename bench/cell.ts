@@ -2,7 +2,7 @@
  * Drives one cell in this process: `concurrency` async workers loop operations through a
  * contender, first for the warm-up (not recorded), then for the measured window.
  */
-import { emptyStats, opPhase, type RawStats, recordError, recordOp } from './measure.js';
+import { emptyStats, opPhase, type RawStats, recordError, recordOp, windowQuarter } from './measure.js';
 import type { ContenderCell, WorkloadCell } from './types.js';
 
 /** When a cell's phases happen. */
@@ -87,7 +87,7 @@ async function driveSides(
       try {
         const result = await sides[side]!.run(op, index);
         const ended = performance.now();
-        recordOp(stats[side]!, result, ended - started, opPhase(ended, windowStart, windowEnd));
+        recordOp(stats[side]!, result, ended - started, opPhase(ended, windowStart, windowEnd), windowQuarter(ended, windowStart, windowEnd));
       } catch (err) {
         recordError(stats[side]!, err);
         return; // an unexpected error fails the cell; looping on it would only repeat it

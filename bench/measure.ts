@@ -25,6 +25,8 @@ export interface RawStats {
   inflightMaxMs: number;
   /** Ops committed at any time in the cell, warm-up and overrun included: what the invariant counts. */
   totalCommitted: number;
+  /** Ops committed in each quarter of the measured window, by when they ended: a rate still rising means a warm-up too short. */
+  committedByQuarter: number[];
   /** Unexpected errors (each stops its worker); the first message is kept. */
   errors: number;
   firstError?: string;
@@ -46,6 +48,8 @@ export interface CellStats {
   attemptsSum: number;
   /** Ops committed at any time in the cell (warm-up and overrun included): what the invariant was checked against. */
   totalCommitted: number;
+  /** Ops committed in each quarter of the window, in order. */
+  committedByQuarter: number[];
   /** Latency of committed ops, ms (NaN, null in JSON, when nothing committed). */
   meanMs: number;
   p50Ms: number;
@@ -67,7 +71,7 @@ export interface CellStats {
 
 /** An empty record. */
 export function emptyStats(): RawStats {
-  return { committed: 0, giveUps: 0, attemptsSum: 0, attemptsMax: 0, latenciesMs: [], slowestMs: 0, inflight: 0, inflightMaxMs: 0, totalCommitted: 0, errors: 0 };
+  return { committed: 0, giveUps: 0, attemptsSum: 0, attemptsMax: 0, latenciesMs: [], slowestMs: 0, inflight: 0, inflightMaxMs: 0, totalCommitted: 0, committedByQuarter: [0, 0, 0, 0], errors: 0 };
 }
 
 /**
@@ -84,12 +88,17 @@ export function opPhase(ended: number, windowStart: number, windowEnd: number): 
   return 'in-flight';
 }
 
+/** Which quarter (0 to 3) of the window `[windowStart, windowEnd]` the instant `ended` falls in. */
+export function windowQuarter(ended: number, windowStart: number, windowEnd: number): number {
+  return Math.min(3, Math.max(0, Math.floor(((ended - windowStart) * 4) / (windowEnd - windowStart))));
+}
+
 /**
  * Records one finished op. Only ops that ended in the window count toward ops/s and the
  * percentiles; those in flight when it closed count toward the slowest call, with their full
  * duration: leaving them out would hide exactly the calls that were stuck.
  */
-export function recordOp(stats: RawStats, result: OpResult, latencyMs: number, phase: OpPhase): void {
+export function recordOp(stats: RawStats, result: OpResult, latencyMs: number, phase: OpPhase, quarter = 0): void {
   if (result.committed) stats.totalCommitted++;
   if (phase === 'in-flight') {
     stats.inflight++;
@@ -103,6 +112,7 @@ export function recordOp(stats: RawStats, result: OpResult, latencyMs: number, p
   stats.attemptsMax = Math.max(stats.attemptsMax, result.attempts);
   if (result.committed) {
     stats.committed++;
+    stats.committedByQuarter[quarter]!++;
     stats.latenciesMs.push(latencyMs);
   } else {
     stats.giveUps++;
@@ -128,6 +138,7 @@ export function mergeStats(parts: readonly RawStats[]): RawStats {
     merged.inflight += p.inflight;
     merged.inflightMaxMs = Math.max(merged.inflightMaxMs, p.inflightMaxMs);
     merged.totalCommitted += p.totalCommitted;
+    p.committedByQuarter.forEach((n, i) => (merged.committedByQuarter[i]! += n));
     merged.errors += p.errors;
     merged.firstError ??= p.firstError;
   }
@@ -139,6 +150,13 @@ export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[rank]!;
+}
+
+/** Ops/s of the window's last quarter ÷ its first: about 1 for a settled cell, well above 1 for one still warming up (NaN when the first quarter committed nothing). */
+export function quarterTrend(stats: Pick<CellStats, 'committedByQuarter'>): number {
+  const [first = 0] = stats.committedByQuarter;
+  const last = stats.committedByQuarter.at(-1) ?? 0;
+  return first > 0 ? last / first : Number.NaN;
 }
 
 /** Summarizes a cell measured over `durationMs`. */
@@ -153,6 +171,7 @@ export function summarize(raw: RawStats, durationMs: number): CellStats {
     attemptsMax: raw.attemptsMax,
     attemptsSum: raw.attemptsSum,
     totalCommitted: raw.totalCommitted,
+    committedByQuarter: raw.committedByQuarter,
     meanMs: asArray.length > 0 ? asArray.reduce((a, b) => a + b, 0) / asArray.length : Number.NaN,
     p50Ms: quantile(asArray, 0.5),
     p90Ms: quantile(asArray, 0.9),

@@ -19,7 +19,7 @@ import { startEmbeddedRedis } from '../examples/support/embedded-redis.js';
 import { driveCell, drivePairedCell, PAIR_SLICE_MS, pairedSideTimeMs } from './cell.js';
 import { type BenchFlags, parseFlags, USAGE, WORKERS_PER_PROCESS } from './cli.js';
 import { CONTENDERS } from './contenders/index.js';
-import { emptyStats, type RawStats, recordError, summarize } from './measure.js';
+import { emptyStats, quarterTrend, type RawStats, recordError, summarize } from './measure.js';
 import { runMultiProcess } from './multi-process.js';
 import { connectClient } from './redis-client.js';
 import { formatMs, formatShares } from './report/format.js';
@@ -133,6 +133,12 @@ async function main(argv: readonly string[]): Promise<number> {
     await admin.close();
     await embedded?.stop();
   }
+}
+
+/** `1.04× ops/s`; with a hint when the cell's rate was still rising (children not warm yet). */
+function formatTrend(trend: number): string {
+  if (!Number.isFinite(trend)) return '–';
+  return `${trend.toFixed(2)}× ops/s${trend > 1.2 ? ' (still rising: a longer --process-warmup may change this cell)' : ''}`;
 }
 
 function progress(line: string): void {
@@ -274,7 +280,7 @@ async function finishCell(admin: BenchClient, id: CellId, raw: RawStats, flags: 
     `${workload.name} c=${concurrency}${processes > 1 ? ` (${processes} processes, round ${id.round}/${flags.rounds})` : ''} ${contender.name}: ` +
       `${Math.round(stats.opsPerSec)} ops/s, attempts ${Number.isFinite(stats.attemptsMean) ? stats.attemptsMean.toFixed(2) : '–'}/${stats.attemptsMax}, give-ups ${stats.giveUps}` +
       `, p99 ${formatMs(stats.p99Ms)} ms, p99.9 ${formatMs(stats.p999Ms)} ms, slowest ${formatSlowest(stats)} ms` +
-      `${stats.shares ? `, shares ${formatShares(stats.shares)} %` : ''}` +
+      `${stats.shares ? `, shares ${formatShares(stats.shares)} %, last ÷ first quarter of the window ${formatTrend(quarterTrend(stats))}` : ''}` +
       `${stats.errors ? `, ${stats.errors} errors (${stats.firstError})` : ''}, invariant ${invariant.ok ? 'ok' : `FAIL: ${invariant.detail}`}`,
   );
   return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok };

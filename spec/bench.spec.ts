@@ -102,6 +102,7 @@ describe('npm run bench -- --smoke', () => {
       expect(stats.p999Ms).toBeGreaterThanOrEqual(stats.p99Ms);
       expect(stats.slowestMs).toBeGreaterThanOrEqual(stats.p999Ms);
       expect(stats.slowestMs).toBeGreaterThanOrEqual(stats.inflightMaxMs);
+      expect(stats.committedByQuarter.reduce((a, b) => a + b, 0)).toBe(stats.committed);
     }
     // The tables' cells are each contender's median round: with 2 rounds, the slower one.
     expect(report.multiProcess.map((c) => c.contender)).toEqual(contenders);
@@ -113,10 +114,10 @@ describe('npm run bench -- --smoke', () => {
 
     const markdown = readFileSync(join(multiOut, 'latest.md'), 'utf8');
     expect(markdown).toMatch(/Each contender's median round of 2 .* warmed up for 150 ms/);
-    expect(markdown).toContain('| p50 ms | p99 ms | p99.9 ms | slowest ms | give-ups | round | shares % |');
+    expect(markdown).toContain('| p50 ms | p99 ms | p99.9 ms | slowest ms | give-ups | round | shares % | last ¼ ÷ first ¼ |');
     for (const cell of report.multiProcess) {
       const line = markdown.split('\n').find((l) => l.startsWith(`| ${cell.contender} | 64 (2 proc) |`))!;
-      const shares = line.split('|').at(-2)!.trim().split('/').map(Number);
+      const shares = line.split('|').at(-3)!.trim().split('/').map(Number);
       expect(shares.reduce((a, b) => a + b, 0)).toBe(100);
     }
     expect(markdown).toContain('| contender | round 1 ops/s (p99 ms) | round 2 ops/s (p99 ms) |');
@@ -278,6 +279,9 @@ describe('a cell\'s slowest call', () => {
     expect(stats.slowestMs).toBe(stats.inflightMaxMs);
     expect(Math.max(...stats.latenciesMs)).toBeLessThan(399); // the window's own calls: all fast
     expect(stats.totalCommitted).toBe(stats.committed + stats.inflight); // the drained calls still count for the invariant
+    expect(stats.committedByQuarter).toHaveLength(4);
+    expect(stats.committedByQuarter.reduce((a, b) => a + b, 0)).toBe(stats.committed);
+    expect(Math.min(...stats.committedByQuarter)).toBeGreaterThan(0);
   });
 });
 

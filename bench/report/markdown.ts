@@ -1,7 +1,7 @@
 /** The run as markdown: one table per workload with absolute numbers and ratios, invariant lines, and the cost of exactly-once commits. */
 import { WATCH_LOOP_MAX_ATTEMPTS } from '../contenders/watch-loop-core.js';
 import { CONTENDER_NAMES, type ContenderName, type WorkloadName } from '../types.js';
-import type { CellStats } from '../measure.js';
+import { type CellStats, quarterTrend } from '../measure.js';
 import { formatMs, formatOps, formatRatio, formatShares } from './format.js';
 import type { BenchReport, CellRecord, ContenderInfo, PairedRecord } from './results.js';
 import { ratiosTable } from './rounds.js';
@@ -13,7 +13,7 @@ export const LUA_CEILING = 'lua';
 
 const COLUMNS = ['contender', 'c', 'ops/s', '×loop', '×lua', 'attempts mean/max', 'p50 ms', 'p99 ms', 'p99.9 ms', 'slowest ms', 'give-ups'];
 /** Columns of multi-process tables only. */
-const MULTI_COLUMNS = ['round', 'shares %'];
+const MULTI_COLUMNS = ['round', 'shares %', 'last ¼ ÷ first ¼'];
 
 function header(multi: boolean): string[] {
   const columns = multi ? [...COLUMNS, ...MULTI_COLUMNS] : COLUMNS;
@@ -28,7 +28,9 @@ export function formatSlowest(s: Pick<CellStats, 'slowestMs' | 'inflight' | 'inf
 
 function row(cell: CellRecord, peers: readonly CellRecord[], multi: boolean): string {
   const c = cell.processes > 1 ? `${cell.concurrency} (${cell.processes} proc)` : String(cell.concurrency);
-  const extra = multi ? [String(cell.round ?? ''), cell.stats?.shares ? formatShares(cell.stats.shares) : ''] : [];
+  const extra = multi
+    ? [String(cell.round ?? ''), cell.stats?.shares ? formatShares(cell.stats.shares) : '', cell.stats?.committedByQuarter ? formatRatio(quarterTrend(cell.stats), 1) : '']
+    : [];
   if (!cell.available || !cell.stats) return tableRow([cell.contender, c, 'n/a', ...COLUMNS.slice(3).map(() => ''), ...extra]);
   const s = cell.stats;
   const base = (name: string) => peers.find((p) => p.contender === name && p.concurrency === cell.concurrency)?.stats?.opsPerSec;
@@ -224,7 +226,8 @@ export function renderMarkdown(report: BenchReport): string {
       `## ${first.workload} over ${first.processes} processes × ${s.workersPerProcess} workers (${first.concurrency} in all)`,
       '',
       `Each contender's median round of ${rounds.length} (by ops/s; the round column says which) · every child warmed up ` +
-        `for ${s.processWarmupMs ?? s.warmupMs} ms on the cell's keys before the window · shares: each process's part of the commits`,
+        `for ${s.processWarmupMs ?? s.warmupMs} ms on the cell's keys before the window · shares: each process's part of the commits · ` +
+        'last ¼ ÷ first ¼: ops/s in the last quarter of the window ÷ the first (well above 1.00×: still warming up)',
       '',
       ...table(report.multiProcess, true),
       '',
