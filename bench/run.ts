@@ -1,7 +1,8 @@
 /**
  * The benchmark: contenders × workloads × concurrency levels against one real redis-server, cell
- * after cell, plus the hot-key workload split over child processes. Prints markdown tables,
- * writes <out>/latest.json and <out>/latest.svg, exits 1 if an invariant breaks or a cell fails.
+ * after cell, plus the hot-key workload split over child processes (warmed up, then measured in
+ * interleaved rounds: the tables show each contender's median round). Prints markdown tables,
+ * writes <out>/latest.json, latest.md and latest.svg, exits 1 if an invariant breaks or a cell fails.
  * Each `X-once` contender is also measured against its `X` twin in paired cells (both in one cell,
  * alternating in time slices): the exactly-once cost, free of the noise between separate cells.
  *
