@@ -2,7 +2,7 @@
  * Drives one cell in this process: `concurrency` async workers loop operations through a
  * contender, first for the warm-up (not recorded), then for the measured window.
  */
-import { emptyStats, type RawStats, recordError, recordOp } from './measure.js';
+import { emptyStats, opPhase, type RawStats, recordError, recordOp, windowQuarter } from './measure.js';
 import type { ContenderCell, WorkloadCell } from './types.js';
 
 /** When a cell's phases happen. */
@@ -15,7 +15,11 @@ export interface CellSchedule {
   readonly drainMs: number;
 }
 
-/** Runs the workers and returns what they recorded. Rejects only if workers outlive the drain time. */
+/**
+ * Runs the workers and returns what they recorded. Ops still in flight when the window closes are
+ * awaited (the drain) and timed to their end: they count toward the slowest call, not toward ops/s.
+ * Rejects only if workers outlive the drain time.
+ */
 export async function driveCell(contender: ContenderCell, cell: WorkloadCell, concurrency: number, schedule: CellSchedule): Promise<RawStats> {
   const [stats] = await driveSides([contender], () => 0, cell, concurrency, schedule);
   return stats!;
@@ -83,7 +87,7 @@ async function driveSides(
       try {
         const result = await sides[side]!.run(op, index);
         const ended = performance.now();
-        recordOp(stats[side]!, result, ended - started, ended >= windowStart && ended <= windowEnd);
+        recordOp(stats[side]!, result, ended - started, opPhase(ended, windowStart, windowEnd), windowQuarter(ended, windowStart, windowEnd));
       } catch (err) {
         recordError(stats[side]!, err);
         return; // an unexpected error fails the cell; looping on it would only repeat it

@@ -20,6 +20,13 @@ export interface BenchFlags {
   contenders: ContenderName[];
   /** Child processes of the multi-process hot-key run; 0 skips it. */
   processes: number;
+  /**
+   * Warm-up of each multi-process cell, ms, instead of `warmupMs`: every child runs the contender's
+   * workload this long before the window, so that the window measures warm code, not the JIT.
+   */
+  processWarmupMs: number;
+  /** Rounds of the multi-process run: every contender once per round, interleaved. */
+  rounds: number;
   /** Where latest.json and latest.svg go. */
   outDir: string;
   smoke: boolean;
@@ -34,12 +41,22 @@ export const USAGE = `usage: npm run bench -- [flags]
   --workloads <list>     of ${WORKLOAD_NAMES.join(', ')} (default: all)
   --contenders <list>    of ${CONTENDER_NAMES.join(', ')} (default: all)
   --processes <n>        child processes for the multi-process hot-key run, ${WORKERS_PER_PROCESS} workers each; 0 skips it (default 4)
+  --process-warmup <ms>  warm-up of each multi-process cell, in every child, instead of --warmup (default 4000)
+  --rounds <n>           rounds of the multi-process run, each contender once per round; tables show the median round (default 3)
   --out <dir>            where latest.json, latest.md and latest.svg go (default bench/results; with --smoke a temp dir)
   --smoke                tiny run for tests: 200 ms cells, 100 ms warm-up, concurrency 1,8, no processes
+                         (with --processes: 200 ms process warm-up, 1 round)
   --help                 this text`;
 
-const DEFAULTS = { duration: 2000, warmup: 500, concurrency: '1,8,32,128', processes: 4 };
-const SMOKE = { duration: 200, warmup: 100, concurrency: '1,8', processes: 0 };
+/**
+ * A fresh child runs its first seconds of ops unoptimised: without a warm-up of its own, a
+ * multi-process window measured mostly the JIT (about half the ops/s of warm children). About 4 s
+ * of ops is when the children's throughput stops rising (see docs/benchmark.md).
+ */
+const PROCESS_WARMUP_MS = 4000;
+
+const DEFAULTS = { duration: 2000, warmup: 500, concurrency: '1,8,32,128', processes: 4, processWarmup: PROCESS_WARMUP_MS, rounds: 3 };
+const SMOKE = { duration: 200, warmup: 100, concurrency: '1,8', processes: 0, processWarmup: 200, rounds: 1 };
 
 /** A comma-separated list of members of `names`, without duplicates, in the order given. */
 function listOf<T extends string>(names: readonly T[]) {
@@ -76,6 +93,9 @@ const flagsSchema = z.strictObject({
   workloads: listOf(WORKLOAD_NAMES),
   contenders: listOf(CONTENDER_NAMES),
   processes: integer(0, 16),
+  // At least 1 ms: a cold child is what this warm-up exists to avoid (--processes 0 skips the run).
+  'process-warmup': integer(1, 600_000),
+  rounds: integer(1, 100),
   out: z.string().min(1, { error: 'must be a directory' }),
   smoke: z.boolean(),
 });
@@ -96,6 +116,8 @@ export function parseFlags(argv: readonly string[], defaultOutDir: string): Pars
         workloads: { type: 'string' },
         contenders: { type: 'string' },
         processes: { type: 'string' },
+        'process-warmup': { type: 'string' },
+        rounds: { type: 'string' },
         out: { type: 'string' },
         smoke: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -117,6 +139,8 @@ export function parseFlags(argv: readonly string[], defaultOutDir: string): Pars
     workloads: values.workloads ?? WORKLOAD_NAMES.join(','),
     contenders: values.contenders ?? CONTENDER_NAMES.join(','),
     processes: values.processes ?? String(base.processes),
+    'process-warmup': values['process-warmup'] ?? String(base.processWarmup),
+    rounds: values.rounds ?? String(base.rounds),
     // A smoke run never overwrites the committed results: without --out it writes to a temp dir.
     out: values.out ?? (smoke ? join(tmpdir(), 'redis-transact-bench-smoke') : defaultOutDir),
     smoke,
@@ -134,6 +158,8 @@ export function parseFlags(argv: readonly string[], defaultOutDir: string): Pars
       workloads: f.workloads,
       contenders: f.contenders,
       processes: f.processes,
+      processWarmupMs: f['process-warmup'],
+      rounds: f.rounds,
       outDir: resolve(f.out),
       smoke,
     },

@@ -10,6 +10,7 @@ export interface ChildJob {
   /** The cell's key tag: the parent already wrote the initial values under it. */
   readonly tag: string;
   readonly concurrency: number;
+  /** Warm-up on the cell's keys before the window (`--process-warmup`): long enough for a fresh process's JIT to settle. */
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly drainMs: number;

@@ -3,12 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { drivePairedCell, pairedSide, pairedSideTimeMs } from '../bench/cell';
+import { driveCell, drivePairedCell, pairedSide, pairedSideTimeMs } from '../bench/cell';
 import { parseFlags } from '../bench/cli';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
+import { formatShares } from '../bench/report/format';
 import { EXACTLY_ONCE_PAIRS, exactlyOnceCost, runnablePairs } from '../bench/report/markdown';
 import type { BenchReport, CellRecord, PairedRecord } from '../bench/report/results';
+import { median, medianCells, ratiosTable } from '../bench/report/rounds';
 import { CONTENDER_NAMES, type ContenderCell, type ContenderName, type Op, WORKLOAD_NAMES, type WorkloadCell, type WorkloadName } from '../bench/types';
 import { InvalidOptionsError, type TransactOptions } from '../lib';
 
@@ -71,6 +73,61 @@ describe('npm run bench -- --smoke', () => {
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     for (const workload of WORKLOAD_NAMES) expect(svg).toContain(`>${workload}</text>`);
   });
+
+  it('runs the multi-process cells in rounds of warm children and reports the median round, shares, tails and ratios', async () => {
+    const multiOut = join(out, 'multi');
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const contenders = ['transact-optimistic', 'transact-lock', 'transact-auto', 'npm-lock'];
+    const { stdout, stderr } = await run(
+      'npm',
+      // In-process cells kept tiny: one level, one workload; the multi-process run is what is tested.
+      ['run', '--silent', 'bench', '--', '--smoke', '--workloads', 'hot-key', '--concurrency', '1', '--contenders', contenders.join(','),
+        '--processes', '2', '--rounds', '2', '--process-warmup', '150', '--out', multiOut],
+      { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
+    );
+    expect(stdout).toMatch(/^result: ok$/m);
+    expect(stdout).toMatch(/^invariant hot-key ×2 processes: ok \(8 cells\b/m);
+
+    const report = JSON.parse(readFileSync(join(multiOut, 'latest.json'), 'utf8')) as BenchReport;
+    expect(report.settings).toMatchObject({ processes: 2, rounds: 2, processWarmupMs: 150 });
+    const rounds = report.multiProcessRounds!;
+    expect(rounds.map((round) => round.map((c) => `${c.round}/${c.contender}`))).toEqual([1, 2].map((r) => contenders.map((c) => `${r}/${c}`)));
+    for (const cell of rounds.flat()) {
+      expect(cell).toMatchObject({ ok: true, processes: 2, concurrency: 64 });
+      const stats = cell.stats!;
+      expect(stats.committed).toBeGreaterThan(0);
+      expect(stats.shares).toHaveLength(2);
+      expect(stats.shares!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+      expect(stats.p999Ms).toBeGreaterThanOrEqual(stats.p99Ms);
+      expect(stats.slowestMs).toBeGreaterThanOrEqual(stats.p999Ms);
+      expect(stats.slowestMs).toBeGreaterThanOrEqual(stats.inflightMaxMs);
+      expect(stats.committedByQuarter.reduce((a, b) => a + b, 0)).toBe(stats.committed);
+    }
+    // The tables' cells are each contender's median round: with 2 rounds, the slower one.
+    expect(report.multiProcess.map((c) => c.contender)).toEqual(contenders);
+    for (const cell of report.multiProcess) {
+      const ops = rounds.map((round) => round.find((c) => c.contender === cell.contender)!.stats!.opsPerSec);
+      expect(cell.stats!.opsPerSec).toBe(Math.min(...ops));
+      expect(cell).toEqual(rounds[cell.round! - 1]!.find((c) => c.contender === cell.contender));
+    }
+
+    const markdown = readFileSync(join(multiOut, 'latest.md'), 'utf8');
+    expect(markdown).toMatch(/Each contender's median round of 2 .* warmed up for 150 ms/);
+    expect(markdown).toContain('| p50 ms | p99 ms | p99.9 ms | slowest ms | give-ups | round | shares % | last ¼ ÷ first ¼ |');
+    for (const cell of report.multiProcess) {
+      const line = markdown.split('\n').find((l) => l.startsWith(`| ${cell.contender} | 64 (2 proc) |`))!;
+      const shares = line.split('|').at(-3)!.trim().split('/').map(Number);
+      expect(shares.reduce((a, b) => a + b, 0)).toBe(100);
+    }
+    expect(markdown).toContain('| contender | round 1 ops/s (p99 ms) | round 2 ops/s (p99 ms) |');
+    expect(markdown).toMatch(/^## multi-process ratios$/m);
+    for (const ratio of ['transact-auto ÷ transact-optimistic ops/s', 'transact-lock ÷ transact-optimistic ops/s', 'transact-lock ÷ npm-lock ops/s', 'transact-auto ÷ transact-optimistic p99']) {
+      expect(markdown).toMatch(new RegExp(`^\\| ${ratio} \\| [\\d.]+× \\| [\\d.]+× \\| [\\d.]+× \\([\\d.]+–[\\d.]+×\\) \\|$`, 'm'));
+      // ... and printed again, last, on the console.
+      expect(stderr.slice(stderr.lastIndexOf('## multi-process ratios'))).toContain(`| ${ratio} |`);
+    }
+  }, 180_000);
 
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run('npm', ['run', '--silent', 'bench', '--', '--concurrency', '8,lots', '--contenders', 'nope'], { cwd: root });
@@ -152,7 +209,7 @@ describe('the exactly-once cost table', () => {
       '| hot-key | 1 | 0.95× |',
       '| hot-key | 128 (4 proc)† | 1.10× |',
       '',
-      '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).',
+      '†: not paired: the two contenders\' separate cells of the multi-process run (each one\'s median round; noisy).',
     ]);
   });
 
@@ -196,6 +253,71 @@ describe('a paired cell', () => {
     // Warm-up ops count for the invariant, not for the window.
     expect(plain.totalCommitted + once.totalCommitted).toBeGreaterThan(plain.committed + once.committed);
     expect(plain.errors + once.errors).toBe(0);
+  });
+});
+
+describe('a cell\'s slowest call', () => {
+  it('counts a call still in flight when the window closes, with its full duration, but not in ops/s or the percentiles', async () => {
+    const op: Op = { keys: ['k'], reads: ['k'], decide: () => [], luaArgs: [] };
+    const cell: WorkloadCell = { init: () => Promise.resolve(), nextOp: () => op, check: () => Promise.resolve({ ok: true, detail: '' }) };
+    const startAt = Date.now();
+    let slowStarted = false;
+    const contender: ContenderCell = {
+      run: async (_op, worker) => {
+        // Worker 0's first call from 50 ms into the 200 ms window on takes 400 ms: still in flight at the end.
+        const slow = worker === 0 && !slowStarted && Date.now() - startAt >= 50;
+        if (slow) slowStarted = true;
+        await new Promise((resolve) => setTimeout(resolve, slow ? 400 : 5));
+        return { committed: true, attempts: 1 };
+      },
+      teardown: () => Promise.resolve(),
+    };
+    const stats = await driveCell(contender, cell, 2, { startAt, warmupMs: 0, durationMs: 200, drainMs: 5000 });
+    expect(slowStarted).toBe(true);
+    expect(stats.inflight).toBeGreaterThanOrEqual(1);
+    expect(stats.inflightMaxMs).toBeGreaterThanOrEqual(399);
+    expect(stats.slowestMs).toBe(stats.inflightMaxMs);
+    expect(Math.max(...stats.latenciesMs)).toBeLessThan(399); // the window's own calls: all fast
+    expect(stats.totalCommitted).toBe(stats.committed + stats.inflight); // the drained calls still count for the invariant
+    expect(stats.committedByQuarter).toHaveLength(4);
+    expect(stats.committedByQuarter.reduce((a, b) => a + b, 0)).toBe(stats.committed);
+    expect(Math.min(...stats.committedByQuarter)).toBeGreaterThan(0);
+  });
+});
+
+describe('the rounds of the multi-process run', () => {
+  function cell(contender: ContenderName, round: number, opsPerSec: number, p99Ms = 10): CellRecord {
+    return { workload: 'hot-key', contender, concurrency: 128, processes: 4, available: true, stats: { opsPerSec, p99Ms } as CellStats, invariant: null, ok: true, round };
+  }
+  const rounds = [
+    [cell('npm-lock', 1, 1000), cell('transact-optimistic', 1, 4000, 100), cell('transact-lock', 1, 3000), cell('transact-auto', 1, 3600, 50)],
+    [cell('npm-lock', 2, 1200), cell('transact-optimistic', 2, 2000, 200), cell('transact-lock', 2, 2200), cell('transact-auto', 2, 2000, 50)],
+    [cell('npm-lock', 3, 900), cell('transact-optimistic', 3, 3000, 100), cell('transact-lock', 3, 3300), cell('transact-auto', 3, 3300, 100)],
+  ];
+
+  it('takes each contender\'s median round by ops/s (the lower middle one for an even count)', () => {
+    expect(medianCells(rounds).map((c) => `${c.contender}@${c.round}`)).toEqual(['npm-lock@1', 'transact-optimistic@3', 'transact-lock@1', 'transact-auto@3']);
+    expect(medianCells(rounds.slice(0, 2)).map((c) => `${c.contender}@${c.round}`)).toEqual(['npm-lock@1', 'transact-optimistic@2', 'transact-lock@2', 'transact-auto@2']);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1])).toBe(2.5);
+  });
+
+  it('divides within each round and summarises the rounds\' ratios by their median and range', () => {
+    expect(ratiosTable(rounds)).toEqual([
+      '| ratio | round 1 | round 2 | round 3 | median (min–max) |',
+      '| --- | --: | --: | --: | --: |',
+      '| transact-auto ÷ transact-optimistic ops/s | 0.90× | 1.00× | 1.10× | 1.00× (0.90–1.10×) |',
+      '| transact-lock ÷ transact-optimistic ops/s | 0.75× | 1.10× | 1.10× | 1.10× (0.75–1.10×) |',
+      '| transact-lock ÷ npm-lock ops/s | 3.00× | 1.83× | 3.67× | 3.00× (1.83–3.67×) |',
+      '| transact-auto ÷ transact-optimistic p99 | 0.50× | 0.25× | 1.00× | 0.50× (0.25–1.00×) |',
+    ]);
+    expect(ratiosTable([[cell('transact-lock', 1, 100)]])).toEqual([]);
+  });
+
+  it('shows shares as whole percentages that add up to 100', () => {
+    expect(formatShares([1 / 3, 1 / 3, 1 / 3])).toBe('34/33/33');
+    expect(formatShares([0.255, 0.245, 0.25, 0.25])).toBe('26/24/25/25');
+    expect(formatShares([Number.NaN, Number.NaN])).toBe('–');
   });
 });
 
@@ -257,5 +379,17 @@ describe('the bench flags', () => {
     expect(smoke.ok === true && smoke.flags.outDir).not.toBe(committed);
     expect(full.ok === true && full.flags.outDir).toBe(committed);
     expect(explicit.ok === true && explicit.flags.outDir).toBe(committed);
+  });
+
+  it('default to 3 rounds of multi-process cells with a 4 s warm-up in every child', () => {
+    expect(parseFlags([], 'out')).toMatchObject({ ok: true, flags: { rounds: 3, processWarmupMs: 4000, processes: 4 } });
+    expect(parseFlags(['--rounds', '5', '--process-warmup', '250'], 'out')).toMatchObject({ ok: true, flags: { rounds: 5, processWarmupMs: 250 } });
+  });
+
+  it.each(['--rounds', '--process-warmup'])('refuse a %s that is not a positive integer in range, naming the flag', (flag) => {
+    for (const bad of ['0', '-1', '1.5', String(2 ** 31), 'many', '']) {
+      const parsed = parseFlags([`${flag}=${bad}`], 'out');
+      expect(parsed).toEqual({ ok: false, errors: [expect.stringMatching(new RegExp(`^${flag}: must be (a number|an integer|at least 1|at most \\d+)$`))] });
+    }
   });
 });

@@ -29,3 +29,21 @@ export function formatAxis(value: number): string {
   if (value >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
   return String(+value.toFixed(1));
 }
+
+/**
+ * Shares (0..1, summing to 1) as whole percentages that add up to exactly 100 (largest remainder),
+ * joined by `/`: `26/24/25/25`. `–` when a share is unknown (nothing committed).
+ */
+export function formatShares(shares: readonly number[]): string {
+  if (shares.length === 0 || !shares.every(Number.isFinite)) return '–';
+  const exact = shares.map((s) => s * 100);
+  const whole = exact.map(Math.floor);
+  let left = 100 - whole.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((e, i) => ({ i, r: e - whole[i]! })).sort((a, b) => b.r - a.r);
+  for (const { i } of byRemainder) {
+    if (left <= 0) break;
+    whole[i]!++;
+    left--;
+  }
+  return whole.join('/');
+}

@@ -1,30 +1,66 @@
 /** The run as markdown: one table per workload with absolute numbers and ratios, invariant lines, and the cost of exactly-once commits. */
 import { WATCH_LOOP_MAX_ATTEMPTS } from '../contenders/watch-loop-core.js';
 import { CONTENDER_NAMES, type ContenderName, type WorkloadName } from '../types.js';
-import { formatMs, formatOps, formatRatio } from './format.js';
+import { type CellStats, quarterTrend } from '../measure.js';
+import { formatMs, formatOps, formatRatio, formatShares } from './format.js';
 import type { BenchReport, CellRecord, ContenderInfo, PairedRecord } from './results.js';
+import { ratiosTable } from './rounds.js';
 
 /** The contender the ×loop column divides by: the best hand-written loop. */
 export const LOOP_BASELINE = 'watch-loop-pipelined';
 /** The contender the ×lua column divides by: the one-round-trip ceiling. */
 export const LUA_CEILING = 'lua';
 
-const HEADER = [
-  '| contender | c | ops/s | ×loop | ×lua | attempts mean/max | p50 ms | p99 ms | give-ups |',
-  '| --- | --: | --: | --: | --: | --: | --: | --: | --: |',
-];
+const COLUMNS = ['contender', 'c', 'ops/s', '×loop', '×lua', 'attempts mean/max', 'p50 ms', 'p99 ms', 'p99.9 ms', 'slowest ms', 'give-ups'];
+/** Columns of multi-process tables only. */
+const MULTI_COLUMNS = ['round', 'shares %', 'last ¼ ÷ first ¼'];
 
-function row(cell: CellRecord, peers: readonly CellRecord[]): string {
+function header(multi: boolean): string[] {
+  const columns = multi ? [...COLUMNS, ...MULTI_COLUMNS] : COLUMNS;
+  return [`| ${columns.join(' | ')} |`, `| --- | ${columns.slice(1).map(() => '--:').join(' | ')} |`];
+}
+
+/** The slowest call, marked when it was still in flight as the window closed (timed to its end in the drain). */
+export function formatSlowest(s: Pick<CellStats, 'slowestMs' | 'inflight' | 'inflightMaxMs'>): string {
+  if (!(s.slowestMs > 0)) return '–';
+  return `${formatMs(s.slowestMs)}${s.inflight > 0 && s.inflightMaxMs >= s.slowestMs ? ' (in flight)' : ''}`;
+}
+
+function row(cell: CellRecord, peers: readonly CellRecord[], multi: boolean): string {
   const c = cell.processes > 1 ? `${cell.concurrency} (${cell.processes} proc)` : String(cell.concurrency);
-  if (!cell.available || !cell.stats) return `| ${cell.contender} | ${c} | n/a | | | | | | |`;
+  const extra = multi
+    ? [String(cell.round ?? ''), cell.stats?.shares ? formatShares(cell.stats.shares) : '', cell.stats?.committedByQuarter ? formatRatio(quarterTrend(cell.stats), 1) : '']
+    : [];
+  if (!cell.available || !cell.stats) return tableRow([cell.contender, c, 'n/a', ...COLUMNS.slice(3).map(() => ''), ...extra]);
   const s = cell.stats;
   const base = (name: string) => peers.find((p) => p.contender === name && p.concurrency === cell.concurrency)?.stats?.opsPerSec;
   const flag = cell.ok ? '' : ' ⚠';
   const attempts = Number.isFinite(s.attemptsMean) ? `${s.attemptsMean.toFixed(2)}/${s.attemptsMax}` : `–/${s.attemptsMax}`;
-  return (
-    `| ${cell.contender} | ${c} | ${formatOps(s.opsPerSec)}${flag} | ${formatRatio(s.opsPerSec, base(LOOP_BASELINE))} | ` +
-    `${formatRatio(s.opsPerSec, base(LUA_CEILING))} | ${attempts} | ${formatMs(s.p50Ms)} | ${formatMs(s.p99Ms)} | ${s.giveUps} |`
-  );
+  const columns = [
+    cell.contender,
+    c,
+    `${formatOps(s.opsPerSec)}${flag}`,
+    formatRatio(s.opsPerSec, base(LOOP_BASELINE)),
+    formatRatio(s.opsPerSec, base(LUA_CEILING)),
+    attempts,
+    formatMs(s.p50Ms),
+    formatMs(s.p99Ms),
+    formatMs(s.p999Ms),
+    formatSlowest(s),
+    String(s.giveUps),
+    ...extra,
+  ];
+  return tableRow(columns);
+}
+
+/** `| a | b | |`: one markdown table row, an empty cell as a single space. */
+function tableRow(columns: readonly string[]): string {
+  return `|${columns.map((x) => (x ? ` ${x} ` : ' ')).join('|')}|`;
+}
+
+/** `transact-lock c=128`, plus the round in the multi-process run. */
+function where(c: CellRecord): string {
+  return `${c.contender} c=${c.concurrency}${c.round === undefined ? '' : ` round ${c.round}`}`;
 }
 
 /** `invariant <label>: ok` or `invariant <label>: FAIL (...)`, plus one line per cell with errors. */
@@ -34,10 +70,10 @@ function verdict(label: string, cells: readonly CellRecord[]): string[] {
   const lines = [
     broken.length === 0
       ? `invariant ${label}: ok (${ran.length} cells${ran[0] ? `; e.g. ${ran[ran.length - 1]!.invariant!.detail}` : ''})`
-      : `invariant ${label}: FAIL (${broken.map((c) => `${c.contender} c=${c.concurrency}: ${c.invariant!.detail}`).join('; ')})`,
+      : `invariant ${label}: FAIL (${broken.map((c) => `${where(c)}: ${c.invariant!.detail}`).join('; ')})`,
   ];
   for (const c of cells) {
-    if (c.stats && c.stats.errors > 0) lines.push(`errors ${label}: ${c.contender} c=${c.concurrency}: ${c.stats.errors} (${c.stats.firstError})`);
+    if (c.stats && c.stats.errors > 0) lines.push(`errors ${label}: ${where(c)}: ${c.stats.errors} (${c.stats.firstError})`);
   }
   return lines;
 }
@@ -96,7 +132,7 @@ export function exactlyOnceCost(report: Pick<BenchReport, 'paired' | 'multiProce
   if (multi.some((r) => r !== undefined)) {
     const { workload, concurrency, processes } = report.multiProcess[0]!;
     rows.push(`| ${workload} | ${concurrency} (${processes} proc)† | ${multi.map((r) => r ?? '–').join(' | ')} |`);
-    footnote = ['', '†: not paired: the two separate cells of the multi-process run, one after the other (noisy).'];
+    footnote = ['', '†: not paired: the two contenders\' separate cells of the multi-process run (each one\'s median round; noisy).'];
   }
   const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
   return [
@@ -128,8 +164,35 @@ function pairedVerdict(paired: readonly PairedRecord[]): string[] {
   return lines;
 }
 
-function table(cells: readonly CellRecord[]): string[] {
-  return [...HEADER, ...cells.map((c) => row(c, cells))];
+function table(cells: readonly CellRecord[], multi = false): string[] {
+  return [...header(multi), ...cells.map((c) => row(c, cells, multi))];
+}
+
+/** One line per contender, one column per round: ops/s and p99 of each of its multi-process cells. */
+export function roundsTable(rounds: ReadonlyArray<readonly CellRecord[]>): string[] {
+  const names = (rounds[0] ?? []).map((c) => c.contender);
+  const lines = [`| contender | ${rounds.map((_, i) => `round ${i + 1} ops/s (p99 ms)`).join(' | ')} |`, `| --- | ${rounds.map(() => '--:').join(' | ')} |`];
+  for (const name of names) {
+    const cells = rounds.map((round) => round.find((c) => c.contender === name));
+    const text = (c: CellRecord | undefined) => (c?.stats ? `${formatOps(c.stats.opsPerSec)}${c.ok ? '' : ' ⚠'} (${formatMs(c.stats.p99Ms)})` : 'n/a');
+    lines.push(`| ${name} | ${cells.map(text).join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** The ratios section of the multi-process run, also printed at the end of a run; empty when it has no ratio to show. */
+export function ratiosSection(rounds: ReadonlyArray<readonly CellRecord[]>): string[] {
+  const table = ratiosTable(rounds);
+  if (table.length === 0) return [];
+  return [
+    `## multi-process ratios`,
+    '',
+    'Each ratio divides two cells of the same round (the contenders of a round run one after the other, interleaved with ' +
+      'the other rounds), so it shares that round\'s machine state; the last column is the median of the rounds\' ratios ' +
+      'and their range. Compare these, not ops/s across runs.',
+    '',
+    ...table,
+  ];
 }
 
 /** Renders the whole report. */
@@ -144,7 +207,9 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     `ops/s: committed ops per second · ×loop: ops/s ÷ ${LOOP_BASELINE}'s at the same c · ×lua: ÷ ${LUA_CEILING}'s (the ceiling) · ` +
       'attempts: all attempts ÷ commits / most for one op (lock contenders: lock acquisitions) · ' +
-      `p50/p99: ms from first attempt to commit · give-ups: ops abandoned (loops after ${WATCH_LOOP_MAX_ATTEMPTS} attempts, ` +
+      'p50/p99/p99.9: ms from first attempt to commit · slowest: the longest call, committed or not, including calls still in ' +
+      'flight when the window closed (timed to their end; marked "in flight") · ' +
+      `give-ups: ops abandoned (loops after ${WATCH_LOOP_MAX_ATTEMPTS} attempts, ` +
       'redlock after its retries, transact at maxAttempts) · ⚠: cell failed (see below)',
   ];
   for (const w of report.workloads) {
@@ -154,14 +219,24 @@ export function renderMarkdown(report: BenchReport): string {
   if (report.multiProcess.length > 0) {
     const first = report.multiProcess[0]!;
     const label: `${WorkloadName} ×${number} processes` = `${first.workload} ×${first.processes} processes`;
+    // Older reports have no rounds: their one round is the table itself.
+    const rounds = report.multiProcessRounds ?? [report.multiProcess];
     out.push(
       '',
       `## ${first.workload} over ${first.processes} processes × ${s.workersPerProcess} workers (${first.concurrency} in all)`,
       '',
-      ...table(report.multiProcess),
+      `Each contender's median round of ${rounds.length} (by ops/s; the round column says which) · every child warmed up ` +
+        `for ${s.processWarmupMs ?? s.warmupMs} ms on the cell's keys before the window · shares: each process's part of the commits · ` +
+        'last ¼ ÷ first ¼: ops/s in the last quarter of the window ÷ the first (well above 1.00×: still warming up)',
       '',
-      ...verdict(label, report.multiProcess),
+      ...table(report.multiProcess, true),
+      '',
+      ...roundsTable(rounds),
+      '',
+      ...verdict(label, rounds.flat()),
     );
+    const ratios = ratiosSection(rounds);
+    if (ratios.length > 0) out.push('', ...ratios);
   }
   const cost = exactlyOnceCost(report);
   if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost, '', ...pairedVerdict(report.paired ?? []));

@@ -16,6 +16,8 @@ export interface CellRecord {
   readonly invariant: InvariantResult | null;
   /** Invariant held and no unexpected error (true for unavailable cells: nothing ran). */
   readonly ok: boolean;
+  /** Multi-process cells: the round it ran in, from 1. */
+  readonly round?: number;
 }
 
 /**
@@ -71,14 +73,20 @@ export interface BenchReport {
     readonly concurrency: readonly number[];
     readonly processes: number;
     readonly workersPerProcess: number;
+    /** Warm-up of each multi-process cell, in every child, ms (absent in older runs: they had `warmupMs`). */
+    readonly processWarmupMs?: number;
+    /** Rounds of the multi-process run (absent in older runs: one). */
+    readonly rounds?: number;
     readonly smoke: boolean;
   };
   readonly workloads: ReadonlyArray<{ readonly name: WorkloadName; readonly summary: string }>;
   readonly contenders: readonly ContenderInfo[];
   /** In-process cells: one per (contender, workload, concurrency). */
   readonly cells: readonly CellRecord[];
-  /** Cells of the multi-process run (hot-key), one per contender; empty when skipped. */
+  /** The multi-process run (hot-key): each contender's median round (see `multiProcessRounds`); empty when skipped. */
   readonly multiProcess: readonly CellRecord[];
+  /** Every round of the multi-process run, each with one cell per contender, in run order. Absent in older runs. */
+  readonly multiProcessRounds?: ReadonlyArray<readonly CellRecord[]>;
   /** Paired cells: one per (`X`/`X-once` pair with both sides available, workload, in-process concurrency). Absent in older runs. */
   readonly paired?: readonly PairedRecord[];
   readonly elapsedMs: number;

@@ -156,7 +156,9 @@ export function renderSvg(report: BenchReport): string {
   );
   if (report.multiProcess.length > 0) {
     const first = report.multiProcess[0]!;
-    panels.push((x, y) => barChart(x, y, `${first.workload}: ${first.processes} processes × ${report.settings.workersPerProcess} workers`, report.multiProcess));
+    const rounds = report.settings.rounds ?? 1;
+    const title = `${first.workload}: ${first.processes} processes × ${report.settings.workersPerProcess} workers${rounds > 1 ? `, median of ${rounds} rounds` : ''}`;
+    panels.push((x, y) => barChart(x, y, title, report.multiProcess));
   }
   const legendRows = Math.ceil(report.contenders.length / 4);
   const top = 56 + legendRows * 20;
