@@ -15,6 +15,11 @@ import type { ContentionTracker } from './contention-tracker.js';
  * on finding the keys locked, or when the tracker says the keys are hot; the lane then takes the
  * lock for its burst. The tracker
  * lets the keys go back to optimistic once the lane's holds keep coming uncontended.
+ *
+ * Only a switch is an escalation (`onEscalate`, `stats().escalations`): a call that met conflicts
+ * or a held lock itself. A call that starts under the lock because its keys are hot, or joins a
+ * hold its lane already has, was never optimistic: counting it would make every call of a hot key
+ * an "escalation" and the counter would say nothing.
  */
 export class AutoLocking implements CallLocking {
   readonly aware = true;
@@ -25,8 +30,8 @@ export class AutoLocking implements CallLocking {
   readonly #observer: Observer;
   readonly #escalateAfter: number;
   #conflicts = 0;
-  #escalated: EscalationEvent['reason'] | undefined;
-  #announced = false;
+  /** Why it runs under the lock: a switch of its own, or its keys were hot when it started. */
+  #escalated: EscalationEvent['reason'] | 'hot-keys' | undefined;
 
   constructor(init: {
     keySet: KeySet;
@@ -43,16 +48,7 @@ export class AutoLocking implements CallLocking {
   }
 
   wantsLock(): boolean {
-    if (this.#escalated) return true;
-    if (!this.#tracker.isHot(this.#keySet)) return false;
-    this.#escalated = 'hot-keys';
-    return true;
-  }
-
-  underLock(attempt: number): void {
-    if (this.#announced) return;
-    this.#announced = true;
-    this.#observer.escalate(this.#keySet.keys, attempt, this.#escalated ?? 'hot-keys');
+    return this.#escalated !== undefined || this.#startsHot();
   }
 
   get contended(): boolean {
@@ -70,10 +66,16 @@ export class AutoLocking implements CallLocking {
     if (++this.#conflicts >= this.#escalateAfter) this.#escalate('conflicts', attempt);
   }
 
+  /** The tracker says the keys are hot: this call stays under the lock from now on. */
+  #startsHot(): boolean {
+    if (!this.#tracker.isHot(this.#keySet)) return false;
+    this.#escalated = 'hot-keys';
+    return true;
+  }
+
   #escalate(reason: 'conflicts' | 'lock-held', attempt: number): void {
     if (this.#escalated) return;
     this.#escalated = reason;
-    this.#announced = true;
     // Only this call's own conflicts mark the keys hot. A lock found held says another key set
     // (overlapping this one) is hot: marking this one too would spread lock mode over every key
     // set that shares a key with a hot one (many small key sets, as in transfers between accounts).

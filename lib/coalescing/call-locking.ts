@@ -17,8 +17,6 @@ export interface CallLocking {
   readonly attributesConflicts: boolean;
   /** Whether an attempt without the lock watches the lock keys and gives way to a holder. */
   readonly aware: boolean;
-  /** An attempt runs under the lane's lock. */
-  underLock(attempt: number): void;
   /** An attempt found the lock held by another process and gave way. */
   gaveWay(attempt: number): void;
   /**
@@ -30,10 +28,10 @@ export interface CallLocking {
 
 /** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */
 export function optimisticLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, underLock: noop, gaveWay: noop, conflicted: noop };
+  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, gaveWay: noop, conflicted: noop };
 }
 
 /** Lock mode: every attempt under the lane's lock. @internal */
 export function lockModeLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, underLock: noop, gaveWay: noop, conflicted: noop };
+  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, gaveWay: noop, conflicted: noop };
 }

@@ -22,14 +22,20 @@ import type { LockWaitOutcome } from '../observability/events.js';
 import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
 
 /**
- * How many times a lane may hand its lock to its next transaction while a waiter from elsewhere
- * (another process or transactor) is queued for it. Once such a waiter is seen and this many
- * hand-overs were made, the release rides in the next EXEC and the waiter is served: two processes
- * on one hot key take turns in bursts of about this many + 1 commits, and a waiter waits at most
- * that many transactions (once it is seen: a transaction whose WATCH went out before the waiter
- * queued cannot see it).
+ * How long a lane keeps its lock for its own next transactions once a waiter from elsewhere
+ * (another process or transactor) is seen queued for it. Across processes each hand-over costs a
+ * release, a notification and the waiter's first WATCH and reads, so bursts are worth making long;
+ * a waiter waits about this long per process ahead of it, so they must stay short next to the
+ * tail a caller accepts. Bounded by time, not by a count: a count is ten times too long with a
+ * slow `fn` and too short with a fast one.
  */
-export const LOCAL_HAND_OVERS = 32;
+export interface BurstPolicy {
+  /** Once a waiter is seen, the release rides in the first EXEC after the hold is this old (ms). */
+  readonly budgetMs: number;
+}
+
+/** The bursts of lock mode: a waiter from elsewhere waits about 12 ms per hold ahead of it. */
+export const DEFAULT_BURST: BurstPolicy = Object.freeze({ budgetMs: 12 });
 
 /** What the lane tells its lock about itself. */
 export interface LaneLockHost {
@@ -39,6 +45,8 @@ export interface LaneLockHost {
   holdEnded(contended: boolean): void;
   /** An acquisition found the lock held and waited `waitedMs` for it, ending with `outcome`. */
   waited(waitedMs: number, outcome: LockWaitOutcome): void;
+  /** How long a hold lasts once a waiter from elsewhere is seen. */
+  readonly burst: BurstPolicy;
 }
 
 /** How a call waits for the lane's lock. */
@@ -58,8 +66,8 @@ class Hold {
   contended: boolean;
   /** A waiter from elsewhere was seen queued during this hold. */
   waitedFor = false;
-  /** Hand-overs to the lane's next transaction during this hold. */
-  handOvers = 0;
+  /** When it was taken (monotonic clock): its burst is timed from here. */
+  readonly takenAt = performance.now();
   /** How it ended: released (by an EXEC, or let go), or lost (a probe found it taken, or its lease ran out). */
   ended: 'released' | 'lost' | undefined;
   /** The KEYS of its scripts (renewal, release), once one is needed. */
@@ -97,7 +105,7 @@ const FREE: LockState = { kind: 'free' };
  * The lock is taken once, by the first transaction of the lane that needs it, and handed with the
  * turn to the next ones (they run one at a time, so `fn` always runs alone and under the lock); the
  * release rides in the EXEC of the last transaction of the burst, or earlier once a waiter from
- * elsewhere has waited through {@link LOCAL_HAND_OVERS} hand-overs. Every EXEC is fenced: the lock
+ * elsewhere is seen and the hold used its {@link BurstPolicy} budget. Every EXEC is fenced: the lock
  * key is watched with the data keys and read right after WATCH, so a commit proves the lock was
  * ours at WATCH time, and WATCH proves it stayed ours until EXEC.
  */
@@ -219,17 +227,25 @@ export class LaneLock {
 
   /**
    * @internal The release to send in this EXEC when the burst ends here: nobody of this lane waits
-   * for the turn, or a waiter from elsewhere has waited through enough hand-overs.
+   * for the turn, or a waiter from elsewhere was seen and the burst used its budget.
    */
   releaseIfLast(hold: Hold): readonly string[] | undefined {
     if (this.#state.kind !== 'held' || this.#state.hold !== hold) return undefined;
-    const last = this.#host.waiting() === 0 || (hold.waitedFor && hold.handOvers >= LOCAL_HAND_OVERS);
-    if (!last) {
-      hold.handOvers++;
-      return undefined;
-    }
+    const last = this.#host.waiting() === 0 || (hold.waitedFor && performance.now() - hold.takenAt >= this.#host.burst.budgetMs);
+    if (!last) return undefined;
     this.#state = { kind: 'releasing', hold };
     return scriptCommand(RELEASE, this.#scriptKeys(hold), [hold.token, '1', ...this.#names.channels]);
+  }
+
+  /**
+   * @internal Whether this attempt's probe asks if a waiter from elsewhere is queued: only once
+   * the answer can end the burst (the budget is used), or when this transaction may be the burst's
+   * last (the answer says whether the hold was contended). One command less per transaction in
+   * the middle of a burst.
+   */
+  asksForWaiters(hold: Hold): boolean {
+    if (hold.waitedFor) return false;
+    return this.#host.waiting() === 0 || performance.now() - hold.takenAt >= this.#host.burst.budgetMs;
   }
 
   /** @internal What became of the EXEC that carried this hold's release. */
@@ -285,11 +301,13 @@ export class LaneLock {
     const { options, signal, remainingMs } = wait;
     const capped = remainingMs < options.acquireTimeoutMs;
     try {
+      // A hand-over is taken as the grant it is: the lane's EXECs are fenced by WATCH on the lock
+      // key and the holder read with it, not by a fencing token.
       return await acquireLock(this.#backend, this.#resources, token, {
         ...options,
         acquireTimeoutMs: Math.ceil(Math.min(options.acquireTimeoutMs, Math.max(0, remainingMs))),
         signal,
-      }, first);
+      }, first, true);
     } catch (err) {
       // The wait was cut short by the call, not by acquireTimeoutMs: the call reports its own stop.
       if (err instanceof LockUnavailableError && (signal?.aborted || (capped && err.reason === 'timeout'))) throw STOPPED;
@@ -337,12 +355,13 @@ class HeldLockFence implements Fence {
   probe(connection: DedicatedConnection): void {
     this.#holders = connection.sendCommand(['MGET', ...this.#names.serverLockKeys]);
     this.#holders.catch(noop);
+    if (!this.#lock.asksForWaiters(this.#hold)) return;
     this.#queued = connection.sendCommand(['EXISTS', ...this.#names.serverQueueKeys]);
     this.#queued.catch(noop);
   }
 
   async check(): Promise<FenceVerdict> {
-    const [holders, queued] = await Promise.all([this.#holders, this.#queued]);
+    const [holders, queued] = await Promise.all([this.#holders, this.#queued ?? 0]);
     await this.#lock.judge(this.#hold, holders as unknown[], Number(queued));
     return 'go';
   }

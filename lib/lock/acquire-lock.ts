@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import { type AcquireResult, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener, tryBoundMs, TRY_ONCE_MS } from './lock-backend.js';
+import { type AcquireResult, driftMs, type LockBackend, RELEASE_WAIT_MS, type ReleaseListener, tryBoundMs, TRY_ONCE_MS } from './lock-backend.js';
 import type { ResolvedLockOptions } from './lock-options.js';
 import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
@@ -24,6 +24,12 @@ const ERROR_BACKOFF_MS = 50;
  * remaining lease and by its own queue-entry refresh, so a crashed holder or waiter costs at most
  * one lease. `first` is a try already made (lock mode sends it with the transaction's first
  * reads). Resolves to the successful try; throws {@link LockUnavailableError}.
+ *
+ * `acceptHandOver` (one node only: a lane's lock, which fences by WATCH, not by token): a release
+ * that names this waiter has already handed it the lock, so it is taken as granted without the
+ * confirming try, a round trip and a script run saved on every hand-over between processes. The
+ * lease then counts from when the last try that found the lock busy was sent (the hand-over came
+ * after it ran; a hand-over before it would have made it succeed), and `fencingToken` is 0.
  */
 export async function acquireLock(
   backend: LockBackend,
@@ -31,6 +37,7 @@ export async function acquireLock(
   token: string,
   options: ResolvedLockOptions,
   first?: AcquireResult,
+  acceptHandOver = false,
 ): Promise<AcquireResult & { acquired: true }> {
   const { ttlMs, acquireTimeoutMs, signal } = options;
   const deadline = performance.now() + acquireTimeoutMs;
@@ -41,12 +48,16 @@ export async function acquireLock(
   let listener: ReleaseListener | undefined;
   let lastError: unknown;
   let result: AcquireResult | undefined = first;
+  /** When the last try that queued this waiter and found the lock busy was sent (never `first`: it may not queue). */
+  let queuedAt: number | undefined;
   try {
     for (;;) {
       if (signal?.aborted) throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
       if (!result) {
         try {
+          const sentAt = performance.now();
           result = await bounded(backend.tryAcquire(resources, token, ttlMs));
+          if (!result.acquired) queuedAt = sentAt;
         } catch (err) {
           // A refusal that will not change by waiting (NOPERM, OOM, READONLY...) ends the wait now.
           if (isPermanentReply(err)) throw refusedBy(resources, err);
@@ -87,7 +98,13 @@ export async function acquireLock(
         }
       } else {
         const hint = Math.max(1, result.waitHintMs + 1);
-        await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
+        const named = await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
+        const validUntil = queuedAt === undefined ? 0 : queuedAt + ttlMs - driftMs(ttlMs);
+        // Handed over, with at least half of its lease left (a long-stalled loop confirms instead).
+        if (named && acceptHandOver && validUntil - performance.now() > ttlMs / 2) {
+          result = { acquired: true, fencingToken: 0, validUntil };
+          continue; // the checks above: given up meanwhile, validity
+        }
       }
       result = undefined;
     }

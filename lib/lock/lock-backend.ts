@@ -26,8 +26,11 @@ export interface LockBackend {
 
 /** Waits for releases of the resources it was opened on. @internal */
 export interface ReleaseListener {
-  /** Resolves on a release that names the waiter (or nobody), a timeout, or an abort. */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void>;
+  /**
+   * Resolves on a release that names the waiter (or nobody), a timeout, or an abort: to `true` when
+   * a release named the waiter, which on a single node means it was handed the lock.
+   */
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
   close(): void;
 }
 

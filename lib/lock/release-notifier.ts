@@ -22,7 +22,7 @@ export class ReleaseNotifier {
   readonly #channels = new Map<string, ChannelState>();
   readonly #listener = (message: string, channel: string) => {
     for (const waiter of this.#channels.get(channel)?.waiters ?? []) {
-      if (message === '' || message === waiter.token) waiter.notify();
+      if (message === '' || message === waiter.token) waiter.notify(message !== '');
     }
   };
 
@@ -96,8 +96,9 @@ export class Subscription {
   /** The lock token this waiter answers to. */
   readonly token: string;
   readonly #release: () => void;
-  #notified = false;
-  #wake: (() => void) | undefined;
+  /** A release woke it while it was not waiting: `named` if that release handed it the lock. */
+  #notified: { named: boolean } | undefined;
+  #wake: ((named: boolean) => void) | undefined;
   #closed = false;
 
   /** @internal */
@@ -106,32 +107,35 @@ export class Subscription {
     this.#release = release;
   }
 
-  /** @internal */
-  notify(): void {
-    if (this.#wake) this.#wake();
-    else this.#notified = true;
+  /** @internal `named`: the release handed this waiter the lock (it named its token). */
+  notify(named: boolean): void {
+    if (this.#wake) this.#wake(named);
+    else this.#notified = { named: named || (this.#notified?.named ?? false) };
   }
 
   /**
    * Resolves when a release names this waiter (or nobody), after `timeoutMs`, or when `signal`
-   * aborts, whichever comes first. Never rejects: the caller checks the lock.
+   * aborts, whichever comes first: to `true` when a release named it (the lock was handed to it),
+   * else `false`. Never rejects: the caller checks the lock.
    */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.#notified || signal?.aborted) {
-      this.#notified = false;
-      return Promise.resolve();
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const notified = this.#notified;
+    if (notified || signal?.aborted) {
+      this.#notified = undefined;
+      return Promise.resolve(notified?.named ?? false);
     }
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (named: boolean) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', stopped);
         this.#wake = undefined;
-        resolve();
+        resolve(named);
       };
+      const stopped = () => done(false);
       this.#wake = done;
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      const timer = setTimeout(stopped, Math.max(0, timeoutMs));
       timer.unref();
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener('abort', stopped, { once: true });
     });
   }
 

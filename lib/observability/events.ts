@@ -38,13 +38,15 @@ export interface RetryEvent {
 }
 
 /**
- * Auto mode switched a call to lock mode: after `escalateAfter` conflicts, on finding the keys
- * locked by an escalated transaction, or because the keys were recently hot.
+ * Auto mode switched a call from optimistic to lock mode: after `escalateAfter` conflicts with
+ * other processes (`'conflicts'`, which also marks its keys hot), or on finding its keys locked by
+ * another process (`'lock-held'`). Once per call. A call that starts under the lock because its
+ * keys are hot, or that joins its lane's hold, did not switch and is not reported.
  */
 export interface EscalationEvent {
   readonly keys: readonly string[];
   readonly attempt: number;
-  readonly reason: 'conflicts' | 'lock-held' | 'hot-keys';
+  readonly reason: 'conflicts' | 'lock-held';
 }
 
 /** Auto mode found the lock free often enough in a row: these keys start optimistic again. */

@@ -101,7 +101,6 @@ export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCoun
   try {
     count.mode = seat.fence?.mode ?? 'optimistic';
     call.observer.attempt(call.keySet.keys, attempt, count.mode);
-    if (count.mode === 'lock') call.locking.underLock(attempt);
     run = new Attempt(call, seat, attempt);
     const outcome = await run.run();
     if (outcome.kind === 'give-way') {

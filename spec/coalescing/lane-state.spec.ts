@@ -10,7 +10,7 @@ import { WatchError } from 'redis';
 import type { ConnectionPool } from '../../lib/connection/connection-pool';
 import type { DedicatedConnection, ExecPlan, Transaction } from '../../lib/connection/connection';
 import { type CallLocking, lockModeLocking, optimisticLocking } from '../../lib/coalescing/call-locking';
-import { LOCAL_HAND_OVERS } from '../../lib/coalescing/lane-lock';
+import type { BurstPolicy } from '../../lib/coalescing/lane-lock';
 import { Lanes } from '../../lib/coalescing/lanes';
 import type { ExecOutcome, Seat } from '../../lib/coalescing/seat';
 import { LockLostError } from '../../lib/errors/lock-errors';
@@ -105,10 +105,10 @@ function fakePool(server: FakeLockServer) {
   return { state, route };
 }
 
-function setUp() {
+function setUp(burst?: BurstPolicy) {
   const server = new FakeLockServer();
   const ended: boolean[] = [];
-  const lanes = new Lanes({ backend: () => server.backend(), holdEnded: (_keySet, contended) => ended.push(contended) });
+  const lanes = new Lanes({ backend: () => server.backend(), holdEnded: (_keySet, contended) => ended.push(contended), burst });
   const { state, route } = fakePool(server);
   const keySet = new KeySet(['k']);
   const lane = lanes.laneFor(keySet);
@@ -257,15 +257,34 @@ describe('a lane’s state machine (fake pool and lock)', () => {
     expect(server.released).toEqual([token]);
   });
 
-  it('ends the burst after LOCAL_HAND_OVERS hand-overs once a waiter from elsewhere is seen', async () => {
-    const { take, server } = setUp();
-    const seats = [take(), ...Array.from({ length: LOCAL_HAND_OVERS + 3 }, () => take())];
+  it('keeps the lock for its own transactions while the burst budget lasts, then hands it to a waiter from elsewhere', async () => {
+    const budgetMs = 40;
+    const { take, server } = setUp({ budgetMs });
+    const takenAt = performance.now();
+    const seats = Array.from({ length: 8 }, () => take());
     server.queued = 1; // another process waits
     const released: boolean[] = [];
-    for (const pending of seats.slice(0, LOCAL_HAND_OVERS + 2)) released.push(await commit(await pending, server));
-    expect(released).toEqual([...Array.from({ length: LOCAL_HAND_OVERS }, () => false), true, false]);
+    // Within the budget the hold goes on (nobody asks whether anyone waits); the first transaction
+    // that starts after it asks, sees the waiter, and its EXEC carries the release.
+    released.push(await commit(await seats[0]!, server), await commit(await seats[1]!, server));
+    await waitFor(async () => performance.now() - takenAt >= budgetMs, 'the burst budget to run out');
+    released.push(await commit(await seats[2]!, server));
+    // A new hold, a new budget: the seats after it keep the lock again.
+    for (const pending of seats.slice(3, 5)) released.push(await commit(await pending, server));
+    expect(released).toEqual([false, false, true, false, false]);
     expect(server.calls).toEqual(['tryTake', 'tryTake']); // the next burst takes it again
-    for (const pending of seats.slice(LOCAL_HAND_OVERS + 2)) await (await pending).leave('keep');
+    for (const pending of seats.slice(5)) await (await pending).leave('keep');
+  });
+
+  it('with no budget, hands the lock on at the first EXEC that sees a waiter from elsewhere', async () => {
+    const { take, server } = setUp({ budgetMs: 0 });
+    const seats = Array.from({ length: 4 }, () => take());
+    server.queued = 1;
+    const released: boolean[] = [];
+    for (const pending of seats.slice(0, 3)) released.push(await commit(await pending, server));
+    expect(released).toEqual([true, true, true]); // one transaction per hold: the waiter never waits behind a burst
+    expect(server.calls).toEqual(['tryTake', 'tryTake', 'tryTake', 'tryTake']); // the fourth took it too
+    for (const pending of seats.slice(3)) await (await pending).leave('keep');
   });
 
   it('makes a transaction that took the turn with the lock give way before fn once the lease ran out meanwhile', async () => {
@@ -309,9 +328,11 @@ describe('a lane’s state machine (fake pool and lock)', () => {
 
   it('ends a call whose EXEC aborted after the hold’s lease ran out with LockLostError', async () => {
     const { take, server } = setUp();
-    server.leaseMs = 1; // runs out at once on the local clock
+    // Long enough to survive being granted on a busy machine, then run out on the local clock.
+    server.leaseMs = 30;
     const first = await take();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const leaseEnd = performance.now() + 30;
+    await waitFor(() => performance.now() > leaseEnd, 'the lease to run out on the local clock');
     const { exec, outcome } = send(first, server);
     exec.answer('aborted');
     expect(await outcome).toMatchObject({ kind: 'lock-lost', error: expect.any(LockLostError) });
