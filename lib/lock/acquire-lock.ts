@@ -26,10 +26,12 @@ const ERROR_BACKOFF_MS = 50;
  * reads). Resolves to the successful try; throws {@link LockUnavailableError}.
  *
  * `acceptHandOver` (one node only: a lane's lock, which fences by WATCH, not by token): a release
- * that names this waiter has already handed it the lock, so it is taken as granted without the
- * confirming try, a round trip and a script run saved on every hand-over between processes. The
- * lease then counts from when the last try that found the lock busy was sent (the hand-over came
- * after it ran; a hand-over before it would have made it succeed), and `fencingToken` is 0.
+ * that names this waiter and the place in line its last try held (its ticket) has already handed
+ * it the lock, so it is taken as granted without the confirming try, a round trip and a script run
+ * saved on every hand-over between processes. The lease then counts from when that try was sent
+ * (the hand-over came after it ran: one before would have made it succeed), and `fencingToken` is 0.
+ * A message about another place (a hand-over this waiter lost, say by stalling past its lease,
+ * before it queued again) is only a wake-up: the next try says.
  */
 export async function acquireLock(
   backend: LockBackend,
@@ -48,8 +50,8 @@ export async function acquireLock(
   let listener: ReleaseListener | undefined;
   let lastError: unknown;
   let result: AcquireResult | undefined = first;
-  /** When the last try that queued this waiter and found the lock busy was sent (never `first`: it may not queue). */
-  let queuedAt: number | undefined;
+  /** The last try that queued this waiter and found the lock busy (never `first`: it may not queue). */
+  let queued: { sentAt: number; ticket: number | undefined } | undefined;
   try {
     for (;;) {
       if (signal?.aborted) throw new LockUnavailableError(resources, 'aborted', 'the wait was aborted', signal.reason);
@@ -57,7 +59,7 @@ export async function acquireLock(
         try {
           const sentAt = performance.now();
           result = await bounded(backend.tryAcquire(resources, token, ttlMs));
-          if (!result.acquired) queuedAt = sentAt;
+          if (!result.acquired) queued = { sentAt, ticket: result.ticket };
         } catch (err) {
           // A refusal that will not change by waiting (NOPERM, OOM, READONLY...) ends the wait now.
           if (isPermanentReply(err)) throw refusedBy(resources, err);
@@ -98,10 +100,12 @@ export async function acquireLock(
         }
       } else {
         const hint = Math.max(1, result.waitHintMs + 1);
-        const named = await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
-        const validUntil = queuedAt === undefined ? 0 : queuedAt + ttlMs - driftMs(ttlMs);
-        // Handed over, with at least half of its lease left (a long-stalled loop confirms instead).
-        if (named && acceptHandOver && validUntil - performance.now() > ttlMs / 2) {
+        const handedTo = await listener.wait(Math.min(hint, QUEUE_ENTRY_TTL_MS / 3, remaining), signal);
+        const validUntil = queued ? queued.sentAt + ttlMs - driftMs(ttlMs) : 0;
+        // Handed over to the place in line it holds, with at least half of its lease left (a
+        // long-stalled loop confirms instead).
+        const ours = handedTo !== undefined && handedTo === queued?.ticket;
+        if (acceptHandOver && ours && validUntil - performance.now() > ttlMs / 2) {
           result = { acquired: true, fencingToken: 0, validUntil };
           continue; // the checks above: given up meanwhile, validity
         }

@@ -1,7 +1,12 @@
 /** What one try at acquiring a lock gave. */
 export type AcquireResult =
   | { readonly acquired: true; readonly fencingToken: number; readonly validUntil: number }
-  | { readonly acquired: false; readonly waitHintMs: number };
+  | {
+      readonly acquired: false;
+      readonly waitHintMs: number;
+      /** Its place in the wait queue (one node, fair waits): a hand-over to it names this ticket. */
+      readonly ticket?: number;
+    };
 
 /**
  * Where locks live: one Redis server, or a quorum of independent ones. Times (`validUntil`) are
@@ -27,10 +32,11 @@ export interface LockBackend {
 /** Waits for releases of the resources it was opened on. @internal */
 export interface ReleaseListener {
   /**
-   * Resolves on a release that names the waiter (or nobody), a timeout, or an abort: to `true` when
-   * a release named the waiter, which on a single node means it was handed the lock.
+   * Resolves on a release that names the waiter (or nobody), a timeout, or an abort: to the ticket
+   * of the place in line a release handed the lock to, when one named the waiter (on a single node:
+   * it was handed the lock, if that place is still its own); else `undefined`.
    */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean>;
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<number | undefined>;
   close(): void;
 }
 

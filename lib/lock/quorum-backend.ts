@@ -116,14 +116,14 @@ export class QuorumBackend implements LockBackend {
     return {
       wait: async (timeoutMs, signal) => {
         // No node could subscribe in time: fall back to the bounded random delay alone.
-        if (subscriptions.length === 0) return sleep(timeoutMs, signal).then(() => false, () => false);
+        if (subscriptions.length === 0) return sleep(timeoutMs, signal).then(() => undefined, () => undefined);
         const controller = new AbortController();
         const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
         await Promise.race(subscriptions.map((s) => s.wait(timeoutMs, stop)));
         controller.abort();
         // Everyone woke on the same release: spread the retries so they do not collide again.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 3).unref());
-        return false; // one node's hand-over is no quorum: the next try says
+        return undefined; // one node's hand-over is no quorum: the next try says
       },
       close: () => {
         closed = true;

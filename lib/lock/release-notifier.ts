@@ -22,7 +22,12 @@ export class ReleaseNotifier {
   readonly #channels = new Map<string, ChannelState>();
   readonly #listener = (message: string, channel: string) => {
     for (const waiter of this.#channels.get(channel)?.waiters ?? []) {
-      if (message === '' || message === waiter.token) waiter.notify(message !== '');
+      // '' wakes everyone; a bare token (scripts of an earlier build) wakes its waiter to look again.
+      if (message === '' || message === waiter.token) waiter.notify(undefined);
+      // `token:ticket`: a hand-over to that waiter's place in line.
+      else if (message.startsWith(waiter.token) && message[waiter.token.length] === ':') {
+        waiter.notify(Number(message.slice(waiter.token.length + 1)));
+      }
     }
   };
 
@@ -96,9 +101,9 @@ export class Subscription {
   /** The lock token this waiter answers to. */
   readonly token: string;
   readonly #release: () => void;
-  /** A release woke it while it was not waiting: `named` if that release handed it the lock. */
-  #notified: { named: boolean } | undefined;
-  #wake: ((named: boolean) => void) | undefined;
+  /** A release woke it while it was not waiting: `ticket`, when that release handed it the lock. */
+  #notified: { ticket: number | undefined } | undefined;
+  #wake: ((ticket: number | undefined) => void) | undefined;
   #closed = false;
 
   /** @internal */
@@ -107,31 +112,31 @@ export class Subscription {
     this.#release = release;
   }
 
-  /** @internal `named`: the release handed this waiter the lock (it named its token). */
-  notify(named: boolean): void {
-    if (this.#wake) this.#wake(named);
-    else this.#notified = { named: named || (this.#notified?.named ?? false) };
+  /** @internal `ticket`: the release handed this waiter's place in line `ticket` the lock. */
+  notify(ticket: number | undefined): void {
+    if (this.#wake) this.#wake(ticket);
+    else this.#notified = { ticket: ticket ?? this.#notified?.ticket };
   }
 
   /**
    * Resolves when a release names this waiter (or nobody), after `timeoutMs`, or when `signal`
-   * aborts, whichever comes first: to `true` when a release named it (the lock was handed to it),
-   * else `false`. Never rejects: the caller checks the lock.
+   * aborts, whichever comes first: to the ticket a release named it with (the lock was handed to
+   * that place in line), else `undefined`. Never rejects: the caller checks the lock.
    */
-  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+  wait(timeoutMs: number, signal: AbortSignal | undefined): Promise<number | undefined> {
     const notified = this.#notified;
     if (notified || signal?.aborted) {
       this.#notified = undefined;
-      return Promise.resolve(notified?.named ?? false);
+      return Promise.resolve(notified?.ticket);
     }
     return new Promise((resolve) => {
-      const done = (named: boolean) => {
+      const done = (ticket: number | undefined) => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', stopped);
         this.#wake = undefined;
-        resolve(named);
+        resolve(ticket);
       };
-      const stopped = () => done(false);
+      const stopped = () => done(undefined);
       this.#wake = done;
       const timer = setTimeout(stopped, Math.max(0, timeoutMs));
       timer.unref();

@@ -54,8 +54,9 @@ end
  * waiters queued and handed the lock at release; '0': quorum locks, whoever asks first when free).
  * A token that already holds a resource (a retried acquire whose first reply was lost, or a waiter
  * a release handed the lock to) takes it again. Returns `{1, fencingToken}` when taken, or
- * `{0, waitHintMs}` when busy (the longest remaining lease); a fair waiter is then queued (or its
- * places and record refreshed).
+ * `{0, waitHintMs, ticket}` when busy (the longest remaining lease); a fair waiter is then queued
+ * (or its places and record refreshed), and `ticket` is its place in line: a hand-over names it.
+ * (`{0, waitHintMs}` when not fair.)
  *
  * A free resource is never refused because others wait for it: a waiter holds and reserves
  * nothing it has not acquired (a reservation lets a holder that asks for one more free resource
@@ -114,6 +115,7 @@ if busy then
       redis.call('PEXPIRE', queue, entryTtl * 2)
       redis.call('PEXPIRE', expiry, entryTtl * 2)
     end
+    return {0, waitHint, ticket or tonumber(redis.call('ZSCORE', KEYS[3], record))}
   end
   return {0, waitHint}
 end
@@ -144,8 +146,9 @@ return {1, fence}
  * Fair ('1'): once every resource is let go, each one freed (released, or left by a waiter while
  * free) is handed over: its queue is walked in order and the first waiter whose every resource is
  * free (or its own) gets all of them here, atomically (its lock keys set to its token for its
- * lease, its places and record removed), and its token is published on the resource's channel;
- * it wakes and acquires again, finding itself holder. Waiters blocked on another resource are
+ * lease, its places and record removed), and its token and ticket (`token:ticket`) are published
+ * on the resource's channel; it wakes and takes the lock as handed over (a lane's lock), or
+ * acquires again, finding itself holder. Waiters blocked on another resource are
  * skipped, never reserved for (the release of that resource considers them), and with nobody
  * eligible nothing is published. So a free resource with an eligible waiter never stays free
  * after a release: newcomers cannot overtake a queued waiter forever. With no queue key the
@@ -214,8 +217,11 @@ for _, i in ipairs(freed) do
         local packed = redis.call('GET', waiter)
         local ok, entry = pcall(cmsgpack.unpack, packed or '')
         if ok and type(entry) == 'table' and type(entry[1]) == 'string' and eligible(entry) then
+          -- The hand-over names the waiter and its place in line: a waiter that lost this grant
+          -- and queued again holds another place, and must not take this message as its grant.
+          local ticket = redis.call('ZSCORE', queue, waiter)
           grant(entry, waiter)
-          redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 2], entry[1])
+          redis.call('SPUBLISH', ARGV[(i + 3) / 4 + 2], entry[1] .. ':' .. ticket)
           done = true
           break
         end

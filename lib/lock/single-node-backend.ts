@@ -9,9 +9,9 @@ import { noop } from '../util/noop.js';
 
 /** Turns an ACQUIRE reply into a result, timing the lease from when the request was sent. */
 export function acquireResult(reply: unknown, sentAt: number, ttlMs: number): AcquireResult {
-  const [taken, value] = reply as [number, number];
+  const [taken, value, ticket] = reply as [number, number, number | undefined];
   if (taken === 1) return { acquired: true, fencingToken: Number(value), validUntil: sentAt + ttlMs - driftMs(ttlMs) };
-  return { acquired: false, waitHintMs: Number(value) };
+  return { acquired: false, waitHintMs: Number(value), ...(ticket === undefined ? {} : { ticket: Number(ticket) }) };
 }
 
 /** Turns a TAKE reply into a result, timing the lease from when the request was sent. */

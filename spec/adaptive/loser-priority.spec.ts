@@ -14,11 +14,18 @@ describe('auto mode: a call that keeps losing gets the key', () => {
     const escalateAfter = 3;
     const hammers = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
     let mode = 'optimistic';
+    let startedUnderLock = false;
     const escalatedAt: number[] = [];
     const loser = createTransactor(await redis.connect(), {
       auto: { escalateAfter },
       retry: { backoff: 'none', maxAttempts: 50 },
-      hooks: { onAttempt: (e) => void (mode = e.mode), onEscalate: (e) => void escalatedAt.push(e.attempt) },
+      hooks: {
+        onAttempt: (e) => {
+          mode = e.mode;
+          if (e.attempt === 1) startedUnderLock = e.mode === 'lock';
+        },
+        onEscalate: (e) => void escalatedAt.push(e.attempt),
+      },
     });
     let stop = false;
     let hammered = 0;
@@ -49,15 +56,21 @@ describe('auto mode: a call that keeps losing gets the key', () => {
           }
           t.write.set('stock', String(n + 1));
         }, { mode: 'auto' });
-        expect(escalatedAt.length).toBe(before + 1); // it escalated: by its losses, or a hammer's lock
-        further.push(result.attempts - escalatedAt[before]!);
+        if (startedUnderLock) {
+          // Its own earlier losses marked the key hot: it starts under the lock, and never loses.
+          expect({ attempts: result.attempts, escalations: escalatedAt.length - before }).toEqual({ attempts: 1, escalations: 0 });
+        } else {
+          expect(escalatedAt.length).toBe(before + 1); // it escalated: by its losses, or a hammer's lock
+          further.push(result.attempts - escalatedAt[before]!);
+        }
         expect(hammered).toBeGreaterThan(hammeredBefore); // they really hammered while it ran
       }
       // One attempt after the switch, under the lock: the hammers' lock-aware attempts cannot
       // commit in between, and no call lost more than escalateAfter times first.
-      expect(further).toEqual(Array(10).fill(1));
+      expect(further.length).toBeGreaterThan(0);
+      expect(further).toEqual(Array(further.length).fill(1));
       expect(escalatedAt.every((attempt) => attempt <= escalateAfter)).toBe(true);
-      expect(loser.stats()).toMatchObject({ commits: 10, failures: 0, escalations: 10 });
+      expect(loser.stats()).toMatchObject({ commits: 10, failures: 0, escalations: further.length });
     } finally {
       stop = true;
       await Promise.allSettled(hammering);

@@ -8,8 +8,8 @@ const redis = useRedis();
 const keyspace = new LockKeyspace('');
 
 /** Single-node ACQUIRE for `token` (10 s lease), straight through the script: no live waiter. */
-function acquire(admin: ScriptAdmin, resources: string[], token: string, entryTtlMs = 60_000): Promise<[number, number]> {
-  return runScript(admin, ACQUIRE, keyspace.keys(resources, token), [token, '10000', String(entryTtlMs), '1']) as Promise<[number, number]>;
+function acquire(admin: ScriptAdmin, resources: string[], token: string, entryTtlMs = 60_000): Promise<[number, number, number?]> {
+  return runScript(admin, ACQUIRE, keyspace.keys(resources, token), [token, '10000', String(entryTtlMs), '1']) as Promise<[number, number, number?]>;
 }
 
 function release(admin: ScriptAdmin, resources: string[], token: string): Promise<number> {
@@ -113,7 +113,8 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     const x = resourceKeys('x');
     const [taken, first] = await acquire(admin, ['x'], 'holder');
     expect(taken).toBe(1);
-    expect((await acquire(admin, ['x'], 'w1'))[0]).toBe(0);
+    const [busy, , ticket] = await acquire(admin, ['x'], 'w1');
+    expect(busy).toBe(0);
     expect((await acquire(admin, ['x'], 'w2'))[0]).toBe(0);
     const heard = await listenToReleases(['x']);
 
@@ -127,8 +128,10 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     expect(await admin.zRange(x.expiry, 0, -1)).toEqual([record(['x'], 'w2')]);
     expect(await admin.exists([record(['x'], 'w1'), record(['x'], 'w2')])).toBe(1); // w1's went with the hand-over
     await waitFor(() => heard.x!.length > 0, 'the hand-over to be published');
-    expect(heard.x).toEqual(['w1']);
-    // w1 wakes, acquires again, finds itself holder: one fence bump for the grant.
+    // Named with its place in line: a waiter that lost this grant and queued again holds another.
+    expect(heard.x).toEqual([`w1:${ticket}`]);
+    // w1 wakes, acquires again, finds itself holder: one fence bump for the grant (a lane's lock
+    // takes the hand-over as its grant instead, lock-mode.spec.ts).
     const [again, second] = await acquire(admin, ['x'], 'w1');
     expect(again).toBe(1);
     expect(second).toBeGreaterThan(first);
@@ -140,8 +143,9 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     const [x, y] = [resourceKeys('x'), resourceKeys('y')];
     await acquire(admin, ['x'], 'hx');
     await acquire(admin, ['y'], 'hy');
-    expect((await acquire(admin, ['x', 'y'], 'wxy'))[0]).toBe(0); // first in line on x and y
-    expect((await acquire(admin, ['x'], 'wx'))[0]).toBe(0); // behind it on x
+    const [, , wxyTicket] = await acquire(admin, ['x', 'y'], 'wxy'); // first in line on x and y
+    const [, , wxTicket] = await acquire(admin, ['x'], 'wx'); // behind it on x
+    expect(wxTicket).toBeGreaterThan(wxyTicket!);
     const heard = await listenToReleases(['x', 'y']);
 
     await release(admin, ['x'], 'hx'); // wxy still needs y: skipped, not reserved for
@@ -155,7 +159,7 @@ describe('waiting for a lock: no reservation, hand-over at release', () => {
     expect(await admin.exists(record(['x', 'y'], 'wxy'))).toBe(0);
     await waitFor(() => heard.x!.length === 2, 'the second hand-over of x to be published');
     // One subscriber connection: y's messages, had there been any, arrived before x's last one.
-    expect(heard).toEqual({ x: ['wx', 'wxy'], y: [] });
+    expect(heard).toEqual({ x: [`wx:${wxTicket}`, `wxy:${wxyTicket}`], y: [] });
   });
 
   it('releases every resource before handing any over: a waiter for all of them is not overtaken piecemeal', async () => {

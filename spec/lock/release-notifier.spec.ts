@@ -39,14 +39,15 @@ describe('ReleaseNotifier', () => {
   it('keeps a release that names the waiter while it is not waiting (busy re-checking)', async () => {
     const publisher = await redis.connect();
     const subscription = await notifier.subscribe(['rtlock:{a}:released'], 'token-1');
-    await publisher.sPublish('rtlock:{a}:released', 'token-1');
+    await publisher.sPublish('rtlock:{a}:released', 'token-1:7');
     await waitFor(() => delivered.length === 1, 'the release to reach the notifier'); // before any wait
 
-    // Resolves at once (before any timer could fire), not when its hour is up: the release was kept.
-    const wait = subscription.wait(3_600_000, undefined).then(() => 'woken by the kept release');
+    // Resolves at once (before any timer could fire), not when its hour is up: the release was kept,
+    // with the place in line it handed the lock to.
+    const wait = subscription.wait(3_600_000, undefined).then((ticket) => `woken by the kept release to ${ticket}`);
     const timers = new Promise((resolve) => setImmediate(() => resolve('still waiting')));
-    expect(await Promise.race([wait, timers])).toBe('woken by the kept release');
-    expect(delivered).toEqual(['token-1']);
+    expect(await Promise.race([wait, timers])).toBe('woken by the kept release to 7');
+    expect(delivered).toEqual(['token-1:7']);
 
     subscription.close();
   });
@@ -56,14 +57,17 @@ describe('ReleaseNotifier', () => {
     const mine = await notifier.subscribe(['rtlock:{b}:released'], 'mine');
     const theirs = await notifier.subscribe(['rtlock:{b}:released'], 'theirs');
     const woken: string[] = [];
-    const waits = [mine.wait(3_600_000, undefined).then(() => woken.push('mine')), theirs.wait(3_600_000, undefined).then(() => woken.push('theirs'))];
+    const waits = [
+      mine.wait(3_600_000, undefined).then((ticket) => woken.push(`mine ${ticket}`)),
+      theirs.wait(3_600_000, undefined).then((ticket) => woken.push(`theirs ${ticket}`)),
+    ];
 
-    await publisher.sPublish('rtlock:{b}:released', 'theirs');
+    await publisher.sPublish('rtlock:{b}:released', 'theirs:3');
     await waits[1];
-    expect(woken).toEqual(['theirs']);
+    expect(woken).toEqual(['theirs 3']); // handed to their place 3; 'mine' is not a prefix match either
     await publisher.sPublish('rtlock:{b}:released', '');
     await waits[0];
-    expect(woken).toEqual(['theirs', 'mine']);
+    expect(woken).toEqual(['theirs 3', 'mine undefined']); // a wake-up, no hand-over
     mine.close();
     theirs.close();
   });
