@@ -255,7 +255,7 @@ async function runMultiProcessCell(admin: BenchClient, contender: Contender, fla
     recordError(raw, err);
   }
   const concurrency = flags.processes * WORKERS_PER_PROCESS;
-  return { ...(await finishCell(admin, { contender, workload, cell, concurrency, processes: flags.processes, tag, round }, raw, flags)), round };
+  return finishCell(admin, { contender, workload, cell, concurrency, processes: flags.processes, tag, round }, raw, flags);
 }
 
 /** Which cell `finishCell` closes. */
@@ -284,7 +284,7 @@ async function finishCell(admin: BenchClient, id: CellId, raw: RawStats, flags: 
       `${stats.shares ? `, shares ${formatShares(stats.shares)} %, last ÷ first quarter of the window ${formatTrend(quarterTrend(stats))}` : ''}` +
       `${stats.errors ? `, ${stats.errors} errors (${stats.firstError})` : ''}, invariant ${invariant.ok ? 'ok' : `FAIL: ${invariant.detail}`}`,
   );
-  return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok };
+  return { workload: workload.name, contender: contender.name, concurrency, processes, available: true, stats, invariant, ok, ...(id.round === undefined ? {} : { round: id.round }) };
 }
 
 /**

@@ -22,20 +22,14 @@ import type { LockWaitOutcome } from '../observability/events.js';
 import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
 
 /**
- * How long a lane keeps its lock for its own next transactions once a waiter from elsewhere
- * (another process or transactor) is seen queued for it. Across processes each hand-over costs a
- * release, a notification and the waiter's first WATCH and reads, so bursts are worth making long;
- * a waiter waits about this long per process ahead of it, so they must stay short next to the
- * tail a caller accepts. Bounded by time, not by a count: a count is ten times too long with a
- * slow `fn` and too short with a fast one.
+ * How long (ms) a lane keeps its lock for its own next transactions once a waiter from elsewhere
+ * (another process or transactor) is seen queued for it: the release rides in the first EXEC after
+ * the hold is this old. Across processes each hand-over costs a release, a notification and the
+ * waiter's first WATCH and reads, so bursts are worth making long; a waiter waits about this long
+ * per process ahead of it, so they must stay short next to the tail a caller accepts. Bounded by
+ * time, not by a count: a count is ten times too long with a slow `fn` and too short with a fast one.
  */
-export interface BurstPolicy {
-  /** Once a waiter is seen, the release rides in the first EXEC after the hold is this old (ms). */
-  readonly budgetMs: number;
-}
-
-/** The bursts of lock mode: a waiter from elsewhere waits about 12 ms per hold ahead of it. */
-export const DEFAULT_BURST: BurstPolicy = Object.freeze({ budgetMs: 12 });
+export const DEFAULT_BURST_MS = 12;
 
 /** What the lane tells its lock about itself. */
 export interface LaneLockHost {
@@ -45,8 +39,8 @@ export interface LaneLockHost {
   holdEnded(contended: boolean): void;
   /** An acquisition found the lock held and waited `waitedMs` for it, ending with `outcome`. */
   waited(waitedMs: number, outcome: LockWaitOutcome): void;
-  /** How long a hold lasts once a waiter from elsewhere is seen. */
-  readonly burst: BurstPolicy;
+  /** How long a hold lasts once a waiter from elsewhere is seen, ms ({@link DEFAULT_BURST_MS}). */
+  readonly burstMs: number;
 }
 
 /** How a call waits for the lane's lock. */
@@ -105,7 +99,7 @@ const FREE: LockState = { kind: 'free' };
  * The lock is taken once, by the first transaction of the lane that needs it, and handed with the
  * turn to the next ones (they run one at a time, so `fn` always runs alone and under the lock); the
  * release rides in the EXEC of the last transaction of the burst, or earlier once a waiter from
- * elsewhere is seen and the hold used its {@link BurstPolicy} budget. Every EXEC is fenced: the lock
+ * elsewhere is seen and the hold is older than its burst ({@link DEFAULT_BURST_MS}). Every EXEC is fenced: the lock
  * key is watched with the data keys and read right after WATCH, so a commit proves the lock was
  * ours at WATCH time, and WATCH proves it stayed ours until EXEC.
  */
@@ -171,8 +165,7 @@ export class LaneLock {
         this.#host.waited(performance.now() - startedAt, waitOutcomeOf(err));
         throw err;
       }
-      if (signal?.aborted) this.#host.waited(performance.now() - startedAt, 'stopped');
-      else this.#host.waited(performance.now() - startedAt, 'acquired');
+      this.#host.waited(performance.now() - startedAt, signal?.aborted ? 'stopped' : 'acquired');
     }
     if (signal?.aborted) {
       await letGo();
@@ -227,11 +220,11 @@ export class LaneLock {
 
   /**
    * @internal The release to send in this EXEC when the burst ends here: nobody of this lane waits
-   * for the turn, or a waiter from elsewhere was seen and the burst used its budget.
+   * for the turn, or a waiter from elsewhere was seen and the burst is used.
    */
   releaseIfLast(hold: Hold): readonly string[] | undefined {
     if (this.#state.kind !== 'held' || this.#state.hold !== hold) return undefined;
-    const last = this.#host.waiting() === 0 || (hold.waitedFor && performance.now() - hold.takenAt >= this.#host.burst.budgetMs);
+    const last = this.#host.waiting() === 0 || (hold.waitedFor && this.#burstUsed(hold));
     if (!last) return undefined;
     this.#state = { kind: 'releasing', hold };
     return scriptCommand(RELEASE, this.#scriptKeys(hold), [hold.token, '1', ...this.#names.channels]);
@@ -239,13 +232,17 @@ export class LaneLock {
 
   /**
    * @internal Whether this attempt's probe asks if a waiter from elsewhere is queued: only once
-   * the answer can end the burst (the budget is used), or when this transaction may be the burst's
+   * the answer can end the burst (it is used), or when this transaction may be the burst's
    * last (the answer says whether the hold was contended). One command less per transaction in
    * the middle of a burst.
    */
   asksForWaiters(hold: Hold): boolean {
-    if (hold.waitedFor) return false;
-    return this.#host.waiting() === 0 || performance.now() - hold.takenAt >= this.#host.burst.budgetMs;
+    return !hold.waitedFor && (this.#host.waiting() === 0 || this.#burstUsed(hold));
+  }
+
+  /** The hold is older than its burst: a waiter from elsewhere, once seen, is served next. */
+  #burstUsed(hold: Hold): boolean {
+    return performance.now() - hold.takenAt >= this.#host.burstMs;
   }
 
   /** @internal What became of the EXEC that carried this hold's release. */

@@ -12,7 +12,7 @@ import { bothCleanups, type Cleanup } from '../util/cleanup.js';
 import { WaitQueue } from '../util/wait-queue.js';
 import type { CallLocking } from './call-locking.js';
 import type { Fence } from './fence.js';
-import { type BurstPolicy, LaneLock } from './lane-lock.js';
+import { LaneLock } from './lane-lock.js';
 import { LockAwareFence } from './lock-aware-fence.js';
 import { HeldConnection } from './held-connection.js';
 import { type ConnectionFate, Seat, type SeatHost } from './seat.js';
@@ -42,8 +42,8 @@ export interface LaneHost {
   holdEnded(keySet: KeySet, contended: boolean): void;
   /** A transaction waited `waitedMs` for the lane's lock, held elsewhere; the wait ended with `outcome`. */
   lockWaited(keySet: KeySet, waitedMs: number, outcome: LockWaitOutcome): void;
-  /** How long the lane keeps its lock once a waiter from elsewhere is seen. */
-  readonly burst: BurstPolicy;
+  /** How long (ms) the lane keeps its lock once a waiter from elsewhere is seen. */
+  readonly burstMs: number;
 }
 
 /**
@@ -144,7 +144,7 @@ export class Lane implements SeatHost {
         waiting: () => this.waiting,
         holdEnded: (contended) => this.#host.holdEnded(this.keySet, contended),
         waited: (waitedMs, outcome) => this.#host.lockWaited(this.keySet, waitedMs, outcome),
-        burst: this.#host.burst,
+        burstMs: this.#host.burstMs,
       });
       await this.#lock.acquire({
         options: locking.options,

@@ -5,7 +5,7 @@ import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { LockWaitOutcome } from '../observability/events.js';
 import type { KeySet } from '../validation/key-set.js';
 import { Lane, type LaneHost } from './lane.js';
-import { type BurstPolicy, DEFAULT_BURST } from './lane-lock.js';
+import { DEFAULT_BURST_MS } from './lane-lock.js';
 import { noop } from '../util/noop.js';
 
 /** What the lanes of a transactor are built on. */
@@ -16,8 +16,8 @@ export interface LanesOptions {
   readonly holdEnded?: (keySet: KeySet, contended: boolean) => void;
   /** A transaction waited for its lane's lock, held elsewhere (see `onLockWait`). */
   readonly lockWaited?: (keySet: KeySet, waitedMs: number, outcome: LockWaitOutcome) => void;
-  /** How long a lane keeps its lock once a waiter from elsewhere is seen ({@link DEFAULT_BURST}). */
-  readonly burst?: BurstPolicy;
+  /** How long (ms) a lane keeps its lock once a waiter from elsewhere is seen ({@link DEFAULT_BURST_MS}). */
+  readonly burstMs?: number;
 }
 
 /**
@@ -33,7 +33,7 @@ export class Lanes {
       backend: options.backend,
       holdEnded: options.holdEnded ?? noop,
       lockWaited: options.lockWaited ?? noop,
-      burst: options.burst ?? DEFAULT_BURST,
+      burstMs: options.burstMs ?? DEFAULT_BURST_MS,
     };
   }
 

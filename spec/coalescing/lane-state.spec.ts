@@ -10,7 +10,6 @@ import { WatchError } from 'redis';
 import type { ConnectionPool } from '../../lib/connection/connection-pool';
 import type { DedicatedConnection, ExecPlan, Transaction } from '../../lib/connection/connection';
 import { type CallLocking, lockModeLocking, optimisticLocking } from '../../lib/coalescing/call-locking';
-import type { BurstPolicy } from '../../lib/coalescing/lane-lock';
 import { Lanes } from '../../lib/coalescing/lanes';
 import type { ExecOutcome, Seat } from '../../lib/coalescing/seat';
 import { LockLostError } from '../../lib/errors/lock-errors';
@@ -112,10 +111,10 @@ function fakePool(server: FakeLockServer) {
   return { state, route };
 }
 
-function setUp(burst?: BurstPolicy) {
+function setUp(burstMs?: number) {
   const server = new FakeLockServer();
   const ended: boolean[] = [];
-  const lanes = new Lanes({ backend: () => server.backend(), holdEnded: (_keySet, contended) => ended.push(contended), burst });
+  const lanes = new Lanes({ backend: () => server.backend(), holdEnded: (_keySet, contended) => ended.push(contended), burstMs });
   const { state, route } = fakePool(server);
   const keySet = new KeySet(['k']);
   const lane = lanes.laneFor(keySet);
@@ -266,7 +265,7 @@ describe('a lane’s state machine (fake pool and lock)', () => {
 
   it('keeps the lock for its own transactions while the burst budget lasts, then hands it to a waiter from elsewhere', async () => {
     const budgetMs = 250; // room for a busy machine: seats 0-1 and 3-4 must each pass well within it
-    const { take, server } = setUp({ budgetMs });
+    const { take, server } = setUp(budgetMs);
     const seats = Array.from({ length: 8 }, () => take());
     const first = await seats[0]!;
     const takenAt = performance.now(); // the hold is at least this old: it was taken before
@@ -287,7 +286,7 @@ describe('a lane’s state machine (fake pool and lock)', () => {
   });
 
   it('with no budget, hands the lock on at the first EXEC that sees a waiter from elsewhere', async () => {
-    const { take, server } = setUp({ budgetMs: 0 });
+    const { take, server } = setUp(0);
     const seats = Array.from({ length: 4 }, () => take());
     server.queued = 1;
     const released: boolean[] = [];
