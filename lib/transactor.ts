@@ -16,6 +16,8 @@ import { AutoLocking } from './adaptive/auto-locking.js';
 import { lockModeLocking, optimisticLocking } from './coalescing/call-locking.js';
 import { Lanes } from './coalescing/lanes.js';
 import { DEFAULT_LOCK_OPTIONS, resolveLockOptions } from './lock/lock-options.js';
+import { registerInternals } from './transactor-internals.js';
+import type { AttemptFaults } from './transaction/attempt-faults.js';
 import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
 import type { TransactionFn } from './transaction/attempt.js';
@@ -158,7 +160,12 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const inFlight = new InFlight();
 
   /** One `transact` call: validated before anything is sent, then run under the call's policy. */
-  function runCall<T>(keys: readonly string[], fn: TransactionFn<T>, callOptions: TransactOptions | undefined): Promise<TransactResult<T>> {
+  function runCall<T>(
+    keys: readonly string[],
+    fn: TransactionFn<T>,
+    callOptions: TransactOptions | undefined,
+    faults?: AttemptFaults,
+  ): Promise<TransactResult<T>> {
     const keySet = topology.keySet(validateKeys(keys, 'keys'));
     validateFn(fn);
     const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
@@ -175,7 +182,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
           : optimisticLocking(lockOptions);
     const marker = (call?.exactlyOnce ?? parsed.exactlyOnce) ? topology.commitMarker(keySet, call?.markerTtlMs ?? markerTtlMs) : undefined;
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker };
+    const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker, faults };
     return traced(parsed.tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }, () =>
       runTransaction(transaction, callPolicy),
       (err) => observer.tracerFailed(err),
@@ -214,7 +221,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     await topology.close();
   }
 
-  return {
+  const transactor: Transactor<C> = {
     retryPolicy: policy,
     ...createLocker(() => topology.locks.backend, lockDefaults, (resources) => topology.keySet(resources), observer, inFlight),
     stats: () => stats.snapshot(),
@@ -226,4 +233,10 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
       return refused ? Promise.reject(refused) : (closing ??= closeOnce());
     },
   };
+  registerInternals(transactor, {
+    transact: (keys, fn, callOptions, faults) => inFlight.run(() => runCall(keys, fn, callOptions, faults)),
+    commands: () => topology.locks.commands(),
+    serverLockKeys: (resources) => topology.locks.keyspace.lockKeys(resources).serverLockKeys,
+  });
+  return transactor;
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { useRedis } from './support/redis';
+import { commandCalls, useRedis } from './support/redis';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..');
@@ -126,5 +126,26 @@ describe('examples/with-lock-fencing.ts', () => {
     const [, stale, current] = /A: failed: refused "report by A": fencing token (\d+) is older than (\d+)/.exec(stdout) ?? [];
     expect(Number(stale)).toBeLessThan(Number(current));
     expect(stdout).toMatch(/store holds: \["report by B"\]/);
+  });
+});
+
+describe('examples/testing (node:test files, run with tsx --test)', () => {
+  /** The count a node:test reporter gives for `label` (TAP `# pass 3`, spec `ℹ pass 3`). */
+  function count(output: string, label: 'pass' | 'fail'): number | undefined {
+    const found = new RegExp(`^(?:# |ℹ )${label} (\\d+)$`, 'm').exec(output);
+    return found ? Number(found[1]) : undefined;
+  }
+
+  it.each(['retry-safe-fn.test.ts', 'side-effect-once.test.ts', 'unknown-outcome.test.ts'])('%s passes against the spec’s Redis', async (file) => {
+    const admin = await redis.connect();
+    const execsBefore = await commandCalls(admin, 'exec');
+    const { stdout } = await run(tsx, ['--test', `examples/testing/${file}`], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redis.url },
+    }); // rejects (and fails the test) unless it exits 0
+
+    expect(count(stdout, 'pass')).toBeGreaterThanOrEqual(1);
+    expect(count(stdout, 'fail')).toBe(0);
+    expect(await commandCalls(admin, 'exec')).toBeGreaterThan(execsBefore); // it ran on REDIS_URL's server
   });
 });

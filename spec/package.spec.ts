@@ -16,6 +16,7 @@ let files: string[] = [];
 const usage = `
 import { createClient, createClientPool, createCluster } from 'redis';
 import { createRedlock, createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
+import { injectFaults, type InjectedFault } from 'redis-transact/testing';
 export async function run(): Promise<TransactResult<number>['value']> {
   const client = createClient({ url: 'redis://localhost:6379' });
   const tx = createTransactor(client, { retry: { maxAttempts: 3 } });
@@ -50,7 +51,18 @@ export async function run(): Promise<TransactResult<number>['value']> {
   createRedlock([client, createClient({ url: 'redis://localhost:6380' })]);
   // @ts-expect-error a Redlock takes independent servers, not a cluster
   createRedlock([createCluster({ rootNodes: [{ url: 'redis://localhost:7000' }] })]);
-  return isTransactError(value) ? count : value;
+  // The testing kit returns the transactor's own type: t.read and t.write stay typed.
+  const faulty = injectFaults(tx, { conflicts: 2 });
+  await faulty.transact(['k'], async (t) => {
+    const v: string | null = await t.read.get('k');
+    t.write.set('k', v ?? '');
+    // @ts-expect-error typed through the kit too
+    t.write.nope();
+  });
+  const log: readonly InjectedFault[] = faulty.faults;
+  // @ts-expect-error a plan names known faults only
+  injectFaults(tx, { conflict: 1 });
+  return isTransactError(value) ? count + log.length : value;
 }`;
 
 beforeAll(() => {
@@ -111,6 +123,19 @@ describe('the published package', () => {
       });`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: scratch, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ cjs: 'function', esm: 'function', same: true, exports: true });
+  });
+
+  it('has a testing entry for require() and import, on the same copy, that the main entry never loads', () => {
+    const script = `
+      const main = require('redis-transact');
+      const loadedByMain = Object.keys(require.cache).some((p) => p.includes('/dist/cjs/testing/'));
+      const cjs = require('redis-transact/testing');
+      import('redis-transact/testing').then((esm) => {
+        console.log(JSON.stringify({ loadedByMain, cjs: typeof cjs.injectFaults, same: esm.injectFaults === cjs.injectFaults,
+          mainHasIt: 'injectFaults' in main }));
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: scratch, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ loadedByMain: false, cjs: 'function', same: true, mainHasIt: false });
   });
 
   it('type-checks from ESM and CommonJS under TypeScript’s nodenext resolution', () => {

@@ -23,6 +23,7 @@ import type { KeySet } from '../validation/key-set.js';
 import { validateKeys } from '../validation/keys.js';
 import type { CallScope } from './call-scope.js';
 import { classify, type Phase, type Verdict } from './classify.js';
+import type { AttemptFaults, BeforeExecPoint } from './attempt-faults.js';
 import type { TransactionContext } from './context.js';
 import { runAsFn } from './nesting.js';
 
@@ -47,6 +48,8 @@ export interface TransactionCall<T> {
   readonly observer: Observer;
   /** Set for an exactly-once call: each attempt's commit marker, to settle a lost EXEC reply. */
   readonly marker: CommitMarker | undefined;
+  /** Faults to inject (the testing kit): none for a call of the app. */
+  readonly faults?: AttemptFaults | undefined;
 }
 
 /** Attempts made so far by one call: runs of `fn`, and of those, the ones that gave way to a lock. */
@@ -129,7 +132,8 @@ class Attempt<T> {
     this.#call = call;
     this.#seat = seat;
     this.#number = number;
-    this.#transaction = seat.connection.transaction();
+    const transaction = seat.connection.transaction();
+    this.#transaction = call.faults ? call.faults.transaction(number, transaction, seat.connection) : transaction;
   }
 
   async run(): Promise<AttemptOutcome<T>> {
@@ -170,6 +174,13 @@ class Attempt<T> {
       return this.#failed(err, 'watch');
     }
     if (call.scope.stopped) return this.#failed(STOPPED, 'run');
+    if (call.faults) {
+      try {
+        await call.scope.race(call.faults.beforeExec(this.#beforeExecPoint(fenced)));
+      } catch (err) {
+        return this.#failed(err, 'run');
+      }
+    }
     if (!connection.alive) return this.#failed(new Error('connection lost before EXEC'), 'run');
     if (fence) {
       try {
@@ -244,6 +255,19 @@ class Attempt<T> {
         answer.catch(noop);
         return answer;
       },
+    };
+  }
+
+  #beforeExecPoint(fenced: readonly string[] | undefined): BeforeExecPoint {
+    const { connection, fence } = this.#seat;
+    const serverName = (key: string) => String(connection.prefixed(key));
+    const mode = fence?.mode ?? 'optimistic';
+    return {
+      attempt: this.#number,
+      mode,
+      serverKeys: this.#call.keySet.keys.map(serverName),
+      // A lock-aware optimistic attempt watches the lock keys too, but holds no lock.
+      serverLockKeys: mode === 'lock' && fenced ? fenced.map(serverName) : [],
     };
   }
 

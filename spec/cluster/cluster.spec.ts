@@ -1,30 +1,12 @@
-import { createTransactor, CrossSlotError, type RetryEvent, type Transactor } from '../../lib';
+import { createTransactor, CrossSlotError, type RetryEvent, type Transactor, type TransactorOptions } from '../../lib';
 import { keyHashSlot } from '../../lib/cluster/hash-slot';
 import { resourceKeys } from '../../lib/lock/lock-keys';
-import { type ClusterClient, type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster';
+import { type ClusterClient, type RedisClusterHarness, useRedisCluster } from '../support/redis-cluster';
 import { waitFor, waitUntilExecIsHeld } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
-let cluster: RedisClusterHarness;
-let client: ClusterClient;
-const transactors: Array<Transactor<ClusterClient>> = [];
-
-beforeAll(async () => {
-  cluster = await startRedisCluster({ masters: 3 });
-  client = await cluster.createClusterClient();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(async () => {
-  await Promise.all(transactors.splice(0).map((tx) => tx.close()));
-});
-
-function transactor(options?: Parameters<typeof createTransactor>[1]): Transactor<ClusterClient> {
-  const tx = createTransactor(client, options);
-  transactors.push(tx);
-  return tx;
-}
+const redis = useRedisCluster();
+const transactor = (options?: TransactorOptions): Transactor<ClusterClient> => redis.transactor(options);
 
 /** Commands processed by every node so far (each count includes the INFO that asks). */
 async function commandsOnAllNodes(nodes: ReadonlyArray<Awaited<ReturnType<RedisClusterHarness['connectNode']>>>): Promise<number[]> {
@@ -44,8 +26,8 @@ describe('createTransactor on Redis Cluster', () => {
   it('sells inventory across many slots on every master, never oversold', async () => {
     const tx = transactor({ retry: { maxAttempts: 200, baseDelayMs: 1, maxDelayMs: 20 } });
     const skus = Array.from({ length: 24 }, (_, i) => `{sku:${i}}`);
-    await Promise.all(skus.map((sku) => client.set(`${sku}:stock`, '5')));
-    const owners = new Set(skus.map((sku) => cluster.nodeForKey(`${sku}:stock`).port));
+    await Promise.all(skus.map((sku) => redis.client.set(`${sku}:stock`, '5')));
+    const owners = new Set(skus.map((sku) => redis.cluster.nodeForKey(`${sku}:stock`).port));
     expect(owners.size).toBe(3);
 
     const outcomes = await Promise.all(
@@ -62,8 +44,8 @@ describe('createTransactor on Redis Cluster', () => {
 
     expect(outcomes.filter((o) => o.value === 'bought')).toHaveLength(24 * 5);
     for (const sku of skus) {
-      expect(await client.get(`${sku}:stock`)).toBe('0');
-      expect(await client.lLen(`${sku}:orders`)).toBe(5);
+      expect(await redis.client.get(`${sku}:stock`)).toBe('0');
+      expect(await redis.client.lLen(`${sku}:orders`)).toBe(5);
     }
   });
 
@@ -71,7 +53,7 @@ describe('createTransactor on Redis Cluster', () => {
     const tx = transactor({ retry: { maxAttempts: 200, baseDelayMs: 1, maxDelayMs: 20 } });
     const groups = Array.from({ length: 12 }, (_, g) => `{bank:${g}}`);
     const account = (g: string, n: number) => `${g}:acct:${n}`;
-    await Promise.all(groups.flatMap((g) => [0, 1, 2, 3].map((n) => client.set(account(g, n), '100'))));
+    await Promise.all(groups.flatMap((g) => [0, 1, 2, 3].map((n) => redis.client.set(account(g, n), '100'))));
 
     await Promise.all(
       Array.from({ length: 200 }, (_, i) => {
@@ -89,7 +71,7 @@ describe('createTransactor on Redis Cluster', () => {
     );
 
     for (const g of groups) {
-      const balances = (await Promise.all([0, 1, 2, 3].map((n) => client.get(account(g, n))))).map(Number);
+      const balances = (await Promise.all([0, 1, 2, 3].map((n) => redis.client.get(account(g, n))))).map(Number);
       expect(balances.reduce((s, b) => s + b, 0)).toBe(400);
       expect(balances.every((b) => b >= 0)).toBe(true);
     }
@@ -98,7 +80,7 @@ describe('createTransactor on Redis Cluster', () => {
   it('refuses keys in different slots with CrossSlotError, before sending anything', async () => {
     const tx = transactor();
     await tx.transact(['{warm}:a'], (t) => t.read.get('{warm}:a')); // connections opened
-    const nodes = await Promise.all(cluster.nodes.map((_, i) => cluster.connectNode(i)));
+    const nodes = await Promise.all(redis.cluster.nodes.map((_, i) => redis.cluster.connectNode(i)));
     const before = await commandsOnAllNodes(nodes);
 
     const failure = tx.transact(['stock:42', 'orders:42'], (t) => void t.write.set('stock:42', '1'));
@@ -133,7 +115,7 @@ describe('createTransactor on Redis Cluster', () => {
     await lock.release();
     await expect(tx.lock(['a', 'b'])).rejects.toBeInstanceOf(CrossSlotError);
 
-    await client.set('{order:7}:stock', '3');
+    await redis.client.set('{order:7}:stock', '3');
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
         tx.transact(['{order:7}:stock'], async (t) => {
@@ -145,15 +127,15 @@ describe('createTransactor on Redis Cluster', () => {
       ),
     );
     expect(results.filter((r) => r.value)).toHaveLength(3);
-    expect(await client.get('{order:7}:stock')).toBe('0');
+    expect(await redis.client.get('{order:7}:stock')).toBe('0');
   });
 
   it('applies the cluster client’s keyPrefix to transactions and keeps lock keys in the data keys’ slot', async () => {
-    const prefixed = await cluster.createClusterClient({ keyPrefix: 'app:' });
+    const prefixed = await redis.cluster.createClusterClient({ keyPrefix: 'app:' });
     const tx = createTransactor(prefixed);
-    transactors.push(tx);
-    await client.set('app:plain', '1');
-    await client.set('app:{o:1}:stock', '5');
+    redis.track(tx);
+    await redis.client.set('app:plain', '1');
+    await redis.client.set('app:{o:1}:stock', '5');
 
     await tx.transact(['plain'], async (t) => {
       const n = Number(await t.read.get('plain'));
@@ -164,15 +146,15 @@ describe('createTransactor on Redis Cluster', () => {
       t.write.set('{o:1}:stock', String(n - 1));
     }, { mode: 'lock' });
 
-    expect(await client.get('app:plain')).toBe('2');
-    expect(await client.get('app:{o:1}:stock')).toBe('4');
-    expect(await client.exists('plain')).toBe(0); // nothing written without the prefix
+    expect(await redis.client.get('app:plain')).toBe('2');
+    expect(await redis.client.get('app:{o:1}:stock')).toBe('4');
+    expect(await redis.client.exists('plain')).toBe(0); // nothing written without the prefix
     expect(keyHashSlot(`app:${resourceKeys('plain', 'app:').lock}`)).toBe(keyHashSlot('app:plain'));
   });
 
   it('rethrows a MOVED for a key read outside the transaction’s slot (fn’s own mistake, not retried)', async () => {
     const tx = transactor();
-    const other = ['{x}:1', '{y}:1', '{z}:1', '{w}:1'].find((k) => cluster.nodeForKey(k) !== cluster.nodeForKey('{a}:1'))!;
+    const other = ['{x}:1', '{y}:1', '{z}:1', '{w}:1'].find((k) => redis.cluster.nodeForKey(k) !== redis.cluster.nodeForKey('{a}:1'))!;
     let runs = 0;
 
     const failure = tx.transact(['{a}:1'], async (t) => {
@@ -199,8 +181,8 @@ describe('createTransactor on Redis Cluster', () => {
     });
     const tag = '{moving}';
     const slot = keyHashSlot(tag);
-    const from = cluster.nodes.indexOf(cluster.nodeForSlot(slot));
-    const to = (from + 1) % cluster.nodes.length;
+    const from = redis.cluster.nodes.indexOf(redis.cluster.nodeForSlot(slot));
+    const to = (from + 1) % redis.cluster.nodes.length;
     let committed = 0;
     let running = true;
 
@@ -217,7 +199,7 @@ describe('createTransactor on Redis Cluster', () => {
       }),
     );
     await waitFor(() => committed >= 20, 'traffic to flow');
-    await cluster.moveSlot(slot, to, {
+    await redis.cluster.moveSlot(slot, to, {
       afterMigrating: async () => {
         const mark = committed;
         await waitFor(() => committed >= mark + 10, 'traffic during the migration');
@@ -228,11 +210,11 @@ describe('createTransactor on Redis Cluster', () => {
     running = false;
     await traffic;
 
-    const log = await client.lRange(`${tag}:log`, 0, -1);
-    expect(Number(await client.get(`${tag}:counter`))).toBe(committed);
+    const log = await redis.client.lRange(`${tag}:log`, 0, -1);
+    expect(Number(await redis.client.get(`${tag}:counter`))).toBe(committed);
     expect(log).toHaveLength(committed);
     expect(new Set(log).size).toBe(committed);
-    expect(cluster.nodeForSlot(slot)).toBe(cluster.nodes[to]);
+    expect(redis.cluster.nodeForSlot(slot)).toBe(redis.cluster.nodes[to]);
     expect(redirects.length).toBeGreaterThan(0); // the move was really seen by transactions
   });
 });
@@ -242,8 +224,8 @@ describe('exactly-once on Redis Cluster', () => {
     const tx = transactor({ exactlyOnce: true });
     const balance = '{once:paused}:balance';
     const orders = '{once:paused}:orders';
-    await client.set(balance, '100');
-    const node = await cluster.connectNode(cluster.nodeForKey(balance));
+    await redis.client.set(balance, '100');
+    const node = await redis.cluster.connectNode(redis.cluster.nodeForKey(balance));
     let id = 0;
     let runs = 0;
 
@@ -264,8 +246,8 @@ describe('exactly-once on Redis Cluster', () => {
 
     await expect(result).resolves.toMatchObject({ value: 70, attempts: 2, repliesLost: false });
     expect(runs).toBe(2);
-    expect(await client.get(balance)).toBe('70');
-    expect(await client.lRange(orders, 0, -1)).toEqual(['o-1']);
+    expect(await redis.client.get(balance)).toBe('70');
+    expect(await redis.client.lRange(orders, 0, -1)).toEqual(['o-1']);
     const markers = await node.keys('rtonce:*'); // attempt 1's claim and attempt 2's commit
     expect(markers).toHaveLength(2);
     for (const marker of markers) expect(keyHashSlot(marker)).toBe(keyHashSlot(balance));
@@ -273,19 +255,19 @@ describe('exactly-once on Redis Cluster', () => {
 
   it('resolves as committed, applied once, when the reply was cut after the node ran EXEC', async () => {
     const balance = '{once:cut}:balance';
-    const owner = cluster.nodeForKey(balance);
+    const owner = redis.cluster.nodeForKey(balance);
     const proxy = await TcpProxy.inFrontOf(owner.url);
     const { port } = new URL(proxy.url);
     // Every connection to the key's master goes through the proxy; the other masters are direct.
-    const proxied = await cluster.createClusterClient({
+    const proxied = await redis.cluster.createClusterClient({
       nodeAddressMap: (address: string) => {
         const [host, nodePort] = address.split(':');
         return Number(nodePort) === owner.port ? { host: '127.0.0.1', port: Number(port) } : { host: host!, port: Number(nodePort) };
       },
     });
     const tx = createTransactor(proxied, { exactlyOnce: true });
-    transactors.push(tx);
-    await client.set(balance, '100');
+    redis.track(tx);
+    await redis.client.set(balance, '100');
     let runs = 0;
     proxy.atExec('cut-after-reply', { every: true });
 
@@ -298,8 +280,8 @@ describe('exactly-once on Redis Cluster', () => {
 
     expect(result).toMatchObject({ value: 70, attempts: 1, repliesLost: true, replies: [] });
     expect(runs).toBe(1);
-    expect(await client.get(balance)).toBe('70');
-    expect(await client.lRange('{once:cut}:orders', 0, -1)).toEqual(['o-1']);
+    expect(await redis.client.get(balance)).toBe('70');
+    expect(await redis.client.lRange('{once:cut}:orders', 0, -1)).toEqual(['o-1']);
     await tx.close();
     await proxy.stop();
   });

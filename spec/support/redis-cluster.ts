@@ -11,6 +11,7 @@ import {
   type RedisClusterType,
 } from 'redis';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { createTransactor, type Transactor, type TransactorOptions } from '../../lib';
 
 /** Hash slots in every Redis Cluster. */
 export const CLUSTER_SLOTS = 16384;
@@ -317,4 +318,45 @@ async function closeClient(client: Closable): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A 3-master cluster for the spec file (beforeAll/afterAll), a cluster client on it, and
+ * transactors on that client that are closed after each test.
+ */
+export function useRedisCluster() {
+  let cluster: RedisClusterHarness | undefined;
+  let client: ClusterClient | undefined;
+  const transactors: Transactor<any>[] = [];
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+    client = await cluster.createClusterClient();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(transactors.splice(0).map((tx) => tx.close()));
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useRedisCluster: cluster not started');
+    return value;
+  };
+  return {
+    get cluster(): RedisClusterHarness {
+      return started(cluster);
+    },
+    get client(): ClusterClient {
+      return started(client);
+    },
+    /** A transactor on the cluster client, closed after the test. */
+    transactor(options?: TransactorOptions): Transactor<ClusterClient> {
+      return this.track(createTransactor(started(client), options));
+    },
+    /** Closes `tx` after the test. */
+    track<T extends Transactor<any>>(tx: T): T {
+      transactors.push(tx);
+      return tx;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { RedisClientType } from 'redis';
-import { createTransactor } from '../../lib';
+import { createTransactor as createPlain, type Transactor, type TransactorOptions } from '../../lib';
+import { injectFaults } from '../../lib/testing';
 import { useRedis } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -23,7 +24,11 @@ async function flightsOf(run: () => Promise<unknown>): Promise<number> {
   return proxy.flights - before;
 }
 
-describe('round trips (counted on the wire by a TCP proxy)', () => {
+// The testing kit with no faults planned must cost exactly what the transactor does.
+describe.each([
+  ['a transactor', (c: RedisClientType, o: TransactorOptions): Transactor => createPlain(c, o)],
+  ['injectFaults(tx, {})', (c: RedisClientType, o: TransactorOptions): Transactor => injectFaults(createPlain(c, o), {})],
+])('round trips of %s (counted on the wire by a TCP proxy)', (_name, createTransactor) => {
   it('costs two for an uncontended read-modify-write: WATCH+reads, then MULTI..EXEC', async () => {
     const tx = createTransactor(client, { maxConnections: 1 });
     await client.set('stock', '100');

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createTransactor, InvalidOptionsError, TransactUsageError } from '../../lib';
+import { injectFaults } from '../../lib/testing';
+import { commandCalls, useRedis } from '../support/redis';
+import { describeFaults } from './fault-scenarios';
+
+const redis = useRedis();
+
+describe('injectFaults on one redis-server', () => {
+  describeFaults(() => ({
+    transactor: (options) => redis.transactor(options),
+    get: async (key) => (await redis.connect()).get(key),
+    lockKeys: async () => (await redis.connect()).keys('rtlock:lock:*'),
+    keys: () => {
+      const id = randomUUID().slice(0, 8);
+      return [`orders:${id}:count`, `orders:${id}:log`];
+    },
+  }));
+});
+
+describe('what the kit catches', () => {
+  it('an fn that charges a payment service on every run is charged 3 times for one commit under conflicts: 2', async () => {
+    const charges: string[] = [];
+    const payments = { charge: (orderId: string) => Promise.resolve(void charges.push(orderId)) };
+    const faulty = injectFaults(await redis.transactor({ retry: { backoff: 'none' } }), { conflicts: 2 });
+
+    // The mistake: a side effect outside Redis inside fn, which may run more than once.
+    const { attempts } = await faulty.transact(['order:7'], async (t) => {
+      await payments.charge('order:7');
+      t.write.set('order:7', 'paid');
+    });
+
+    expect(attempts).toBe(3);
+    expect(charges).toEqual(['order:7', 'order:7', 'order:7']);
+    expect(await (await redis.connect()).get('order:7')).toBe('paid');
+  });
+});
+
+describe('the plan', () => {
+  it('as a function picks faults per call and attempt', async () => {
+    const faulty = injectFaults(await redis.transactor({ retry: { backoff: 'none' } }), (call, attempt) =>
+      call.number === 2 && attempt < 3 ? { conflict: true } : undefined,
+    );
+    const incr = (t: { write: { incr(key: string): unknown } }) => void t.write.incr('n');
+
+    const attempts = [];
+    for (let i = 0; i < 3; i++) attempts.push((await faulty.transact(['n'], incr)).attempts);
+
+    expect(attempts).toEqual([1, 3, 1]);
+    expect(await (await redis.connect()).get('n')).toBe('3');
+    expect(faulty.faults).toEqual([
+      { call: 2, attempt: 1, keys: ['n'], kind: 'conflict', key: 'n' },
+      { call: 2, attempt: 2, keys: ['n'], kind: 'conflict', key: 'n' },
+    ]);
+  });
+
+  it('delays an attempt at the phase it names, and logs it', async () => {
+    const faulty = injectFaults(await redis.transactor(), { delayMs: 30, at: 'exec' });
+    const started = performance.now();
+
+    await faulty.transact(['n'], (t) => void t.write.incr('n'));
+
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29); // a sleep never ends early
+    expect(faulty.faults).toEqual([expect.objectContaining({ kind: 'delay', phase: 'exec', ms: 30 })]);
+  });
+
+  it.each([
+    [{ conflicts: -1 }, 'plan.conflicts: must be a whole number from 0 to 1000, got -1'],
+    [{ conflicts: 1.5 }, 'plan.conflicts: must be a whole number from 0 to 1000, got 1.5'],
+    [{ lostReply: 'maybe' }, "plan.lostReply: must be 'committed' or 'not-committed', got \"maybe\""],
+    [{ delayMs: 2 ** 31 }, 'plan.delayMs: must be at most 2147483647'],
+    [{ deadline: 'commit' }, "plan.deadline: must be 'read' or 'exec', got \"commit\""],
+    [{ conflict: true }, 'plan.conflict: is not a known option'],
+  ])('refuses the plan %j naming the field and the reason', async (plan, message) => {
+    const tx = await redis.transactor();
+    expect(() => injectFaults(tx, plan as never)).toThrow(InvalidOptionsError);
+    expect(() => injectFaults(tx, plan as never)).toThrow(message);
+  });
+
+  it('refuses what is not a transactor', () => {
+    expect(() => injectFaults({} as never, {})).toThrow('tx: must be a transactor made by createTransactor');
+  });
+
+  it('refuses a bad pick of a plan function before anything is sent', async () => {
+    const admin = await redis.connect();
+    const faulty = injectFaults(await redis.transactor(), () => ({ delayMs: -1 }));
+    const watches = await commandCalls(admin, 'watch');
+
+    await expect(faulty.transact(['n'], (t) => void t.write.incr('n'))).rejects.toThrow(
+      'plan(call 1, attempt 1).delayMs: must be a whole number of milliseconds, 0 or more, got -1',
+    );
+
+    expect(await commandCalls(admin, 'watch')).toBe(watches);
+    expect(await admin.get('n')).toBeNull();
+  });
+
+  it('refuses a deadline fault for a call that has no deadline, before anything is sent', async () => {
+    const admin = await redis.connect();
+    const faulty = injectFaults(await redis.transactor(), { deadline: 'read' });
+    const watches = await commandCalls(admin, 'watch');
+
+    await expect(faulty.transact(['n'], (t) => void t.write.incr('n'))).rejects.toBeInstanceOf(TransactUsageError);
+
+    expect(await commandCalls(admin, 'watch')).toBe(watches);
+  });
+});
+
+describe('with no faults planned', () => {
+  it('returns what tx returns and shares its stats, hooks and close()', async () => {
+    const client = await redis.connect();
+    const tx = createTransactor(client);
+    const faulty = injectFaults(tx, {});
+
+    const result = await faulty.transact(['n'], (t) => {
+      t.write.incr('n');
+      return 'done';
+    });
+
+    expect(result).toEqual({ value: 'done', replies: [1], attempts: 1, repliesLost: false });
+    expect(tx.stats().commits).toBe(1);
+    expect(faulty.retryPolicy).toBe(tx.retryPolicy);
+    await faulty.close();
+    await expect(tx.transact(['n'], () => undefined)).rejects.toThrow('the transactor is closed');
+  });
+});
+
+describe('faults that cannot happen are not claimed', () => {
+  it('logs no conflict for an attempt that queued nothing (no EXEC to abort)', async () => {
+    const faulty = injectFaults(await redis.transactor(), { conflicts: 1 });
+
+    const result = await faulty.transact(['n'], (t) => t.read.get('n'));
+
+    expect(result.attempts).toBe(1);
+    expect(faulty.faults).toEqual([]);
+  });
+
+  it.each([[{ conflicts: 1 }], [{ lostReply: 'committed' as const }], [{ deadline: 'read' as const }], [{ delayMs: 5, at: 'exec' as const }]])(
+    'refuses %j in withLock before the lock is taken',
+    async (plan) => {
+      const admin = await redis.connect();
+      const faulty = injectFaults(await redis.transactor(), plan);
+      let ran = false;
+
+      await expect(faulty.withLock(['r'], () => void (ran = true))).rejects.toThrow(/^withLock takes only the faults lockLost and delayMs/);
+
+      expect(ran).toBe(false);
+      expect(await admin.keys('rtlock:*')).toEqual([]);
+    },
+  );
+});
