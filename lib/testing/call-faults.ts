@@ -3,6 +3,7 @@
  * (see `attempt-faults.ts`) and inside `fn`, and logged once they really happened.
  */
 import type { DedicatedConnection, ExecFlight, ExecPlan, Transaction } from '../connection/connection.js';
+import { isWatchError } from '../connection/node-redis-errors.js';
 import { TransactUsageError } from '../errors/usage-errors.js';
 import { sleep } from '../retry/sleep.js';
 import type { AttemptFaults, BeforeExecPoint } from '../transaction/attempt-faults.js';
@@ -66,15 +67,18 @@ export class CallFaults implements AttemptFaults {
   async beforeFn(attempt: number, signal: AbortSignal): Promise<void> {
     this.#signals.set(attempt, signal);
     const fault = this.faultOf(attempt);
-    if (fault.delayMs !== undefined && (fault.at ?? 'read') === 'read') {
-      await sleep(fault.delayMs, signal);
-      this.logged(attempt, { kind: 'delay', phase: 'read', ms: fault.delayMs });
-    }
+    if (fault.delayMs !== undefined && (fault.at ?? 'read') === 'read') await this.delayBeforeFn(attempt, fault.delayMs, signal);
     if (fault.deadline === 'read') {
       await untilAborted(signal);
       this.logged(attempt, { kind: 'deadline', phase: 'read' });
       throw signal.reason;
     }
+  }
+
+  /** Holds `attempt` up for `ms` before `fn`, and logs it. */
+  async delayBeforeFn(attempt: number, ms: number, signal: AbortSignal): Promise<void> {
+    await sleep(ms, signal);
+    this.logged(attempt, { kind: 'delay', phase: 'read', ms });
   }
 
   async beforeExec(point: BeforeExecPoint): Promise<void> {
@@ -105,10 +109,16 @@ export class CallFaults implements AttemptFaults {
       builder: transaction.builder,
       seal: () => transaction.seal(),
       exec: (plan: ExecPlan): ExecFlight => {
+        const alive = connection.alive;
         const flight = transaction.exec(plan);
-        // Nothing of fn's went out: there is no EXEC of the call's writes to abort, lose or wait on.
-        if (!flight.wrote) return flight;
-        if (fault.conflict) this.logged(attempt, { kind: 'conflict', key: this.#call.keys[0]! });
+        // A conflict is one only if it aborted an EXEC (an attempt that queued nothing may send none).
+        if (fault.conflict) {
+          void flight.reply.then(noop, (err: unknown) => {
+            if (isWatchError(err)) this.logged(attempt, { kind: 'conflict', key: this.#call.keys[0]! });
+          });
+        }
+        // Nothing of fn's went out, or nothing could: there is no EXEC of its writes to lose or wait on.
+        if (!flight.wrote || !alive) return flight;
         if (lostReply && this.#mayStrike('lostReply')) return this.#loseReply(attempt, flight, connection, lostReply === 'committed');
         if (deadline) return this.#stopAtExec(attempt, flight);
         return flight;
@@ -117,10 +127,10 @@ export class CallFaults implements AttemptFaults {
   }
 
   /**
-   * Not committed: the connection is dropped before its queued EXEC is written (the client writes
-   * on the next turn of the event loop), so the server never sees it. Committed: the server runs
-   * EXEC and answers; the answer is dropped with the connection, and EXEC fails with the error
-   * the client gives a command whose connection was dropped under it.
+   * Not committed: the connection is dropped before its queued EXEC is written (node-redis writes
+   * on the next turn of the event loop), so the server never sees it, and EXEC fails as the client
+   * fails a command whose connection was dropped. Committed: the server runs EXEC and answers; the
+   * answer is dropped with the connection, and EXEC fails with a lost connection.
    */
   #loseReply(attempt: number, flight: ExecFlight, connection: DedicatedConnection, committed: boolean): ExecFlight {
     if (!committed) {
@@ -131,14 +141,13 @@ export class CallFaults implements AttemptFaults {
     }
     let lost = false;
     // An EXEC that aborted or was refused is passed on as it is: there was no commit to lose.
-    const reply = flight.reply.then(async () => {
+    const reply = flight.reply.then(() => {
       this.#struck.add('lostReply');
-      const cut = connection.sendCommand(['PING']);
       connection.destroy();
       lost = true;
       this.logged(attempt, { kind: 'lost-reply', committed: true });
-      await cut;
-      throw new Error('the connection was dropped with EXEC in flight');
+      // Not a TransactError, nor a reply of the server's: to the engine, a connection that dropped.
+      throw new Error("the connection dropped while EXEC's reply was on its way (injected: lostReply 'committed')");
     });
     return {
       wrote: flight.wrote,

@@ -19,10 +19,11 @@ export interface AttemptFault {
    */
   readonly lostReply?: 'committed' | 'not-committed';
   /**
-   * The lock's lease ends while `fn` runs, as for a paused process. In lock mode (and an auto
-   * call's attempts under the lock) the kit waits until the lease has really run out on the
-   * server before EXEC, so give such calls a short `lock.ttlMs`; in `withLock`, the lease is ended
-   * on the server and renewed at once, as the auto-renewal would, which finds it gone.
+   * The lock's lease runs out before the commit, as for a paused process. In lock mode (and an auto
+   * call's attempts under the lock) the kit waits after `fn` until the lease has really run out on
+   * the server, before EXEC: give such calls a short `lock.ttlMs`. In `withLock`, the lease is
+   * ended on the server while `fn` runs and renewed at once, as the auto-renewal would: the renewal
+   * finds it gone.
    */
   readonly lockLost?: boolean;
   /** Milliseconds the attempt is held up at {@link AttemptFault.at}. */
@@ -85,6 +86,10 @@ export interface ParsedPlan {
   readonly pick: FaultPlanFn;
   /** `lostReply` and `lockLost` strike at most once per call (a {@link FaultPlan}). */
   readonly oncePerCall: boolean;
+  /** A {@link FaultPlan} that names no fault: calls go to the transactor untouched. */
+  readonly empty: boolean;
+  /** A {@link FaultPlan} with a `deadline`: every call needs one (checked before it starts). */
+  readonly needsDeadline: boolean;
 }
 
 /** Validates `plan`; throws `InvalidOptionsError` naming the field and the reason. */
@@ -95,7 +100,7 @@ export function parsePlan(plan: unknown): ParsedPlan {
       const fault = chosen(call, attempt);
       return fault === undefined ? undefined : parseInput(attemptFaultSchema, fault, `plan(call ${call.number}, attempt ${attempt})`);
     };
-    return { pick, oncePerCall: false };
+    return { pick, oncePerCall: false, empty: false, needsDeadline: false };
   }
   const { conflicts = 0, ...rest } = parseInput(planSchema, plan, 'plan');
   // The once-per-call faults are kept on from the first attempt after the conflicts; the kit
@@ -106,5 +111,6 @@ export function parsePlan(plan: unknown): ParsedPlan {
     const { lostReply, lockLost } = rest;
     return { ...(lostReply ? { lostReply } : {}), ...(lockLost ? { lockLost } : {}) };
   };
-  return { pick, oncePerCall: true };
+  const empty = conflicts === 0 && !rest.lostReply && !rest.lockLost && rest.delayMs === undefined && rest.deadline === undefined;
+  return { pick, oncePerCall: true, empty, needsDeadline: rest.deadline !== undefined };
 }

@@ -46,7 +46,8 @@ export function injectFaults<T extends Transactor>(tx: T, plan: FaultPlan | Faul
   if (!internals) {
     throw new InvalidOptionsError([{ path: 'tx', message: 'must be a transactor made by createTransactor (of this copy of redis-transact)' }]);
   }
-  const context: FaultContext = { plan: parsePlan(plan), internals, log: [] };
+  const parsed = parsePlan(plan);
+  const context: FaultContext = { plan: parsed, internals, log: [] };
   let calls = 0;
   const callOf = (operation: FaultCall['operation'], keys: unknown): FaultCall => ({
     number: ++calls,
@@ -55,11 +56,14 @@ export function injectFaults<T extends Transactor>(tx: T, plan: FaultPlan | Faul
   });
 
   const transact = ((keys: readonly string[], fn: TransactionFn<unknown>, options?: TransactOptions) => {
-    // What the engine refuses, it refuses the same way without the kit.
-    if (typeof fn !== 'function') return tx.transact(keys, fn, options);
+    // What the engine refuses, it refuses the same way without the kit; without faults, the call is tx's own.
+    if (typeof fn !== 'function' || parsed.empty) return tx.transact(keys, fn, options);
     let faults: CallFaults;
     try {
-      faults = new CallFaults(context, callOf('transact', keys), stoppable(tx, options));
+      const call = callOf('transact', keys);
+      const canStop = stoppable(tx, options);
+      if (parsed.needsDeadline && !canStop) throw noDeadline(call);
+      faults = new CallFaults(context, call, canStop);
       faults.faultOf(1); // a bad pick is refused before anything is sent
     } catch (err) {
       return Promise.reject(err);
@@ -76,11 +80,13 @@ export function injectFaults<T extends Transactor>(tx: T, plan: FaultPlan | Faul
   }) as T['transact'];
 
   const withLock = (<R>(resources: readonly string[], fn: (lock: Lock) => R | Promise<R>, options?: Parameters<T['withLock']>[2]) => {
-    if (typeof fn !== 'function') return tx.withLock(resources, fn, options);
+    if (typeof fn !== 'function' || parsed.empty) return tx.withLock(resources, fn, options);
     let faults: CallFaults;
     try {
       faults = new CallFaults(context, callOf('withLock', resources), true);
-      refuseOutsideWithLock(faults.faultOf(1));
+      // A plan object is for every call: what has no place in withLock is left out there. A plan
+      // function picked these for this very call: refused, rather than silently not injected.
+      if (!parsed.oncePerCall) refuseOutsideWithLock(faults.faultOf(1));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -88,13 +94,19 @@ export function injectFaults<T extends Transactor>(tx: T, plan: FaultPlan | Faul
       resources,
       async (lock) => {
         const fault = faults.faultOf(1);
-        if (fault.delayMs !== undefined) await faults.beforeFn(1, lock.signal);
+        if (fault.delayMs !== undefined && (fault.at ?? 'read') === 'read') await faults.delayBeforeFn(1, fault.delayMs, lock.signal);
         if (!fault.lockLost) return fn(lock);
         // fn starts with the lock held; its lease ends under it.
         const running = Promise.resolve().then(() => fn(lock));
         running.catch(noop);
-        await loseLease(internals, lock);
-        faults.logged(1, { kind: 'lock-lost' });
+        let ended: boolean;
+        try {
+          ended = await loseLease(internals, lock);
+        } catch (err) {
+          await running.catch(noop); // fn ends before withLock does, whatever the kit ran into
+          throw err;
+        }
+        if (ended) faults.logged(1, { kind: 'lock-lost' });
         return running;
       },
       options,
@@ -130,9 +142,17 @@ function refuseOutsideWithLock(fault: AttemptFault): void {
  * The lease of `lock` ends on the server, and the lock is renewed at once, as its auto-renewal
  * would: the renewal finds it gone, `lock.signal` aborts, and `withLock` ends in `LockLostError`.
  */
-async function loseLease(internals: TransactorInternals, lock: Lock): Promise<void> {
-  await endLease(await internals.commands(), internals.serverLockKeys(lock.resources), lock.token);
+async function loseLease(internals: TransactorInternals, lock: Lock): Promise<boolean> {
+  const ended = await endLease(await internals.commands(), internals.serverLockKeys(lock.resources), lock.token);
   await lock.extend().catch(noop);
+  return ended;
+}
+
+function noDeadline(call: FaultCall): TransactUsageError {
+  return new TransactUsageError(
+    `the fault plan asks for a deadline, but call ${call.number} has no deadline and no signal: ` +
+      'pass options.retry.deadlineMs or options.signal',
+  );
 }
 
 /** Whether a call with `options` on `tx` can be stopped (a deadline fault waits for that). */

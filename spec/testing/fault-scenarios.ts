@@ -180,6 +180,7 @@ export function describeFaults(target: () => FaultTarget): void {
       ).rejects.toBeInstanceOf(LockLostError);
 
       expect(abortedInFn).toBe(true);
+      expect(faulty.faults).toEqual([{ call: 1, attempt: 1, keys, kind: 'lock-lost' }]);
       expect(await target().lockKeys()).toEqual([]);
     });
   });

@@ -97,7 +97,7 @@ describe('the plan', () => {
 
   it('refuses a deadline fault for a call that has no deadline, before anything is sent', async () => {
     const admin = await redis.connect();
-    const faulty = injectFaults(await redis.transactor(), { deadline: 'read' });
+    const faulty = injectFaults(await redis.transactor(), { conflicts: 1, deadline: 'read' });
     const watches = await commandCalls(admin, 'watch');
 
     await expect(faulty.transact(['n'], (t) => void t.write.incr('n'))).rejects.toBeInstanceOf(TransactUsageError);
@@ -126,7 +126,7 @@ describe('with no faults planned', () => {
 });
 
 describe('faults that cannot happen are not claimed', () => {
-  it('logs no conflict for an attempt that queued nothing (no EXEC to abort)', async () => {
+  it('logs no conflict for an optimistic attempt that queued nothing (no EXEC to abort)', async () => {
     const faulty = injectFaults(await redis.transactor(), { conflicts: 1 });
 
     const result = await faulty.transact(['n'], (t) => t.read.get('n'));
@@ -135,11 +135,28 @@ describe('faults that cannot happen are not claimed', () => {
     expect(faulty.faults).toEqual([]);
   });
 
-  it.each([[{ conflicts: 1 }], [{ lostReply: 'committed' as const }], [{ deadline: 'read' as const }], [{ delayMs: 5, at: 'exec' as const }]])(
-    'refuses %j in withLock before the lock is taken',
-    async (plan) => {
+  it('logs the conflict of a lock-mode attempt that queued nothing: its EXEC (the release) aborted', async () => {
+    const faulty = injectFaults(await redis.transactor({ retry: { backoff: 'none' } }), { conflicts: 1 });
+
+    const result = await faulty.transact(['n'], (t) => t.read.get('n'), { mode: 'lock' });
+
+    expect(result.attempts).toBe(2);
+    expect(faulty.faults).toEqual([expect.objectContaining({ kind: 'conflict', attempt: 1 })]);
+  });
+
+  it('leaves out of withLock what a plan object names for transactions', async () => {
+    const faulty = injectFaults(await redis.transactor(), { conflicts: 1, lostReply: 'committed', delayMs: 5, at: 'exec' });
+
+    await expect(faulty.withLock(['r'], () => 'ran')).resolves.toBe('ran');
+
+    expect(faulty.faults).toEqual([]);
+  });
+
+  it.each([[{ conflict: true }], [{ lostReply: 'committed' as const }], [{ deadline: 'read' as const }], [{ delayMs: 5, at: 'exec' as const }]])(
+    'refuses %j picked by a plan function for withLock, before the lock is taken',
+    async (pick) => {
       const admin = await redis.connect();
-      const faulty = injectFaults(await redis.transactor(), plan);
+      const faulty = injectFaults(await redis.transactor(), () => pick);
       let ran = false;
 
       await expect(faulty.withLock(['r'], () => void (ran = true))).rejects.toThrow(/^withLock takes only the faults lockLost and delayMs/);
