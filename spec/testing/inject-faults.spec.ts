@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createTransactor, InvalidOptionsError, TransactUsageError } from '../../lib';
 import { injectFaults } from '../../lib/testing';
-import { commandCalls, useRedis } from '../support/redis';
+import { commandCalls, useRedis, waitFor } from '../support/redis';
 import { describeFaults } from './fault-scenarios';
 
 const redis = useRedis();
@@ -163,6 +163,44 @@ describe('faults that cannot happen are not claimed', () => {
 
       expect(ran).toBe(false);
       expect(await admin.keys('rtlock:*')).toEqual([]);
+    },
+  );
+});
+
+describe('faults among concurrent calls', () => {
+  it.each(['optimistic', 'lock', 'auto'] as const)(
+    'in %s mode, exactly-once calls through the kit and through tx on one key: every commit counted once, nothing left behind',
+    async (mode) => {
+      const admin = await redis.connect();
+      const clientsBefore = (await admin.clientList()).length;
+      const client = await redis.connect();
+      const tx = createTransactor(client, { retry: { maxAttempts: 50, backoff: 'none' } });
+      const kinds = ['conflict', 'committed', 'not-committed', 'deadline'] as const;
+      const faulty = injectFaults(tx, (call, attempt) => {
+        if (attempt > 1) return undefined; // a function's pick holds for one attempt: the retry goes through
+        const kind = kinds[call.number % kinds.length];
+        if (kind === 'conflict') return { conflict: true };
+        if (kind === 'deadline') return { deadline: 'exec' };
+        return { lostReply: kind };
+      });
+      const increment = (via: typeof tx) =>
+        via.transact(['n'], async (t) => {
+          const n = Number(await t.read.get('n'));
+          t.write.set('n', String(n + 1));
+        }, { mode, exactlyOnce: true, retry: { deadlineMs: 2_000 } });
+
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => increment(i % 2 === 0 ? faulty : tx)),
+      );
+
+      // Exactly-once settles every lost reply and every EXEC a deadline cut off: all commit.
+      const failed = outcomes.filter((o) => o.status === 'rejected').map((o) => String((o).reason));
+      expect(failed).toEqual([]);
+      expect(await admin.get('n')).toBe('40');
+      expect(new Set(faulty.faults.map((f) => f.kind))).toEqual(new Set(['conflict', 'lost-reply', 'deadline']));
+      await tx.close();
+      expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+      await waitFor(async () => (await admin.clientList()).length === clientsBefore + 1, 'the transactor’s connections to close');
     },
   );
 });
