@@ -29,7 +29,7 @@ import type { Fence, FenceVerdict, TrailerEnd } from './fence.js';
  * per process ahead of it, so they must stay short next to the tail a caller accepts. Bounded by
  * time, not by a count: a count is ten times too long with a slow `fn` and too short with a fast one.
  */
-export const DEFAULT_BURST_MS = 12;
+export const DEFAULT_BURST_MS = 25;
 
 /** What the lane tells its lock about itself. */
 export interface LaneLockHost {
