@@ -290,7 +290,7 @@ async function waitUntil(problem: () => Promise<string | undefined>, what: strin
 }
 
 /** Distinct free loopback ports, all held at once so none is handed out twice. */
-async function reserveLoopbackPorts(count: number): Promise<number[]> {
+export async function reserveLoopbackPorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },

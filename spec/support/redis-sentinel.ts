@@ -1,0 +1,200 @@
+/**
+ * A real Sentinel deployment on loopback for specs: one primary, its replicas and a quorum of
+ * Sentinels (`redis-server --sentinel`, each with its own config file in a temp dir, since Sentinel
+ * rewrites it), on random ports, every process stopped by pid. `failover()` promotes a replica with
+ * `SENTINEL FAILOVER` and resolves once every Sentinel names the new primary and every other node
+ * replicates from it, so that the next failover can start from a settled deployment.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient, type RedisClientType } from 'redis';
+import { type EmbeddedRedis, resolveRedisServerBinary, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { reserveLoopbackPorts } from './redis-cluster';
+
+/** The name the Sentinels monitor the primary under. */
+export const MASTER_NAME = 'mymaster';
+
+const POLL_MS = 50;
+
+export interface RedisSentinelHarness {
+  /** The data nodes, in start order: `nodes[0]` is the first primary. */
+  readonly nodes: readonly EmbeddedRedis[];
+  /** Where `createSentinel({ name: MASTER_NAME, sentinelRootNodes })` starts. */
+  readonly sentinelRootNodes: ReadonlyArray<{ host: string; port: number }>;
+  /** The node that is primary now, as the Sentinels say. */
+  primary(): Promise<EmbeddedRedis>;
+  /** Promotes a replica; resolves with the new primary once the deployment settled on it. */
+  failover(): Promise<EmbeddedRedis>;
+  /** An admin client to a node (closed by `stop`). */
+  connect(node: EmbeddedRedis): Promise<RedisClientType>;
+  stop(): Promise<void>;
+}
+
+/** Starts a primary, `replicas` replicas and `sentinels` Sentinels (quorum: a majority). */
+export async function startRedisSentinel({
+  replicas = 2,
+  sentinels = 3,
+  timeoutMs = 30_000,
+}: { replicas?: number; sentinels?: number; timeoutMs?: number } = {}): Promise<RedisSentinelHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'redis-sentinel-'));
+  const nodes: EmbeddedRedis[] = [];
+  const sentinelProcesses: ChildProcess[] = [];
+  const clients: RedisClientType[] = [];
+  const sentinelRootNodes: Array<{ host: string; port: number }> = [];
+
+  async function connectUrl(url: string): Promise<RedisClientType> {
+    const client = createClient({ url }) as RedisClientType;
+    client.on('error', () => {}); // a node demoted or stopped by a spec must not crash jest
+    clients.push(client);
+    return client.connect();
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => c.close().catch(() => c.destroy())));
+      await Promise.all(sentinelProcesses.map(stopProcess));
+      await Promise.all(nodes.map((node) => node.stop().catch(() => {})));
+      rmSync(dir, { recursive: true, force: true });
+    })());
+
+  const sentinelAdmins: RedisClientType[] = [];
+  const nodeByPort = (port: number) => {
+    const node = nodes.find((n) => n.port === port);
+    if (!node) throw new Error(`redis-sentinel: no node on port ${port}`);
+    return node;
+  };
+  /** The primary every Sentinel names, or why they do not agree yet. */
+  const agreedPrimary = async (): Promise<number | string> => {
+    const named = await Promise.all(
+      sentinelAdmins.map(async (s) => Number((await s.sendCommand<string[]>(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME]))[1])),
+    );
+    return named.every((port) => port === named[0]) ? named[0]! : `the Sentinels name ${named.join(', ')}`;
+  };
+  /** Whether `primary` is a primary with every other node replicating from it, link up. */
+  const settledOn = async (primary: number): Promise<string | undefined> => {
+    for (const node of nodes) {
+      const info = await (await connectOnce(node)).info('replication');
+      if (node.port === primary) {
+        if (!/role:master/.test(info)) return `${node.port} is not a primary yet`;
+      } else if (!new RegExp(`master_port:${primary}\\b`).test(info) || !/master_link_status:up/.test(info)) {
+        return `${node.port} does not replicate from ${primary} yet`;
+      }
+    }
+    return undefined;
+  };
+  const admins = new Map<number, RedisClientType>();
+  const connectOnce = async (node: EmbeddedRedis) => {
+    let admin = admins.get(node.port);
+    if (!admin) admins.set(node.port, (admin = await connectUrl(node.url)));
+    return admin;
+  };
+
+  try {
+    const primary = await startEmbeddedRedis();
+    nodes.push(primary);
+    for (let i = 0; i < replicas; i++) {
+      nodes.push(await startEmbeddedRedis({ args: ['--replicaof', primary.host, String(primary.port)] }));
+    }
+    const ports = await reserveLoopbackPorts(sentinels);
+    const quorum = Math.floor(sentinels / 2) + 1;
+    for (const [i, port] of ports.entries()) {
+      const conf = join(dir, `sentinel-${i}.conf`);
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${MASTER_NAME} ${primary.host} ${primary.port} ${quorum}`,
+          `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+          `sentinel failover-timeout ${MASTER_NAME} 10000`,
+          `sentinel parallel-syncs ${MASTER_NAME} ${replicas}`,
+          '',
+        ].join('\n'),
+      );
+      const child = spawn(resolveRedisServerBinary(), [conf, '--sentinel'], { stdio: 'ignore' });
+      sentinelProcesses.push(child);
+      sentinelRootNodes.push({ host: '127.0.0.1', port });
+    }
+    for (const root of sentinelRootNodes) {
+      await waitUntil(async () => {
+        try {
+          sentinelAdmins.push(await connectUrl(`redis://${root.host}:${root.port}`));
+          return undefined;
+        } catch (err) {
+          return String(err);
+        }
+      }, `Sentinel ${root.port} to listen`, timeoutMs);
+    }
+    // Each Sentinel finds the replicas from the primary, and the other Sentinels by their hellos.
+    await waitUntil(async () => {
+      for (const s of sentinelAdmins) {
+        const field = fieldsOf(await s.sendCommand(['SENTINEL', 'MASTER', MASTER_NAME]));
+        if (field('num-slaves') !== replicas || field('num-other-sentinels') !== sentinels - 1) {
+          return `a Sentinel sees ${field('num-slaves')} replicas and ${field('num-other-sentinels')} other Sentinels`;
+        }
+      }
+      return settledOn(primary.port);
+    }, 'the Sentinels to find every replica and each other', timeoutMs);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const primary = async (): Promise<EmbeddedRedis> => {
+    const agreed = await agreedPrimary();
+    if (typeof agreed === 'string') throw new Error(`redis-sentinel: ${agreed}`);
+    return nodeByPort(agreed);
+  };
+  return {
+    nodes,
+    sentinelRootNodes,
+    primary,
+    async failover() {
+      const before = await primary();
+      await sentinelAdmins[0]!.sendCommand(['SENTINEL', 'FAILOVER', MASTER_NAME]);
+      let after: EmbeddedRedis | undefined;
+      await waitUntil(async () => {
+        const agreed = await agreedPrimary();
+        if (typeof agreed === 'string') return agreed;
+        if (agreed === before.port) return `the Sentinels still name ${before.port}`;
+        after = nodeByPort(agreed);
+        return settledOn(agreed);
+      }, `a failover away from ${before.port}`, timeoutMs);
+      return after!;
+    },
+    connect: (node) => connectUrl(node.url),
+    stop,
+  };
+}
+
+/** A reply of field names and values (a flat array in RESP2, a map in RESP3), as a lookup. */
+function fieldsOf(reply: unknown): (name: string) => number {
+  if (Array.isArray(reply)) return (name) => Number(reply[reply.indexOf(name) + 1]);
+  if (reply instanceof Map) return (name) => Number(reply.get(name));
+  return (name) => Number((reply as Record<string, unknown>)[name]);
+}
+
+async function waitUntil(problem: () => Promise<string | undefined>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await problem().catch((err: unknown) => String(err));
+    if (last === undefined) return;
+    if (Date.now() > deadline) throw new Error(`redis-sentinel: timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
+    await sleep(POLL_MS);
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process lingers; resolves once it has exited. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+  await exited;
+  clearTimeout(timer);
+}
