@@ -6,7 +6,7 @@
  * replicates from it, so that the next failover can start from a settled deployment.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -94,10 +94,17 @@ export async function startRedisSentinel({
   };
 
   try {
-    const primary = await startEmbeddedRedis();
+    // Each node keeps its files (a replica's full sync writes an RDB) in a directory of its own
+    // under the temp dir, never in the working directory, and persists nothing across restarts.
+    const nodeArgs = (name: string) => {
+      const nodeDir = join(dir, name);
+      mkdirSync(nodeDir);
+      return ['--dir', nodeDir, '--save', '', '--appendonly', 'no'];
+    };
+    const primary = await startEmbeddedRedis({ args: nodeArgs('node-0') });
     nodes.push(primary);
     for (let i = 0; i < replicas; i++) {
-      nodes.push(await startEmbeddedRedis({ args: ['--replicaof', primary.host, String(primary.port)] }));
+      nodes.push(await startEmbeddedRedis({ args: [...nodeArgs(`node-${i + 1}`), '--replicaof', primary.host, String(primary.port)] }));
     }
     const ports = await reserveLoopbackPorts(sentinels);
     const quorum = Math.floor(sentinels / 2) + 1;
