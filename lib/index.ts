@@ -10,7 +10,7 @@ export type {
   WriteBuilderOf,
 } from './transactor.js';
 export { DEFAULT_AUTO_MODE, DEFAULT_MAX_CONNECTIONS } from './transactor-options.js';
-export type { AutoModeOptions, SettleOptions, TransactMode, TransactOptions, TransactorOptions } from './transactor-options.js';
+export type { AutoModeOptions, ReplicationOptions, SettleOptions, TransactMode, TransactOptions, TransactorOptions } from './transactor-options.js';
 export { DEFAULT_MARKER_TTL_MS } from './exactly-once/commit-marker.js';
 export type { CommitMarkerRef } from './exactly-once/commit-marker.js';
 export type { SettledOutcome } from './exactly-once/settle-outcome.js';

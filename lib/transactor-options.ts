@@ -43,6 +43,8 @@ export interface TransactorOptions {
   exactlyOnce?: boolean;
   /** The default of every call's {@link TransactOptions.markerTtlMs}. @defaultValue 600000 (10 minutes) */
   markerTtlMs?: number;
+  /** The default of every call's {@link TransactOptions.replication}. @defaultValue none */
+  replication?: ReplicationOptions;
 }
 
 /** Auto mode's tuning (see {@link TransactMode}). */
@@ -101,6 +103,23 @@ export interface TransactOptions {
    * @defaultValue the transactor's `markerTtlMs`, else 600000 (10 minutes)
    */
   markerTtlMs?: number;
+  /**
+   * Wait, after the commit, until `replicas` replicas acknowledged it or `timeoutMs` passed (Redis
+   * `WAIT`, sent in the same write as EXEC: no extra round trip, the reply comes once replicas
+   * caught up). The result's `replicatedTo` says how many did. It narrows, and does not close, the
+   * window in which a failover loses an acknowledged commit (replication is asynchronous): see
+   * docs/replication.md.
+   * @defaultValue the transactor's `replication`, else none
+   */
+  replication?: ReplicationOptions;
+}
+
+/** Options of the replication wait after a commit (`WAIT replicas timeoutMs`). */
+export interface ReplicationOptions {
+  /** Replicas that must acknowledge the commit, 1 to 100. */
+  replicas: number;
+  /** The longest wait for them, in whole milliseconds, 1 to 2147483647 (`WAIT` with 0 would never end). */
+  timeoutMs: number;
 }
 
 /** Options of `tx.settle`. */
@@ -124,6 +143,17 @@ const count = z
 /** Whole milliseconds, 1 s to 7 days: long enough to settle, short enough to not pile up keys. */
 const markerTtlMs = durationMs({ min: 1_000, rule: 'must be at least 1000 (one second)', max: 604_800_000, maxReason: 'seven days' });
 const exactlyOnce = z.boolean({ error: 'must be true or false' });
+const replication = z.strictObject(
+  {
+    replicas: z
+      .number({ error: 'must be a whole number from 1 to 100' })
+      .int({ error: 'must be a whole number from 1 to 100' })
+      .min(1, { error: 'must be a whole number from 1 to 100' })
+      .max(100, { error: 'must be a whole number from 1 to 100' }),
+    timeoutMs: durationMs({ min: 1, rule: 'must be a whole number of milliseconds, at least 1 (WAIT with 0 never ends)' }),
+  },
+  { error: 'must be an object { replicas, timeoutMs }' },
+);
 
 const fn = z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
 
@@ -149,6 +179,7 @@ export const transactorOptionsSchema = z.strictObject({
   lock: lockOptionsSchema.pick({ ttlMs: true, acquireTimeoutMs: true }).optional(),
   exactlyOnce: exactlyOnce.optional(),
   markerTtlMs: markerTtlMs.optional(),
+  replication: replication.optional(),
 }, { error: 'must be an object' });
 
 const abortSignal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' });
@@ -165,4 +196,5 @@ export const transactOptionsSchema = z.strictObject({
   lock: lockOptionsSchema.omit({ signal: true }).optional(),
   exactlyOnce: exactlyOnce.optional(),
   markerTtlMs: markerTtlMs.optional(),
+  replication: replication.optional(),
 }, { error: 'must be an object' });

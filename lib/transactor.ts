@@ -182,7 +182,8 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
           : optimisticLocking(lockOptions);
     const marker = (call?.exactlyOnce ?? parsed.exactlyOnce) ? topology.commitMarker(keySet, call?.markerTtlMs ?? markerTtlMs) : undefined;
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker, faults };
+    const replication = call?.replication ?? parsed.replication;
+    const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker, replication, faults };
     return traced(parsed.tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }, () =>
       runTransaction(transaction, callPolicy),
       (err) => observer.tracerFailed(err),

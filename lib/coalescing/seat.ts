@@ -37,7 +37,7 @@ export type ExecOutcome<V extends ExecVerdict> = {
   /** Whether the commit marker went with them. */
   readonly marked: boolean;
 } & (
-  | { readonly kind: 'committed'; readonly replies: unknown[] }
+  | { readonly kind: 'committed'; readonly replies: unknown[]; /** The reply of the plan's `after`. */ readonly after?: Promise<unknown> | undefined }
   /** EXEC failed; `verdict` is the classifier's on `error`. */
   | { readonly kind: 'failed'; readonly error: unknown; readonly verdict: V }
   /** EXEC aborted, and the lock it ran under was lost meanwhile: nothing was written. */
@@ -94,10 +94,15 @@ export class Seat {
    * lock turns the outcome into its `LockLostError`. Cleanup the EXEC leaves (a release by token)
    * is done before this resolves.
    */
-  async commit<V extends ExecVerdict>(transaction: Transaction, marker: MarkerWrite | undefined, rules: CommitRules<V>): Promise<ExecOutcome<V>> {
+  async commit<V extends ExecVerdict>(
+    transaction: Transaction,
+    marker: MarkerWrite | undefined,
+    rules: CommitRules<V>,
+    after?: readonly string[],
+  ): Promise<ExecOutcome<V>> {
     const fence = this.fence;
     const trailer = fence?.trailer();
-    const flight = transaction.exec({ marker, trailer: trailer && [trailer] });
+    const flight = transaction.exec({ marker, trailer: trailer && [trailer], after });
     // A release must land before any cleanup of this call that goes over another connection.
     if (trailer) this.connection.mustLand(flight.reply);
     else this.#passTurn();
@@ -110,7 +115,7 @@ export class Seat {
     }
     if (trailer) await fence!.trailerEnded(trailerEnd(failure?.verdict.ran ?? 'yes', flight.trailerReplies));
     const { wrote, marked } = flight;
-    if (!failure) return { kind: 'committed', wrote, marked, replies: replies! };
+    if (!failure) return { kind: 'committed', wrote, marked, replies: replies!, after: flight.after };
     const { next } = failure.verdict;
     if (fence && next.do === 'retry' && next.reason === 'conflict') {
       const lost = await fence.afterConflict();

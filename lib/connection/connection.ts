@@ -56,6 +56,11 @@ export interface ExecPlan {
   readonly marker?: MarkerWrite | undefined;
   /** Raw commands sent after `fn`'s (the lock's release); their replies are never the caller's. */
   readonly trailer?: readonly (readonly string[])[] | undefined;
+  /**
+   * A raw command sent right after EXEC, in the same write (`WAIT` for replicas), when EXEC is sent:
+   * its reply is {@link ExecFlight.after}.
+   */
+  readonly after?: readonly string[] | undefined;
 }
 
 /** A commit marker to set in the MULTI: `SET key value PX ttlMs`. */
@@ -81,6 +86,8 @@ export interface ExecFlight {
   readonly reply: Promise<unknown[]>;
   /** The raw replies of the trailer's commands (error replies included), once EXEC ran; else `undefined`. */
   readonly trailerReplies: readonly unknown[] | undefined;
+  /** The reply of {@link ExecPlan.after}, when it was sent. */
+  readonly after?: Promise<unknown> | undefined;
 }
 
 /** What runs a script: a shared connection, or a cluster client routed by the first key. */

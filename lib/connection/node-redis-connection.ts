@@ -176,6 +176,7 @@ interface TransactionBase {
 class Flight implements ExecFlight {
   reply!: Promise<unknown[]>;
   trailerReplies: readonly unknown[] | undefined;
+  after: Promise<unknown> | undefined;
   constructor(
     readonly wrote: boolean,
     readonly marked: boolean,
@@ -268,14 +269,24 @@ class NodeRedisTransaction implements Transaction {
       return Promise.resolve([]);
     }
     const { client } = this.#base;
-    if (!marker && !trailer?.length) return client._executeMulti(commands, selectedDB);
+    if (!marker && !trailer?.length) return this.#sendAfter(flight, plan, client._executeMulti(commands, selectedDB));
     const head = marker ? 1 : 0;
     const all: QueuedCommand[] = marker ? [{ args: this.#markerSet(marker) }, ...commands] : [...commands];
     for (const args of trailer ?? []) all.push({ args });
-    return client._executeMulti(all, selectedDB).then((raw) => {
+    const exec = client._executeMulti(all, selectedDB).then((raw) => {
       flight.trailerReplies = raw.slice(head + commands.length);
       return raw.slice(head, head + commands.length);
     });
+    return this.#sendAfter(flight, plan, exec);
+  }
+
+  /** Queues the plan's `after` command right behind EXEC (node-redis writes both in one write). */
+  #sendAfter(flight: Flight, plan: ExecPlan, exec: Promise<unknown[]>): Promise<unknown[]> {
+    if (plan.after) {
+      flight.after = this.#base.client.sendCommand(plan.after);
+      flight.after.catch(noop);
+    }
+    return exec;
   }
 
   /** `SET marker value PX ttl`, in the connection's own database, under its key prefix. */

@@ -153,6 +153,7 @@ export class CallFaults implements AttemptFaults {
       wrote: flight.wrote,
       marked: flight.marked,
       reply,
+      after: flight.after,
       get trailerReplies() {
         return lost ? undefined : flight.trailerReplies;
       },
@@ -180,6 +181,7 @@ export class CallFaults implements AttemptFaults {
       wrote: flight.wrote,
       marked: flight.marked,
       reply,
+      after: flight.after,
       get trailerReplies() {
         return signal.aborted ? undefined : flight.trailerReplies;
       },

@@ -48,6 +48,8 @@ export interface TransactionCall<T> {
   readonly observer: Observer;
   /** Set for an exactly-once call: each attempt's commit marker, to settle a lost EXEC reply. */
   readonly marker: CommitMarker | undefined;
+  /** Replicas to wait for after the commit (`WAIT`), if any. */
+  readonly replication?: { readonly replicas: number; readonly timeoutMs: number } | undefined;
   /** Faults to inject (the testing kit): none for a call of the app. */
   readonly faults?: AttemptFaults | undefined;
 }
@@ -68,6 +70,8 @@ export type AttemptOutcome<T> =
       readonly replies: unknown[];
       /** EXEC's reply was lost and the commit was settled by its marker: `replies` is empty. */
       readonly repliesLost?: true;
+      /** Replicas that acknowledged the commit, when the call waits for them. */
+      readonly replicatedTo?: number;
     }
   | { readonly kind: 'retry'; readonly reason: RetryReason; readonly cause: unknown }
   /** Another process holds the keys' lock: run again at once, under the lock (not a failed attempt). */
@@ -200,13 +204,21 @@ class Attempt<T> {
     // out since this attempt's WATCH (judged before this attempt's own EXEC counts).
     const localWriter = mark !== undefined && call.ledger.execSinceOn(keys, mark);
     call.ledger.execSent(keys);
-    const exec = await this.#seat.commit(this.#transaction, write, {
-      race: (reply) => call.scope.race(reply),
-      classify: (err) => this.#classify(err, 'exec'),
-    });
+    const { replication } = call;
+    const exec = await this.#seat.commit(
+      this.#transaction,
+      write,
+      { race: (reply) => call.scope.race(reply), classify: (err) => this.#classify(err, 'exec') },
+      replication && ['WAIT', String(replication.replicas), String(replication.timeoutMs)],
+    );
 
     // 5. What became of it.
-    if (exec.kind === 'committed') return { kind: 'committed', value, replies: exec.replies };
+    if (exec.kind === 'committed') {
+      if (!exec.after) return { kind: 'committed', value, replies: exec.replies };
+      // Committed whatever the wait says: a WAIT that failed (the connection dropped) counts none.
+      const replicatedTo = Number(await exec.after.catch(() => 0));
+      return { kind: 'committed', value, replies: exec.replies, replicatedTo };
+    }
     if (exec.kind === 'lock-lost') throw exec.error;
     const { error, verdict } = exec;
     this.#fate = verdict.connection;

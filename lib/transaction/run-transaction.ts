@@ -18,6 +18,11 @@ export interface TransactResult<T, Replies = unknown[]> {
    * is empty, since they cannot be recovered. Always false otherwise.
    */
   readonly repliesLost: boolean;
+  /**
+   * With `replication`: how many replicas acknowledged the commit within its `timeoutMs` (0 when
+   * the acknowledgement could not be read; absent when EXEC's reply was lost). Absent otherwise.
+   */
+  readonly replicatedTo?: number;
 }
 
 /** Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped. */
@@ -36,7 +41,8 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       const attempt = count.attempts;
       if (outcome.kind === 'committed') {
         observer.commit(keys, attempt, count.mode, performance.now() - startedAt);
-        return { value: outcome.value, replies: outcome.replies, attempts: attempt, repliesLost: outcome.repliesLost ?? false };
+        const result = { value: outcome.value, replies: outcome.replies, attempts: attempt, repliesLost: outcome.repliesLost ?? false };
+        return outcome.replicatedTo === undefined ? result : { ...result, replicatedTo: outcome.replicatedTo };
       }
       if (outcome.kind === 'give-way') continue; // at once, under the lock
       if (outcome.reason === 'conflict') observer.conflict(keys, attempt, count.mode);
