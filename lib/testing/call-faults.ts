@@ -149,15 +149,7 @@ export class CallFaults implements AttemptFaults {
       // Not a TransactError, nor a reply of the server's: to the engine, a connection that dropped.
       throw new Error("the connection dropped while EXEC's reply was on its way (injected: lostReply 'committed')");
     });
-    return {
-      wrote: flight.wrote,
-      marked: flight.marked,
-      reply,
-      after: flight.after,
-      get trailerReplies() {
-        return lost ? undefined : flight.trailerReplies;
-      },
-    };
+    return replaceReply(flight, reply, () => lost);
   }
 
   /** EXEC runs on the server; its reply is held back until the call is stopped (its deadline passed). */
@@ -177,16 +169,21 @@ export class CallFaults implements AttemptFaults {
     );
     // The engine stops listening when the call is stopped, before this settles.
     reply.catch(noop);
-    return {
-      wrote: flight.wrote,
-      marked: flight.marked,
-      reply,
-      after: flight.after,
-      get trailerReplies() {
-        return signal.aborted ? undefined : flight.trailerReplies;
-      },
-    };
+    return replaceReply(flight, reply, () => signal.aborted);
   }
+}
+
+/** `flight` with the kit's `reply` instead of its own; once `replyGone`, the trailer's replies are gone too. */
+function replaceReply(flight: ExecFlight, reply: Promise<unknown[]>, replyGone: () => boolean): ExecFlight {
+  return {
+    wrote: flight.wrote,
+    marked: flight.marked,
+    reply,
+    after: flight.after,
+    get trailerReplies() {
+      return replyGone() ? undefined : flight.trailerReplies;
+    },
+  };
 }
 
 /** `Omit` over each member of a union. */
