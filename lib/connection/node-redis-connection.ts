@@ -282,7 +282,8 @@ class NodeRedisTransaction implements Transaction {
 
   /** Queues the plan's `after` command right behind EXEC (node-redis writes both in one write). */
   #sendAfter(flight: Flight, plan: ExecPlan, exec: Promise<unknown[]>): Promise<unknown[]> {
-    if (plan.after) {
+    // Only behind fn's writes: a lock release alone (or nothing of fn's) has no commit to wait for.
+    if (plan.after && flight.wrote) {
       flight.after = this.#base.client.sendCommand(plan.after);
       flight.after.catch(noop);
     }

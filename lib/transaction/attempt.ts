@@ -18,6 +18,7 @@ import type { Observer } from '../observability/observer.js';
 import type { Route } from '../topology/topology.js';
 import type { Cleanup } from '../util/cleanup.js';
 import { noop } from '../util/noop.js';
+import { raceAbortWithin } from '../util/race-abort.js';
 import { STOPPED } from '../util/stopped.js';
 import type { KeySet } from '../validation/key-set.js';
 import { validateKeys } from '../validation/keys.js';
@@ -78,6 +79,9 @@ export type AttemptOutcome<T> =
   | { readonly kind: 'give-way' };
 
 const GIVE_WAY = Object.freeze({ kind: 'give-way' as const });
+
+/** How much longer than WAIT's own timeout its reply may take (a round trip on a busy machine). */
+const WAIT_REPLY_MARGIN_MS = 1_000;
 
 /**
  * Runs one attempt. WATCH is not awaited before `fn` runs, so it travels with `fn`'s first reads,
@@ -205,19 +209,19 @@ class Attempt<T> {
     const localWriter = mark !== undefined && call.ledger.execSinceOn(keys, mark);
     call.ledger.execSent(keys);
     const { replication } = call;
+    // The replicas' wait ends by the call's deadline too: the server's timeout, and a local bound.
+    const waitMs = replication && Math.max(1, Math.min(replication.timeoutMs, Math.floor(call.scope.remainingMs())));
     const exec = await this.#seat.commit(
       this.#transaction,
       write,
       { race: (reply) => call.scope.race(reply), classify: (err) => this.#classify(err, 'exec') },
-      replication && ['WAIT', String(replication.replicas), String(replication.timeoutMs)],
+      replication && ['WAIT', String(replication.replicas), String(waitMs)],
     );
 
     // 5. What became of it.
     if (exec.kind === 'committed') {
-      if (!exec.after) return { kind: 'committed', value, replies: exec.replies };
-      // Committed whatever the wait says: a WAIT that failed (the connection dropped) counts none.
-      const replicatedTo = Number(await exec.after.catch(() => 0));
-      return { kind: 'committed', value, replies: exec.replies, replicatedTo };
+      if (!exec.after || waitMs === undefined) return { kind: 'committed', value, replies: exec.replies };
+      return { kind: 'committed', value, replies: exec.replies, replicatedTo: await this.#replicatedTo(exec.after, waitMs) };
     }
     if (exec.kind === 'lock-lost') throw exec.error;
     const { error, verdict } = exec;
@@ -268,6 +272,22 @@ class Attempt<T> {
         return answer;
       },
     };
+  }
+
+  /**
+   * How many replicas acknowledged the commit: WAIT's answer. The commit stands whatever it is, so
+   * nothing here fails the call: an error reply, a dropped connection, or no answer by the wait's
+   * end (plus a margin) or the call's stop counts none. A connection whose WAIT is still pending
+   * on the server is not reused.
+   */
+  async #replicatedTo(wait: Promise<unknown>, waitMs: number): Promise<number> {
+    try {
+      const count = await raceAbortWithin(wait, { signal: this.#call.scope.abortable, ms: waitMs + WAIT_REPLY_MARGIN_MS }, STOPPED);
+      return typeof count === 'number' ? count : 0;
+    } catch (err) {
+      if (err === STOPPED || !this.#seat.connection.alive) this.#fate = 'destroy';
+      return 0;
+    }
   }
 
   #beforeExecPoint(fenced: readonly string[] | undefined): BeforeExecPoint {

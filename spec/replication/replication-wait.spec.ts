@@ -11,6 +11,7 @@ import { TcpProxy } from '../support/tcp-proxy';
 /** A primary and one replica, each with files in a temp dir of its own. */
 let dir: string;
 let primary: EmbeddedRedis;
+let primaryClient: RedisClientType | undefined;
 let replica: EmbeddedRedis;
 const opened: Array<{ close(): Promise<unknown> }> = [];
 
@@ -21,18 +22,21 @@ beforeAll(async () => {
   replica = await startEmbeddedRedis({ args: [...files('replica'), '--replicaof', primary.host, String(primary.port)] });
   const admin = await connect(replica.url);
   await waitFor(async () => /master_link_status:up/.test(await admin.info('replication')), 'the replica to sync', 10_000);
+  primaryClient = createClient({ url: primary.url });
+  await primaryClient.connect();
 }, 30_000);
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((c) => c.close().catch(() => {})));
 });
 afterAll(async () => {
+  await primaryClient?.close();
   await replica?.stop();
   await primary?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function connect(url: string): Promise<RedisClientType> {
-  const client = createClient({ url }) as RedisClientType;
+  const client: RedisClientType = createClient({ url });
   client.on('error', () => {});
   opened.push(client);
   return client.connect();
@@ -79,6 +83,8 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     }
   });
 
+  // A WAIT sent before EXEC (on a fresh connection: nothing written yet) would answer 1 at once:
+  // the count of 0 here also pins WAIT behind EXEC.
   it('reports 0 when no replica acknowledged within timeoutMs: the commit stands on the primary', async () => {
     const tx = transactor(await connect(primary.url));
     const onReplica = await connect(replica.url);
@@ -92,14 +98,63 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     await waitFor(async () => (await onReplica.get('p')) === '1', 'the replica to catch up once unpaused', 5_000);
   });
 
+  it('ends the wait with the call’s deadline: 0 replicas, long before timeoutMs, the commit standing', async () => {
+    const tx = transactor(await connect(primary.url));
+    const onReplica = await connect(replica.url);
+    await onReplica.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+
+    const result = await tx.transact(['d'], increment('d'), { replication: { replicas: 1, timeoutMs: 60_000 }, retry: { deadlineMs: 200 } });
+
+    expect(result.replicatedTo).toBe(0);
+    // The replica has not acknowledged the commit yet (it is still paused): the call did not wait for it.
+    const info = await (await connect(primary.url)).info('replication');
+    const acked = Number(/slave0:[^\r\n]*offset=(\d+)/.exec(info)![1]);
+    expect(acked).toBeLessThan(Number(/master_repl_offset:(\d+)/.exec(info)![1]));
+    expect(await (await connect(primary.url)).get('d')).toBe('1');
+    await waitFor(async () => (await onReplica.get('d')) === '1', 'the replica to catch up once unpaused', 10_000);
+  });
+
+  it.each(['optimistic', 'lock'] as const)('sends no WAIT and reports nothing when fn queued nothing (%s mode)', async (mode) => {
+    const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 1_000 } });
+    const admin = await connect(primary.url);
+    const waits = await commandCalls(admin, 'wait');
+
+    const result = await tx.transact(['quiet'], (t) => t.read.get('quiet'), { mode });
+
+    expect('replicatedTo' in result).toBe(false);
+    expect(await commandCalls(admin, 'wait')).toBe(waits);
+  });
+
+  it('takes a call’s replication over the transactor’s', async () => {
+    const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 1 } });
+    const onReplica = await connect(replica.url);
+
+    // While the replica is paused for 300 ms, the transactor's 1 ms wait sees no replica, and the
+    // call's own 5 s wait sees it once it resumes.
+    await onReplica.sendCommand(['CLIENT', 'PAUSE', '300', 'ALL']);
+    const byDefault = await tx.transact(['o'], increment('o'));
+    const ownWait = await tx.transact(['o'], increment('o'), { replication: { replicas: 1, timeoutMs: 5_000 } });
+
+    expect(byDefault.replicatedTo).toBe(0);
+    expect(ownWait.replicatedTo).toBe(1);
+  });
+
   it('has nothing to report when the EXEC reply was lost and settled (exactly-once): replicatedTo is absent', async () => {
     const tx = transactor(await connect(primary.url));
     const faulty = injectFaults(tx, { lostReply: 'committed' });
+    const plain = await tx.transact(['lost'], increment('lost'), { exactlyOnce: true, replication: { replicas: 1, timeoutMs: 1_000 } });
 
     const result = await faulty.transact(['lost'], increment('lost'), { exactlyOnce: true, replication: { replicas: 1, timeoutMs: 1_000 } });
 
+    expect(plain.replicatedTo).toBe(1); // the same call without the fault reports it
     expect(result).toMatchObject({ repliesLost: true });
     expect('replicatedTo' in result).toBe(false);
+  });
+
+  it('refuses a transactor’s bad replication option', () => {
+    expect(() => createTransactor(primaryClient!, { replication: { replicas: 101, timeoutMs: 1 } })).toThrow(
+      'options.replication.replicas: must be a whole number from 1 to 100, got 101',
+    );
   });
 
   it.each([
