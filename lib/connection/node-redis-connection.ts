@@ -269,7 +269,11 @@ class NodeRedisTransaction implements Transaction {
       return Promise.resolve([]);
     }
     const { client } = this.#base;
-    if (!marker && !trailer?.length) return this.#sendAfter(flight, plan, client._executeMulti(commands, selectedDB));
+    if (!marker && !trailer?.length) {
+      const exec = client._executeMulti(commands, selectedDB);
+      this.#queueAfter(flight, plan);
+      return exec;
+    }
     const head = marker ? 1 : 0;
     const all: QueuedCommand[] = marker ? [{ args: this.#markerSet(marker) }, ...commands] : [...commands];
     for (const args of trailer ?? []) all.push({ args });
@@ -277,17 +281,16 @@ class NodeRedisTransaction implements Transaction {
       flight.trailerReplies = raw.slice(head + commands.length);
       return raw.slice(head, head + commands.length);
     });
-    return this.#sendAfter(flight, plan, exec);
+    this.#queueAfter(flight, plan);
+    return exec;
   }
 
   /** Queues the plan's `after` command right behind EXEC (node-redis writes both in one write). */
-  #sendAfter(flight: Flight, plan: ExecPlan, exec: Promise<unknown[]>): Promise<unknown[]> {
+  #queueAfter(flight: Flight, plan: ExecPlan): void {
     // Only behind fn's writes: a lock release alone (or nothing of fn's) has no commit to wait for.
-    if (plan.after && flight.wrote) {
-      flight.after = this.#base.client.sendCommand(plan.after);
-      flight.after.catch(noop);
-    }
-    return exec;
+    if (!plan.after || !flight.wrote) return;
+    flight.after = this.#base.client.sendCommand(plan.after);
+    flight.after.catch(noop);
   }
 
   /** `SET marker value PX ttl`, in the connection's own database, under its key prefix. */

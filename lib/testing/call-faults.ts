@@ -27,7 +27,8 @@ export class CallFaults implements AttemptFaults {
   /** Whether the call can be stopped at all: a deadline fault waits for it. */
   readonly #stoppable: boolean;
   readonly #byAttempt = new Map<number, AttemptFault>();
-  readonly #signals = new Map<number, AbortSignal>();
+  /** The call's signal (`t.signal`: the same for every attempt), once `fn` first ran. */
+  #signal: AbortSignal | undefined;
   /** Once-per-call faults (a {@link FaultPlan}) that already struck. */
   readonly #struck = new Set<'lostReply' | 'lockLost'>();
 
@@ -65,7 +66,7 @@ export class CallFaults implements AttemptFaults {
 
   /** Before the app's `fn` runs in `attempt`: the read-phase faults. */
   async beforeFn(attempt: number, signal: AbortSignal): Promise<void> {
-    this.#signals.set(attempt, signal);
+    this.#signal = signal;
     const fault = this.faultOf(attempt);
     if (fault.delayMs !== undefined && (fault.at ?? 'read') === 'read') await this.delayBeforeFn(attempt, fault.delayMs, signal);
     if (fault.deadline === 'read') {
@@ -85,7 +86,7 @@ export class CallFaults implements AttemptFaults {
     const { attempt } = point;
     const fault = this.faultOf(attempt);
     if (fault.delayMs !== undefined && fault.at === 'exec') {
-      await sleep(fault.delayMs, this.#signals.get(attempt));
+      await sleep(fault.delayMs, this.#signal);
       this.logged(attempt, { kind: 'delay', phase: 'exec', ms: fault.delayMs });
     }
     // Logged once EXEC goes out (see `transaction`): an attempt that queued nothing sends none,
@@ -94,8 +95,7 @@ export class CallFaults implements AttemptFaults {
     // Only an attempt under the lock has a lease to lose.
     if (fault.lockLost && point.serverLockKeys.length > 0 && this.#mayStrike('lockLost')) {
       this.#struck.add('lockLost');
-      const signal = this.#signals.get(attempt) ?? new AbortController().signal;
-      await waitOutLease(await this.#context.internals.commands(), point.serverLockKeys, signal);
+      await waitOutLease(await this.#context.internals.commands(), point.serverLockKeys, this.#signal);
       this.logged(attempt, { kind: 'lock-lost' });
     }
   }
@@ -154,7 +154,7 @@ export class CallFaults implements AttemptFaults {
 
   /** EXEC runs on the server; its reply is held back until the call is stopped (its deadline passed). */
   #stopAtExec(attempt: number, flight: ExecFlight): ExecFlight {
-    const signal = this.#signals.get(attempt)!;
+    const signal = this.#signal!;
     const reply = flight.reply.then(
       async (replies) => {
         await untilAborted(signal);

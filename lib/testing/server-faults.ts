@@ -53,7 +53,7 @@ export async function touchKey(side: ScriptClient, serverKey: string): Promise<v
  * Waits until the lease on `serverLockKeys` has run out on the server. The holder's own clock
  * counts its lease as over no later than the server does, so it finds it lost too.
  */
-export async function waitOutLease(side: ScriptClient, serverLockKeys: readonly string[], signal: AbortSignal): Promise<void> {
+export async function waitOutLease(side: ScriptClient, serverLockKeys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
   for (;;) {
     const left = Number(await side.sendCommand(['EVAL', LONGEST_LEASE, String(serverLockKeys.length), ...serverLockKeys]));
     if (left === -2) return;

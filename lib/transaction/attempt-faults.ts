@@ -5,13 +5,10 @@
  * @internal
  */
 import type { DedicatedConnection, Transaction } from '../connection/connection.js';
-import type { AttemptMode } from '../observability/events.js';
 
 /** One attempt after `fn` ran and every WATCH was answered, before the fence's check and EXEC. @internal */
 export interface BeforeExecPoint {
   readonly attempt: number;
-  /** Whether the attempt runs under the lane's lock (`'lock'`) or not. */
-  readonly mode: AttemptMode;
   /** The call's keys as the server names them (the client's key prefix added). */
   readonly serverKeys: readonly string[];
   /** The lock keys the attempt runs under, as the server names them; empty when it holds no lock. */

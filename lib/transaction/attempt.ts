@@ -210,7 +210,7 @@ class Attempt<T> {
     call.ledger.execSent(keys);
     const { replication } = call;
     // The replicas' wait ends by the call's deadline too: the server's timeout, and a local bound.
-    const waitMs = replication && Math.max(1, Math.min(replication.timeoutMs, Math.floor(call.scope.remainingMs())));
+    const waitMs = replication ? Math.max(1, Math.min(replication.timeoutMs, Math.floor(call.scope.remainingMs()))) : 0;
     const exec = await this.#seat.commit(
       this.#transaction,
       write,
@@ -220,7 +220,7 @@ class Attempt<T> {
 
     // 5. What became of it.
     if (exec.kind === 'committed') {
-      if (!exec.after || waitMs === undefined) return { kind: 'committed', value, replies: exec.replies };
+      if (!exec.after) return { kind: 'committed', value, replies: exec.replies };
       return { kind: 'committed', value, replies: exec.replies, replicatedTo: await this.#replicatedTo(exec.after, waitMs) };
     }
     if (exec.kind === 'lock-lost') throw exec.error;
@@ -293,13 +293,11 @@ class Attempt<T> {
   #beforeExecPoint(fenced: readonly string[] | undefined): BeforeExecPoint {
     const { connection, fence } = this.#seat;
     const serverName = (key: string) => String(connection.prefixed(key));
-    const mode = fence?.mode ?? 'optimistic';
     return {
       attempt: this.#number,
-      mode,
       serverKeys: this.#call.keySet.keys.map(serverName),
       // A lock-aware optimistic attempt watches the lock keys too, but holds no lock.
-      serverLockKeys: mode === 'lock' && fenced ? fenced.map(serverName) : [],
+      serverLockKeys: fence?.mode === 'lock' && fenced ? fenced.map(serverName) : [],
     };
   }
 
