@@ -5,6 +5,7 @@ export type {
   RepliesOf,
   Transactor,
   ClusterClientSource,
+  SentinelClientSource,
   ServerClientSource,
   TransactorSource,
   WriteBuilderOf,

@@ -1,9 +1,10 @@
 /**
  * `createTransactor`: the public transactor, its types, and the wiring of everything a call uses.
  */
-import type { ClusterClientSource, ReadClientOf, ServerClientSource, TransactorSource, WriteBuilderOf } from './connection/client-types.js';
+import type { ClusterClientSource, ReadClientOf, SentinelClientSource, ServerClientSource, TransactorSource, WriteBuilderOf } from './connection/client-types.js';
 import { serverSourceFor } from './connection/connection-source.js';
 import { clusterSourceFor, isCluster } from './connection/node-redis-cluster.js';
+import { isSentinel, sentinelSourceFor } from './connection/node-redis-sentinel.js';
 import { InvalidOptionsError, TransactUsageError } from './errors/usage-errors.js';
 import { isTransactOutcomeUnknownError, TransactConnectionError, type TransactOutcomeUnknownError } from './errors/transaction-errors.js';
 import { DEFAULT_MARKER_TTL_MS } from './exactly-once/commit-marker.js';
@@ -44,7 +45,7 @@ import { ClusterTopology } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
-export type { ClusterClientSource, ReadClientOf, ServerClientSource, TransactorSource, WriteBuilderOf };
+export type { ClusterClientSource, ReadClientOf, SentinelClientSource, ServerClientSource, TransactorSource, WriteBuilderOf };
 
 /**
  * EXEC's replies, one per command `fn` queued, in order. An array of `unknown`: `fn` queues
@@ -118,10 +119,11 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
 }
 
 /**
- * Creates a transactor on a connected node-redis client, client pool, or cluster client. The
- * transactor opens its own dedicated connections (same server, credentials, TLS and key prefix;
- * on a cluster, to the master that owns each transaction's slot) so that concurrent transactions
- * never share a WATCH; the client itself is never left watching.
+ * Creates a transactor on a connected node-redis client, client pool, cluster client or Sentinel
+ * client. The transactor opens its own dedicated connections (same server, credentials, TLS and
+ * key prefix; on a cluster, to the master that owns each transaction's slot; on Sentinel, to the
+ * primary the Sentinels name now) so that concurrent transactions never share a WATCH; the client
+ * itself is never left watching.
  *
  * @example
  * ```ts
@@ -134,7 +136,8 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   // What every call starts from: options validated once, here.
   const parsed = parseInput(transactorOptionsSchema, options ?? {}, 'options');
   const policy = mergeRetryPolicy(DEFAULT_RETRY_POLICY, parsed.retry, 'options.retry');
-  const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock };
+  // The replication wait covers locks too: a lock a failover could lose is no lock.
+  const lockDefaults = { ...DEFAULT_LOCK_OPTIONS, ...parsed.lock, replication: parsed.replication };
   const markerTtlMs = parsed.markerTtlMs ?? DEFAULT_MARKER_TTL_MS;
   const escalateAfter = parsed.auto?.escalateAfter ?? DEFAULT_AUTO_MODE.escalateAfter;
 
@@ -142,7 +145,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   const maxConnections = parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const topology: Topology = isCluster(client)
     ? new ClusterTopology(clusterSourceFor(client), maxConnections)
-    : new StandaloneTopology(serverSourceFor(client), maxConnections);
+    : new StandaloneTopology(isSentinel(client) ? sentinelSourceFor(client) : serverSourceFor(client), maxConnections);
   const stats = new StatsRecorder();
   const observer = new Observer(parsed.hooks ?? {}, stats, parsed.onHookError);
   const tracker = new ContentionTracker(
@@ -173,7 +176,8 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     const route = topology.route(keySet);
     refuseSelfDeadlock(lanes, keySet, () => route.pool());
     const mode = call?.mode ?? 'optimistic';
-    const lockOptions = resolveLockOptions(call?.lock, lockDefaults, true);
+    const replication = call?.replication ?? parsed.replication;
+    const lockOptions = resolveLockOptions(call?.lock, { ...lockDefaults, replication }, true);
     const locking =
       mode === 'lock'
         ? lockModeLocking(lockOptions)
@@ -182,7 +186,6 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
           : optimisticLocking(lockOptions);
     const marker = (call?.exactlyOnce ?? parsed.exactlyOnce) ? topology.commitMarker(keySet, call?.markerTtlMs ?? markerTtlMs) : undefined;
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
-    const replication = call?.replication ?? parsed.replication;
     const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker, replication, faults };
     return traced(parsed.tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }, () =>
       runTransaction(transaction, callPolicy),

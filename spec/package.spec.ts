@@ -14,7 +14,7 @@ let files: string[] = [];
 
 /** Uses the package as a consumer would; the `@ts-expect-error` lines are assertions too. */
 const usage = `
-import { createClient, createClientPool, createCluster } from 'redis';
+import { createClient, createClientPool, createCluster, createSentinel } from 'redis';
 import { createRedlock, createTransactor, type TransactResult, isTransactError, Lock } from 'redis-transact';
 import { injectFaults, type InjectedFault } from 'redis-transact/testing';
 export async function run(): Promise<TransactResult<number>['value']> {
@@ -46,6 +46,13 @@ export async function run(): Promise<TransactResult<number>['value']> {
     // @ts-expect-error typed on a cluster too
     t.write.nope();
   });
+  const sentinel = createTransactor(createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: 'localhost', port: 26379 }], RESP: 2 }));
+  await sentinel.transact(['k'], async (t) => {
+    const v: string | null = await t.read.get('k');
+    t.write.set('k', v ?? '');
+    // @ts-expect-error typed on a Sentinel too
+    t.write.nope();
+  }, { replication: { replicas: 1, timeoutMs: 100 } });
   // @ts-expect-error a Lock comes from tx.lock or withLock, never from new
   new Lock();
   createRedlock([client, createClient({ url: 'redis://localhost:6380' })]);

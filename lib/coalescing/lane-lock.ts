@@ -11,6 +11,7 @@ import { type AcquireResult, driftMs, RELEASE_WAIT_MS, tryBoundMs, TRY_ONCE_MS }
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { ResolvedLockOptions } from '../lock/lock-options.js';
 import { releaseWithin } from '../lock/release-within.js';
+import { notReplicatedReason, runScriptReplicated } from '../lock/replicated-script.js';
 import { runScript, scriptCommand } from '../lock/run-script.js';
 import { EXTEND, RELEASE } from '../lock/scripts.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
@@ -147,12 +148,15 @@ export class LaneLock {
       // A server that stalls, or a network that drops every byte, answers nothing: the try ends
       // with the call (its signal aborts at its deadline too), or with acquireTimeoutMs.
       const ms = tryBoundMs(options.acquireTimeoutMs, options.acquireTimeoutMs);
-      taken = await raceAbortWithin(this.#backend.tryTake(this.#resources, token, options.ttlMs), { signal, ms }, NO_ANSWER);
+      taken = await raceAbortWithin(this.#backend.tryTake(this.#resources, token, options.ttlMs, options.replication), { signal, ms }, NO_ANSWER);
     } catch (err) {
       await letGo(); // the try may have taken it before its reply was lost
-      if (err !== NO_ANSWER) throw isPermanentReply(err) ? refusedBy(this.#resources, err) : err;
-      if (signal?.aborted) throw STOPPED;
-      throw new LockUnavailableError(this.#resources, 'timeout', `Redis did not answer within ${options.acquireTimeoutMs || TRY_ONCE_MS} ms`);
+      // Taken, but too few replicas acknowledged it (and given back): wait in line, where every
+      // try is followed by the replication wait too.
+      if (isNotReplicated(err)) taken = { acquired: false, waitHintMs: 0 };
+      else if (err !== NO_ANSWER) throw isPermanentReply(err) ? refusedBy(this.#resources, err) : err;
+      else if (signal?.aborted) throw STOPPED;
+      else throw new LockUnavailableError(this.#resources, 'timeout', `Redis did not answer within ${options.acquireTimeoutMs || TRY_ONCE_MS} ms`);
     }
     let contended = wait.contended;
     let granted: AcquireResult & { acquired: true };
@@ -200,7 +204,16 @@ export class LaneLock {
     const sentAt = performance.now();
     const { ttlMs, autoExtend } = hold.options;
     if (!autoExtend || hold.validUntil - sentAt >= ttlMs / 2) return;
-    const renewing = runScript(connection, EXTEND, this.#scriptKeys(hold), [hold.token, String(ttlMs)]).then((renewed) => {
+    const { replication } = hold.options;
+    const args = [hold.token, String(ttlMs)];
+    // With a replication wait, the renewal counts only once the replicas have it (WAIT right
+    // behind it on this connection, ahead of the WATCH); else the lease stays as it was.
+    const renewal = replication
+      ? runScriptReplicated(connection, EXTEND, this.#scriptKeys(hold), args, replication).then((r) =>
+          r.replicatedTo >= replication.replicas ? r.reply : 0,
+        )
+      : runScript(connection, EXTEND, this.#scriptKeys(hold), args);
+    const renewing = renewal.then((renewed) => {
       if (Number(renewed) === 1 && this.current(hold)) hold.validUntil = sentAt + ttlMs - driftMs(ttlMs);
     }, noop);
     connection.mustLand(renewing);
@@ -311,6 +324,11 @@ export class LaneLock {
       throw err;
     }
   }
+}
+
+/** A take that too few replicas acknowledged (it was given back). */
+function isNotReplicated(err: unknown): boolean {
+  return err instanceof LockUnavailableError && err.reason === notReplicatedReason;
 }
 
 /** How a wait in line that threw ended, for {@link LaneLockHost.waited}. */

@@ -3,7 +3,8 @@
  * `t.write`): the public face of the client library, next to the driver that serves it.
  */
 import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
-import type { RedisFunctions, RedisModules, RedisScripts, RespVersions } from 'redis';
+import type { RedisClientType as CoreClientType } from '@redis/client';
+import type { RedisFunctions, RedisModules, RedisScripts, RedisSentinelType, RespVersions } from 'redis';
 import type { ServerClientSource } from './connection-source.js';
 
 export type { ServerClientSource };
@@ -18,12 +19,21 @@ export interface ClusterClientSource {
   readonly masters: readonly unknown[];
 }
 
-/** What `createTransactor` accepts: a node-redis client, client pool, or cluster client. */
-export type TransactorSource = ServerClientSource | ClusterClientSource;
+/** A node-redis Sentinel client (`createSentinel`), matched by the methods redis-transact uses. */
+export interface SentinelClientSource {
+  getMasterNode(): unknown;
+  getSentinelNode(): unknown;
+  acquire(): Promise<unknown>;
+}
+
+/** What `createTransactor` accepts: a node-redis client, client pool, cluster client, or Sentinel client. */
+export type TransactorSource = ServerClientSource | ClusterClientSource | SentinelClientSource;
 
 /**
- * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's, or
- * (on a cluster) a node client's.
+ * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's,
+ * (on a cluster) a node client's, or (on Sentinel) the Sentinel's master client's. node-redis
+ * builds a Sentinel's node clients from `nodeClientOptions`, which has no modules, functions or
+ * scripts: those of `createSentinel` are not on it, and not in its type.
  */
 export type ReadClientOf<C> = 0 extends 1 & C
   ? any // an untyped source (the default of Transactor)
@@ -31,7 +41,9 @@ export type ReadClientOf<C> = 0 extends 1 & C
     ? Client
     : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
       ? Client
-      : C;
+      : C extends RedisSentinelType<any, any, any, infer RESP, any>
+        ? CoreClientType<Nothing, Nothing, Nothing, RESP, Nothing>
+        : C;
 
 /**
  * The node-redis MULTI builder type `fn` queues writes on (`t.write`): node-redis's typed MULTI

@@ -37,6 +37,8 @@ export interface ServerSource {
   lockConnections(options?: LockConnectionOptions): LockConnections;
   /** The key prefix the client adds to keys ('' for none). */
   readonly keyPrefix: string;
+  /** Lets go of what the source attached to the user's client (event listeners), when it did. */
+  detach?(): void;
 }
 
 /** Wraps the client or pool handed to `createTransactor`; `path` names it in errors. */

@@ -94,6 +94,13 @@ export interface ExecFlight {
 export interface ScriptClient {
   /** Sends one command as it is (keys already prefixed). */
   sendCommand(args: readonly string[]): Promise<unknown>;
+  /**
+   * Sends `commands` in order on one and the same connection (routed by `routeKey` on a cluster):
+   * a write, then the `WAIT` that must follow it on that connection (WAIT counts the replicas
+   * that have the connection's own writes). Settles with each command's outcome. Absent where
+   * `sendCommand` always uses one socket: commands sent together there go out in order, in one write.
+   */
+  sendTogether?(commands: readonly (readonly string[])[], routeKey: string): Promise<PromiseSettledResult<unknown>[]>;
 }
 
 /** The sharded pub/sub side of a connection (standalone or cluster): how lock waiters are woken. */

@@ -3,6 +3,7 @@
  * slot map, dedicated connections to a slot's master, and the lock service's own cluster client.
  * The cluster topology (`topology/cluster-topology.ts`) drives it through {@link ClusterSource}.
  */
+import { keyHashSlot } from '../cluster/hash-slot.js';
 import { noop } from '../util/noop.js';
 import type { DedicatedConnection, LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
@@ -98,7 +99,17 @@ class ClusterLockConnections implements LockConnections {
   async commands(): Promise<ScriptClient> {
     const shared = await this.#shared.get();
     // EVALSHA sha numkeys key1 ...: route by key1.
-    return { sendCommand: (args) => shared.sendCommand(args[3], false, args) };
+    return {
+      sendCommand: (args) => shared.sendCommand(args[3], false, args),
+      // On the slot's master client itself, in one tick: the cluster client would re-send a
+      // redirected write elsewhere, away from the WAIT behind it (a MOVED fails the write instead).
+      sendTogether: async (commands, routeKey) => {
+        const master = shared.slots[keyHashSlot(routeKey)]?.master;
+        if (!master) return commands.map(() => ({ status: 'rejected', reason: new Error(`no master known for the slot of ${routeKey}`) }) as const);
+        const client = await shared.nodeClient(master);
+        return Promise.allSettled(commands.map((args) => client.sendCommand(args)));
+      },
+    };
   }
 
   subscriber(): Promise<ShardedSubscriber> {

@@ -57,6 +57,7 @@ export class NodeRedisConnection implements DedicatedConnection {
   readonly #destroy: () => void;
   readonly #keyPrefix: string | Buffer;
   readonly #transactionBase: TransactionBase;
+  readonly #retiredWhen: (() => boolean) | undefined;
   #staleWatch = false;
   /**
    * Commands whose effect must land before their call's cleanup (an EXEC that releases, a lease
@@ -64,8 +65,9 @@ export class NodeRedisConnection implements DedicatedConnection {
    */
   readonly #landing = new Set<Promise<unknown>>();
 
-  private constructor(client: NodeRedisClient) {
+  private constructor(client: NodeRedisClient, retiredWhen: (() => boolean) | undefined) {
     this.client = client;
+    this.#retiredWhen = retiredWhen;
     this.#watch = client.watch.bind(client);
     this.#unwatch = client.unwatch.bind(client);
     this.#close = client.close.bind(client);
@@ -86,11 +88,12 @@ export class NodeRedisConnection implements DedicatedConnection {
   /**
    * Opens a dedicated connection with the options (server, auth, TLS, prefix, RESP) of `template`,
    * and overrides: another node of the same cluster (`socket`), or the cluster's key prefix (its
-   * node clients do not carry it).
+   * node clients do not carry it). `retiredWhen` says when the connection is no longer to be
+   * used, though its socket is up (a Sentinel named another primary since it was opened).
    */
   static async open(
     template: NodeRedisClient,
-    overrides: { socket?: Record<string, unknown>; keyPrefix?: string } = {},
+    overrides: { socket?: Record<string, unknown>; keyPrefix?: string; retiredWhen?: () => boolean } = {},
   ): Promise<NodeRedisConnection> {
     // node-redis would replay a queued MULTI/EXEC on a new socket without its WATCH (a lost update).
     const socket = { ...template.options?.socket, ...overrides.socket, reconnectStrategy: false };
@@ -102,7 +105,7 @@ export class NodeRedisConnection implements DedicatedConnection {
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', noop);
     await client.connect();
-    return new NodeRedisConnection(client);
+    return new NodeRedisConnection(client, overrides.retiredWhen);
   }
 
   get reader(): NodeRedisClient {
@@ -110,7 +113,7 @@ export class NodeRedisConnection implements DedicatedConnection {
   }
 
   get alive(): boolean {
-    return this.client.isReady;
+    return this.client.isReady && !this.#retiredWhen?.();
   }
 
   watch(keys: readonly string[]): Promise<unknown> {
@@ -144,7 +147,7 @@ export class NodeRedisConnection implements DedicatedConnection {
   }
 
   retire(): Promise<void> {
-    if (this.#landing.size === 0 || !this.alive) {
+    if (this.#landing.size === 0 || !this.client.isReady) {
       this.destroy();
       return Promise.resolve();
     }

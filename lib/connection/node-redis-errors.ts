@@ -28,15 +28,26 @@ export const isClientClosedError = (err: unknown): boolean => isA(err, ClientClo
 
 /**
  * Error replies that mean the server could not serve the command right now and ran nothing:
- * it is loading its dataset after a restart (LOADING), a script is hogging it (BUSY), or a replica
- * lost its master (MASTERDOWN). Worth another attempt, like a lost connection.
+ * it is loading its dataset after a restart (LOADING), a script is hogging it (BUSY), a replica
+ * lost its master (MASTERDOWN), the node is a replica now (READONLY: a failover demoted it, and
+ * the primary is elsewhere), or a primary with `min-replicas-to-write` has too few replicas
+ * connected (NOREPLICAS: cut off from them, or a failover under way). Worth another attempt, like
+ * a lost connection.
  */
-const TRANSIENT = ['LOADING', 'BUSY', 'MASTERDOWN'];
+const TRANSIENT = ['LOADING', 'BUSY', 'MASTERDOWN', 'READONLY', 'NOREPLICAS'];
 
 /** Whether `err` is a transient server state (see {@link TRANSIENT}). */
 export function isTransientReply(err: unknown): boolean {
   if (!isErrorReply(err)) return false;
   return TRANSIENT.includes(err.message.split(' ', 1)[0]!);
+}
+
+/**
+ * Whether `err` says the connection's node is a replica (READONLY): a connection to a demoted
+ * primary, never to be used for a commit again.
+ */
+export function isReadOnlyReply(err: unknown): boolean {
+  return isErrorReply(err) && err.message.startsWith('READONLY');
 }
 
 /**

@@ -1,14 +1,17 @@
 import { describeKeys, hasTransactCode, nameError, TransactError } from './base.js';
 
 /** Why a lock could not be had. */
-export type LockUnavailableReason = 'timeout' | 'aborted' | 'quorum' | 'refused';
+export type LockUnavailableReason = 'timeout' | 'aborted' | 'quorum' | 'refused' | 'replication';
 
 /**
  * The lock could not be acquired: it stayed busy (or Redis did not answer) past `acquireTimeoutMs`
  * (`reason: 'timeout'`), the caller's signal aborted the wait (`'aborted'`, `cause` is the signal's
  * reason), too few Redis nodes answered to form a majority (`'quorum'`, `cause` is the last node
- * error), or Redis refused the lock script (`'refused'`: NOPERM, OOM under `maxmemory`, READONLY
- * on a replica; `cause` is its reply). Nothing is held when this is thrown.
+ * error), Redis refused the lock script (`'refused'`: NOPERM, OOM under `maxmemory`; `cause` is
+ * its reply; a READONLY reply, a failover in progress, is tried again while the wait lasts), or,
+ * with the `replication` option, the lock never reached the replicas it requires within the wait
+ * (`'replication'`). Nothing is held when this is thrown by an acquisition. (`lock.extend` throws
+ * it too, for a renewal that did not count: the lock is then held until its previous lease ends.)
  */
 export class LockUnavailableError extends TransactError {
   readonly code = 'ERR_LOCK_UNAVAILABLE' as const;

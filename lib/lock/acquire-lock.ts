@@ -58,10 +58,11 @@ export async function acquireLock(
       if (!result) {
         try {
           const sentAt = performance.now();
-          result = await bounded(backend.tryAcquire(resources, token, ttlMs));
+          result = await bounded(backend.tryAcquire(resources, token, ttlMs, options.replication));
           if (!result.acquired) queued = { sentAt, ticket: result.ticket };
         } catch (err) {
-          // A refusal that will not change by waiting (NOPERM, OOM, READONLY...) ends the wait now.
+          // A refusal that will not change by waiting (NOPERM, OOM...) ends the wait now; READONLY (a
+          // failover in progress: the primary moved) is tried again.
           if (isPermanentReply(err)) throw refusedBy(resources, err);
           // A try the wait's end cut off says less than an earlier failure (no quorum...).
           if (err !== NO_ANSWER || !lastError) lastError = err;
@@ -105,7 +106,9 @@ export async function acquireLock(
         // Handed over to the place in line it holds, with at least half of its lease left (a
         // long-stalled loop confirms instead).
         const ours = handedTo !== undefined && handedTo === queued?.ticket;
-        if (acceptHandOver && ours && validUntil - performance.now() > ttlMs / 2) {
+        // Not with a replication wait: the hand-over was written by the releaser, and only a try
+        // of this waiter's own can be followed by a WAIT that covers it.
+        if (acceptHandOver && !options.replication && ours && validUntil - performance.now() > ttlMs / 2) {
           result = { acquired: true, fencingToken: 0, validUntil };
           continue; // the checks above: given up meanwhile, validity
         }
@@ -126,8 +129,8 @@ export async function acquireLock(
 const NO_ANSWER = new Error('no answer before the wait ended');
 
 /**
- * A lock script Redis refused (NOPERM: the ACL; OOM: `maxmemory` with `noeviction`; READONLY: a
- * replica): waiting will not change it. Nothing is held.
+ * A lock script Redis refused (NOPERM: the ACL; OOM: `maxmemory` with `noeviction`): waiting will
+ * not change it. Nothing is held.
  */
 export function refusedBy(resources: readonly string[], reply: unknown): LockUnavailableError {
   return new LockUnavailableError(resources, 'refused', `Redis refused the lock script: ${(reply as Error).message}`, reply);

@@ -1,3 +1,5 @@
+import type { LockReplication } from './replicated-script.js';
+
 /** What one try at acquiring a lock gave. */
 export type AcquireResult =
   | { readonly acquired: true; readonly fencingToken: number; readonly validUntil: number }
@@ -14,10 +16,18 @@ export type AcquireResult =
  * @internal
  */
 export interface LockBackend {
-  /** One try, all resources or none. Rejects only when no verdict could be had (e.g. Redis down). */
-  tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult>;
-  /** Renews the lease; resolves to the new `validUntil`, or `null` when the token no longer holds it. */
-  extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null>;
+  /**
+   * One try, all resources or none. Rejects only when no verdict could be had (e.g. Redis down),
+   * or (with `replication`, one node only) with `LockUnavailableError` `'replication'` when the
+   * lock was taken but too few replicas acknowledged it in time (it was given back).
+   */
+  tryAcquire(resources: readonly string[], token: string, ttlMs: number, replication?: LockReplication): Promise<AcquireResult>;
+  /**
+   * Renews the lease; resolves to the new `validUntil`, or `null` when the token no longer holds
+   * it. With `replication` (one node only), a renewal too few replicas acknowledged rejects with
+   * `LockUnavailableError` `'replication'`: the replicas still have the previous lease.
+   */
+  extend(resources: readonly string[], token: string, ttlMs: number, replication?: LockReplication): Promise<number | null>;
   /**
    * Releases what `token` holds (never another holder's lock), and takes it out of the wait queues
    * (a waiter that gives up); resolves to whether it still held the lock.

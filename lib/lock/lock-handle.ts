@@ -6,6 +6,7 @@ import { parseInput } from '../validation/parse-input.js';
 import { leaseMsSchema } from './lock-options.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
+import type { LockReplication } from './replicated-script.js';
 
 /** Retry a failed renewal this often (a network blip should not cost the lease). */
 const EXTEND_RETRY_MS = 100;
@@ -25,6 +26,8 @@ export interface LockInit {
   validUntil: number;
   ttlMs: number;
   autoExtend: boolean;
+  /** Replicas that must acknowledge each renewal for it to count. */
+  replication?: LockReplication | undefined;
   observer?: Observer;
 }
 
@@ -65,6 +68,7 @@ export class Lock {
   #expiryTimer: NodeJS.Timeout | undefined;
   #extendTimer: NodeJS.Timeout | undefined;
   readonly #autoExtend: boolean;
+  readonly #replication: LockReplication | undefined;
   #done = false;
 
   /** Acquired locks come from `tx.lock`, `tx.withLock` or a Redlock, never from `new`. @internal */
@@ -81,6 +85,7 @@ export class Lock {
     this.#validUntil = init.validUntil;
     this.#ttlMs = init.ttlMs;
     this.#autoExtend = init.autoExtend;
+    this.#replication = init.replication;
     this.signal = this.#controller.signal;
     this.#schedule();
     this.#observer.lockAcquired(this.resources, this.fencingToken);
@@ -116,7 +121,7 @@ export class Lock {
     if (this.#done) throw new LockLostError(this.resources, 'it was already released or lost');
     const lapsed = this.checkLease();
     if (lapsed) throw lapsed;
-    const validUntil = await this.#backend.extend(this.resources, this.token, lease).catch((err: unknown) => {
+    const validUntil = await this.#backend.extend(this.resources, this.token, lease, this.#replication).catch((err: unknown) => {
       throw isPermanentReply(err) ? refusedBy(this.resources, err) : err;
     });
     if (validUntil === null || validUntil <= performance.now()) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs } from '../validation/duration.js';
+import type { LockReplication } from './replicated-script.js';
 
 /** Options of a lock acquisition (`tx.lock`, `tx.withLock`, and `transact` in lock mode). */
 export interface LockOptions {
@@ -33,6 +34,8 @@ export interface ResolvedLockOptions {
   readonly acquireTimeoutMs: number;
   readonly autoExtend: boolean;
   readonly signal: AbortSignal | undefined;
+  /** Replicas that must acknowledge each acquisition and renewal (the transactor's `replication`). */
+  readonly replication?: LockReplication | undefined;
 }
 
 /** Defaults of {@link LockOptions}. */
@@ -61,7 +64,7 @@ export const lockOptionsSchema = z.strictObject(
 /** Lays parsed options over defaults. @internal */
 export function resolveLockOptions(
   parsed: z.output<typeof lockOptionsSchema> | undefined,
-  base: { ttlMs: number; acquireTimeoutMs: number },
+  base: { ttlMs: number; acquireTimeoutMs: number; replication?: LockReplication | undefined },
   autoExtend: boolean,
 ): ResolvedLockOptions {
   return {
@@ -69,5 +72,6 @@ export function resolveLockOptions(
     acquireTimeoutMs: parsed?.acquireTimeoutMs ?? base.acquireTimeoutMs,
     autoExtend: parsed?.autoExtend ?? autoExtend,
     signal: parsed?.signal,
+    replication: base.replication,
   };
 }

@@ -8,6 +8,7 @@ import type { Observer } from '../observability/observer.js';
 import { type LockBackend, RELEASE_WAIT_MS } from './lock-backend.js';
 import { Lock } from './lock-handle.js';
 import { type LockOptions, lockOptionsSchema, resolveLockOptions } from './lock-options.js';
+import type { LockReplication } from './replicated-script.js';
 
 /** The lock API, the same over one Redis server (`tx.lock`) and a quorum (`createRedlock`). */
 export interface Locker {
@@ -42,7 +43,7 @@ export interface Locker {
 /** Builds the {@link Locker} API over a backend, with defaults for its options. */
 export function createLocker(
   backend: () => LockBackend,
-  defaults: { ttlMs: number; acquireTimeoutMs: number },
+  defaults: { ttlMs: number; acquireTimeoutMs: number; replication?: LockReplication | undefined },
   checkResources: (resources: readonly string[]) => unknown = () => undefined,
   observer?: Observer,
   inFlight?: InFlight,
@@ -59,7 +60,16 @@ export function createLocker(
     const token = newLockToken();
     const held = backend();
     const acquired = await acquireLock(held, valid, token, resolved);
-    return Lock.held({ backend: held, resources: valid, token, ...acquired, ttlMs: resolved.ttlMs, autoExtend: resolved.autoExtend, observer });
+    return Lock.held({
+      backend: held,
+      resources: valid,
+      token,
+      ...acquired,
+      ttlMs: resolved.ttlMs,
+      autoExtend: resolved.autoExtend,
+      replication: resolved.replication,
+      observer,
+    });
   }
 
   return {

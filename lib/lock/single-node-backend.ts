@@ -4,6 +4,8 @@ import { type LockKeyspace, QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import type { LockConnections } from '../connection/connection.js';
 import type { ReleaseNotifier } from './release-notifier.js';
 import { runScript } from './run-script.js';
+import { type LockReplication, notReplicated, runScriptReplicated } from './replicated-script.js';
+import type { LuaScript } from './scripts.js';
 import { ACQUIRE, EXTEND, RELEASE, SINGLE_NODE_SCRIPTS, TAKE } from './scripts.js';
 import { noop } from '../util/noop.js';
 
@@ -61,10 +63,10 @@ export class SingleNodeBackend implements LockBackend {
     return this.loadScripts();
   }
 
-  async tryAcquire(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
-    const client = await this.#connections.commands();
+  async tryAcquire(resources: readonly string[], token: string, ttlMs: number, replication?: LockReplication): Promise<AcquireResult> {
     const sentAt = performance.now();
-    const reply = await runScript(client, ACQUIRE, this.keyspace.keys(resources, token), [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1']);
+    const args = [token, String(ttlMs), String(QUEUE_ENTRY_TTL_MS), '1'];
+    const reply = await this.#run(ACQUIRE, resources, this.keyspace.keys(resources, token), args, replication, 'the lock');
     return acquireResult(reply, sentAt, ttlMs);
   }
 
@@ -74,17 +76,15 @@ export class SingleNodeBackend implements LockBackend {
    * `{ acquired: true, fencingToken: 0, validUntil }` or `{ acquired: false, waitHintMs: 0 }`
    * (busy: wait through {@link SingleNodeBackend.tryAcquire}, which queues).
    */
-  async tryTake(resources: readonly string[], token: string, ttlMs: number): Promise<AcquireResult> {
-    const client = await this.#connections.commands();
+  async tryTake(resources: readonly string[], token: string, ttlMs: number, replication?: LockReplication): Promise<AcquireResult> {
     const sentAt = performance.now();
-    const taken = await runScript(client, TAKE, this.keyspace.takeKeys(resources), [token, String(ttlMs)]);
+    const taken = await this.#run(TAKE, resources, this.keyspace.takeKeys(resources), [token, String(ttlMs)], replication, 'the lock');
     return takeResult(taken, sentAt, ttlMs);
   }
 
-  async extend(resources: readonly string[], token: string, ttlMs: number): Promise<number | null> {
-    const client = await this.#connections.commands();
+  async extend(resources: readonly string[], token: string, ttlMs: number, replication?: LockReplication): Promise<number | null> {
     const sentAt = performance.now();
-    const renewed = await runScript(client, EXTEND, this.keyspace.keys(resources, token), [token, String(ttlMs)]);
+    const renewed = await this.#run(EXTEND, resources, this.keyspace.keys(resources, token), [token, String(ttlMs)], replication, 'the renewal');
     return Number(renewed) === 1 ? sentAt + ttlMs - driftMs(ttlMs) : null;
   }
 
@@ -94,6 +94,28 @@ export class SingleNodeBackend implements LockBackend {
     return Number(released) === resources.length;
   }
 
+
+  /**
+   * Runs a script that takes or renews a lock; with `replication`, followed by WAIT on the same
+   * connection. A lock taken (or renewed) that too few replicas acknowledged does not count: a
+   * take is given back by token, and both reject with `LockUnavailableError` `'replication'`.
+   */
+  async #run(
+    lua: LuaScript,
+    resources: readonly string[],
+    keys: readonly string[],
+    args: readonly string[],
+    replication: LockReplication | undefined,
+    what: 'the lock' | 'the renewal',
+  ): Promise<unknown> {
+    const client = await this.#connections.commands();
+    if (!replication) return runScript(client, lua, keys, args);
+    const { reply, replicatedTo } = await runScriptReplicated(client, lua, keys, args, replication);
+    const wrote = Array.isArray(reply) ? Number(reply[0]) === 1 : Number(reply) === 1;
+    if (!wrote || replicatedTo >= replication.replicas) return reply;
+    if (what === 'the lock') await this.release(resources, args[0]!).catch(noop);
+    throw notReplicated(resources, what, replicatedTo, replication);
+  }
 
   listen(resources: readonly string[], token: string): Promise<ReleaseListener> {
     return this.#notifier.subscribe(this.keyspace.channels(resources), token);

@@ -7,13 +7,18 @@ import { KeySet } from '../validation/key-set.js';
 import type { Route, Topology } from './topology.js';
 import { noop } from '../util/noop.js';
 
-/** One Redis server: one pool of dedicated connections, no slots to check. */
+/**
+ * One Redis server (or the primary a Sentinel deployment names): one pool of dedicated
+ * connections, no slots to check.
+ */
 export class StandaloneTopology implements Topology {
   readonly locks: LockService;
+  readonly #server: ServerSource;
   readonly #pool: ConnectionPool;
   readonly #route: Route;
 
   constructor(server: ServerSource, maxConnections: number) {
+    this.#server = server;
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
     this.#route = { pool: () => this.#pool, check: noop, redirected: () => false, unreachable: noop };
     this.locks = new LockService(server.lockConnections(), new LockKeyspace(server.keyPrefix));
@@ -32,6 +37,7 @@ export class StandaloneTopology implements Topology {
   }
 
   async close(): Promise<void> {
+    this.#server.detach?.();
     await this.#pool.close();
     await this.locks.close();
   }

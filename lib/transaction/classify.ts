@@ -3,7 +3,7 @@
  * attempt's connection: one pure function of the error and the phase of the attempt it ended, so
  * every path of the engine decides alike (`spec/transaction/classify.spec.ts` holds the table).
  */
-import { isClientClosedError, isErrorReply, isMultiErrorReply, isPermanentReply, isTransientReply, isWatchError } from '../connection/node-redis-errors.js';
+import { isClientClosedError, isErrorReply, isMultiErrorReply, isPermanentReply, isReadOnlyReply, isTransientReply, isWatchError } from '../connection/node-redis-errors.js';
 import { isTransactError } from '../errors/base.js';
 import type { RetryReason } from '../observability/events.js';
 import { STOPPED } from '../util/stopped.js';
@@ -86,6 +86,8 @@ function beforeExec(err: unknown, phase: 'run' | 'watch', { alive, redirected }:
   // A read or WATCH answered MOVED/ASK/TRYAGAIN/CLUSTERDOWN (fn may have rethrown it): retry
   // where the slot lives now.
   if (redirected) return verdict(retry('redirect'), 'return', 'no', true);
+  // A demoted primary (a failover): the next attempt opens a connection to the primary now.
+  if (isReadOnlyReply(err)) return verdict(retry('connection'), 'destroy', 'no', false);
   if (isTransientReply(err)) return verdict(retry('connection'), 'keep', 'no', true);
   // fn's own error (or a lost lock). A WATCH that failed must never be followed by EXEC: it would
   // commit unguarded; Redis refused it, nothing ran.
@@ -104,6 +106,8 @@ function atExec(err: unknown, { redirected, idempotent }: Facts): Verdict {
   // A queue-time error reply (EXECABORT): Redis discarded the whole transaction. On a cluster,
   // MOVED/ASK/TRYAGAIN/CLUSTERDOWN are such replies, and worth another try on the right node.
   if (redirected) return verdict(retry('redirect'), 'return', 'no', false);
+  // A write queued on a demoted primary (a failover) is refused at queue time: EXEC ran nothing.
+  if (isReadOnlyReply(err)) return verdict(retry('connection'), 'destroy', 'no', false);
   if (isTransientReply(err)) return verdict(retry('connection'), 'keep', 'no', false);
   if (isErrorReply(err)) return verdict({ do: 'refused', applied: 'none' }, 'keep', 'no', false);
   // The reply was lost (the connection dropped, or the call was stopped while it was on its way).

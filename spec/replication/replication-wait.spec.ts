@@ -114,7 +114,23 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     await waitFor(async () => (await onReplica.get('d')) === '1', 'the replica to catch up once unpaused', 10_000);
   });
 
-  it.each(['optimistic', 'lock'] as const)('sends no WAIT and reports nothing when fn queued nothing (%s mode)', async (mode) => {
+  it('retries a commit refused for want of replicas (min-replicas-to-write: NOREPLICAS) as a passing state, writing nothing', async () => {
+    const admin = await connect(primary.url);
+    const reasons: string[] = [];
+    const tx = transactor(await connect(primary.url), { retry: { maxAttempts: 3 }, hooks: { onRetry: (e) => void reasons.push(e.reason) } });
+    await admin.configSet('min-replicas-to-write', '2'); // one replica only: every write is refused
+    try {
+      const err = await tx.transact(['noreplicas'], increment('noreplicas')).catch((e: unknown) => e);
+
+      expect(err).toMatchObject({ code: 'ERR_TRANSACT_CONNECTION', cause: expect.objectContaining({ message: expect.stringMatching(/^NOREPLICAS/) }) });
+      expect(reasons).toEqual(['connection', 'connection']);
+      expect(await admin.exists('noreplicas')).toBe(0);
+    } finally {
+      await admin.configSet('min-replicas-to-write', '0');
+    }
+  });
+
+  it.each(['optimistic', 'lock'] as const)('sends no WAIT after EXEC and reports nothing when fn queued nothing (%s mode)', async (mode) => {
     const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 1_000 } });
     const admin = await connect(primary.url);
     const waits = await commandCalls(admin, 'wait');
@@ -122,7 +138,8 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     const result = await tx.transact(['quiet'], (t) => t.read.get('quiet'), { mode });
 
     expect('replicatedTo' in result).toBe(false);
-    expect(await commandCalls(admin, 'wait')).toBe(waits);
+    // Lock mode's one WAIT is its lock's (the lock must reach the replicas before fn runs).
+    expect(await commandCalls(admin, 'wait')).toBe(waits + (mode === 'lock' ? 1 : 0));
   });
 
   it('takes a call’s replication over the transactor’s', async () => {
@@ -172,5 +189,72 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     await expect(call).rejects.toBeInstanceOf(InvalidOptionsError);
     await expect(call).rejects.toThrow(message);
     expect(await commandCalls(admin, 'watch')).toBe(watches);
+  });
+});
+
+describe('replication: a lock counts once the replicas have it', () => {
+  const REPLICATED = { replication: { replicas: 1, timeoutMs: 1_000 } };
+  const lockKeys = (client: RedisClientType) => client.keys('rtlock:lock:*');
+
+  it('tx.lock, withLock and lock mode hand out a lock only once the replica holds it', async () => {
+    const tx = transactor(await connect(primary.url), REPLICATED);
+    const onReplica = await connect(replica.url);
+    const admin = await connect(primary.url);
+    await tx.transact(['warm'], increment('warm'), { mode: 'lock' }); // the scripts in the cache: no EVAL fallback below
+    const waits = await commandCalls(admin, 'wait');
+
+    const lock = await tx.lock(['r1']);
+    const afterLock = await lockKeys(onReplica);
+    await lock.release();
+    const inWithLock = await tx.withLock(['r2'], () => lockKeys(onReplica));
+    let inLockMode: string[] = [];
+    await tx.transact(['m1'], async (t) => {
+      inLockMode = await lockKeys(onReplica);
+      await increment('m1')(t);
+    }, { mode: 'lock' });
+
+    // Read on the replica at once, no waiting: the lock was there before it was handed out.
+    expect(afterLock).toHaveLength(1);
+    expect(inWithLock).toHaveLength(1);
+    expect(inLockMode).toHaveLength(1);
+    // One WAIT behind each acquisition, and one behind the lock-mode commit.
+    expect(await commandCalls(admin, 'wait')).toBe(waits + 4);
+  });
+
+  it('gives back a lock the replica did not acknowledge: LockUnavailableError (replication), nothing held, fn never ran', async () => {
+    const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 50 } });
+    const admin = await connect(primary.url);
+    const onReplica = await connect(replica.url);
+    await onReplica.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+    let ran = false;
+
+    const locked = await tx.lock(['r3'], { acquireTimeoutMs: 300 }).catch((err: unknown) => err);
+    const lockMode = await tx.transact(['m2'], () => void (ran = true), { mode: 'lock', lock: { acquireTimeoutMs: 300 } }).catch((err: unknown) => err);
+
+    const notReplicated = { code: 'ERR_LOCK_UNAVAILABLE', reason: 'replication', message: expect.stringMatching(/reached 0 of the 1 replicas required within 50 ms/) };
+    expect(locked).toMatchObject(notReplicated);
+    expect(lockMode).toMatchObject(notReplicated);
+    expect(ran).toBe(false);
+    expect(await lockKeys(admin)).toEqual([]);
+    await waitFor(async () => (await lockKeys(onReplica)).length === 0, 'the replica to catch up once unpaused', 10_000);
+  });
+
+  it('withLock: a renewal the replica did not acknowledge does not count, and lock.signal aborts before the lease ends', async () => {
+    const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 50 } });
+    const onReplica = await connect(replica.url);
+    let abortedAfterMs = 0;
+
+    const outcome = await tx.withLock(['r4'], async (lock) => {
+      const startedAt = Date.now();
+      await onReplica.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      await new Promise((resolve) => lock.signal.addEventListener('abort', resolve, { once: true }));
+      abortedAfterMs = Date.now() - startedAt;
+    }, { ttlMs: 400 }).catch((err: unknown) => err);
+
+    // The renewals ran on the primary, but the replica still has the first lease: the holder
+    // stops within that lease, not the renewed one.
+    expect(outcome).toMatchObject({ code: 'ERR_LOCK_LOST' });
+    expect(abortedAfterMs).toBeLessThan(400);
+    await waitFor(async () => (await onReplica.ping()) === 'PONG', 'the replica to be unpaused', 10_000);
   });
 });

@@ -3,15 +3,9 @@ import { createTransactor } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
+import { LIBRARY_ACL } from '../support/acl';
 
-/**
- * The minimal ACL of docs/security.md, verbatim: what redis-transact itself needs. The application adds its
- * own keys and data commands (here: `~app:*` and get/set/incr/rpush/lrange).
- */
-const LIBRARY_ACL =
-  '~rtlock:* &rtlock:* ~rtonce:* -@all +hello +watch +unwatch +multi +exec +mget ' +
-  '+evalsha +eval +script|load +ssubscribe +sunsubscribe ' +
-  '+time +get +set +del +exists +pttl +pexpire +hget +hset +zadd +zrem +zrange +zrangebyscore +zscore +spublish';
+/** The application's own keys and data commands, on top of the library's minimum. */
 const APP_ACL = '~app:* +get +set +incr +rpush +lrange';
 
 const redis = useRedis();

@@ -28,8 +28,18 @@ export interface RedisSentinelHarness {
   primary(): Promise<EmbeddedRedis>;
   /** Promotes a replica; resolves with the new primary once the deployment settled on it. */
   failover(): Promise<EmbeddedRedis>;
+  /** Freezes a node's process for real (SIGSTOP): it accepts bytes but answers nothing. */
+  freeze(node: EmbeddedRedis): Promise<void>;
+  /** Lets a frozen node run again (SIGCONT). */
+  thaw(node: EmbeddedRedis): void;
+  /** Stops a node for good (a crashed primary); the deployment settles without it. */
+  kill(node: EmbeddedRedis): Promise<void>;
+  /** Resolves with the primary the Sentinels promote once `node` is no longer it (after a kill). */
+  promotedAfter(node: EmbeddedRedis): Promise<EmbeddedRedis>;
   /** An admin client to a node (closed by `stop`). */
   connect(node: EmbeddedRedis): Promise<RedisClientType>;
+  /** A client to the Sentinel at `sentinelRootNodes[index]`, as `user` if given (closed by `stop`). */
+  connectSentinel(index: number, user?: { username: string; password: string }): Promise<RedisClientType>;
   stop(): Promise<void>;
 }
 
@@ -52,10 +62,16 @@ export async function startRedisSentinel({
     return client.connect();
   }
 
+  /** Frozen processes by port: thawed by `stop` whatever happened. */
+  const frozen = new Map<number, number>();
+  /** Nodes killed for good: no longer part of the deployment. */
+  const killed = new Set<number>();
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => c.close().catch(() => c.destroy())));
+      for (const pid of frozen.values()) process.kill(pid, 'SIGCONT');
+      // A client of a stopped node is still reconnecting: dropped, not closed.
+      await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
       await Promise.all(sentinelProcesses.map(stopProcess));
       await Promise.all(nodes.map((node) => node.stop().catch(() => {})));
       rmSync(dir, { recursive: true, force: true });
@@ -76,7 +92,7 @@ export async function startRedisSentinel({
   };
   /** Whether `primary` is a primary with every other node replicating from it, link up. */
   const settledOn = async (primary: number): Promise<string | undefined> => {
-    for (const node of nodes) {
+    for (const node of nodes.filter((n) => !killed.has(n.port))) {
       const info = await (await connectOnce(node)).info('replication');
       if (node.port === primary) {
         if (!/role:master/.test(info)) return `${node.port} is not a primary yet`;
@@ -157,6 +173,17 @@ export async function startRedisSentinel({
     if (typeof agreed === 'string') throw new Error(`redis-sentinel: ${agreed}`);
     return nodeByPort(agreed);
   };
+  const promotedAfter = async (before: EmbeddedRedis): Promise<EmbeddedRedis> => {
+    let after: EmbeddedRedis | undefined;
+    await waitUntil(async () => {
+      const agreed = await agreedPrimary();
+      if (typeof agreed === 'string') return agreed;
+      if (agreed === before.port) return `the Sentinels still name ${before.port}`;
+      after = nodeByPort(agreed);
+      return settledOn(agreed);
+    }, `a failover away from ${before.port}`, timeoutMs);
+    return after!;
+  };
   return {
     nodes,
     sentinelRootNodes,
@@ -164,17 +191,30 @@ export async function startRedisSentinel({
     async failover() {
       const before = await primary();
       await sentinelAdmins[0]!.sendCommand(['SENTINEL', 'FAILOVER', MASTER_NAME]);
-      let after: EmbeddedRedis | undefined;
-      await waitUntil(async () => {
-        const agreed = await agreedPrimary();
-        if (typeof agreed === 'string') return agreed;
-        if (agreed === before.port) return `the Sentinels still name ${before.port}`;
-        after = nodeByPort(agreed);
-        return settledOn(agreed);
-      }, `a failover away from ${before.port}`, timeoutMs);
-      return after!;
+      return promotedAfter(before);
+    },
+    promotedAfter,
+    async freeze(node) {
+      const pid = Number(/process_id:(\d+)/.exec(await (await connectOnce(node)).info('server'))?.[1]);
+      process.kill(pid, 'SIGSTOP');
+      frozen.set(node.port, pid);
+    },
+    thaw(node) {
+      const pid = frozen.get(node.port);
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGCONT');
+      frozen.delete(node.port);
+    },
+    async kill(node) {
+      killed.add(node.port);
+      await node.stop();
     },
     connect: (node) => connectUrl(node.url),
+    connectSentinel(index, user) {
+      const url = new URL(`redis://${sentinelRootNodes[index]!.host}:${sentinelRootNodes[index]!.port}`);
+      if (user) [url.username, url.password] = [user.username, user.password];
+      return connectUrl(url.toString());
+    },
     stop,
   };
 }

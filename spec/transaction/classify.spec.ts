@@ -32,6 +32,7 @@ const TABLE: Row[] = [
   ['the connection died under fn', fnError, 'run', DOWN, { next: retry('connection'), connection: 'destroy', ran: 'no', abandonWatch: false }],
   ['a read redirected', new ErrorReply('MOVED 1 h:1'), 'run', REDIRECTED, { next: retry('redirect'), connection: 'return', ran: 'no', abandonWatch: true }],
   ['a read met LOADING', new ErrorReply('LOADING wait'), 'run', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: true }],
+  ['fn met a demoted primary', new ErrorReply("READONLY You can't write against a read only replica."), 'run', UP, { next: retry('connection'), connection: 'destroy', ran: 'no', abandonWatch: false }],
   ['fn threw', fnError, 'run', UP, { next: { do: 'rethrow' }, connection: 'keep', ran: 'no', abandonWatch: true }],
   ['the fence found the lock lost', new LockLostError(['k'], 'x'), 'run', UP, { next: { do: 'rethrow' }, connection: 'keep', ran: 'no', abandonWatch: true }],
   // A WATCH failed: it must never be followed by EXEC.
@@ -46,6 +47,9 @@ const TABLE: Row[] = [
   ['some commands failed at run time', partial, 'exec', UP, { next: { do: 'refused', applied: 'partial' }, connection: 'keep', ran: 'yes', abandonWatch: false }],
   ['EXECABORT after a MOVED', new ErrorReply('MOVED 1 h:1'), 'exec', REDIRECTED, { next: retry('redirect'), connection: 'return', ran: 'no', abandonWatch: false }],
   ['EXEC met LOADING', new ErrorReply('LOADING wait'), 'exec', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
+  ['EXEC on a primary cut off from its replicas (min-replicas-to-write)', new ErrorReply('NOREPLICAS Not enough good replicas to write.'), 'exec', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
+  ['EXEC on a demoted primary', new ErrorReply("READONLY You can't write against a read only replica."), 'exec', UP, { next: retry('connection'), connection: 'destroy', ran: 'no', abandonWatch: false }],
+  ['a lock script on a demoted primary, waiting for the turn', new ErrorReply("READONLY You can't write against a read only replica."), 'turn', UP, { next: retry('connection'), connection: 'keep', ran: 'no', abandonWatch: false }],
   ['EXECABORT', new ErrorReply('EXECABORT Transaction discarded'), 'exec', UP, { next: { do: 'refused', applied: 'none' }, connection: 'keep', ran: 'no', abandonWatch: false }],
   ['the reply was lost', lost, 'exec', UP, { next: { do: 'unknown' }, connection: 'destroy', ran: 'unknown', abandonWatch: false }],
   ['the reply was lost, idempotent', lost, 'exec', IDEMPOTENT, { next: retry('unknown'), connection: 'destroy', ran: 'unknown', abandonWatch: false }],

@@ -1,0 +1,138 @@
+/**
+ * A node-redis Sentinel client (`createSentinel`) as the source of a transactor's connections:
+ * dedicated connections to the primary the Sentinels name now, and lock connections that follow
+ * failovers by themselves.
+ *
+ * Why our own connections and not node-redis's master leases (`sentinel.acquire()`/`use()`): the
+ * leases are few (`masterPoolSize`, 1 by default) and shared with the app, and a lease reconnects
+ * and re-runs its work on a new socket, where an EXEC whose reply was lost must instead be reported
+ * (or settled) as an unknown outcome. A dedicated connection is a duplicate of the Sentinel's own
+ * master client (its credentials, TLS, RESP), pointed at the primary the Sentinel client names now,
+ * that never reconnects, like the ones a transactor opens on a single server.
+ */
+import { TransactUsageError } from '../errors/usage-errors.js';
+import { noop } from '../util/noop.js';
+import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
+import type { ServerSource } from './connection-source.js';
+import { LazyConnection } from './lazy-connection.js';
+import { NodeRedisConnection } from './node-redis-connection.js';
+import type { NodeRedisClient } from './node-redis-types.js';
+
+/** The slice of node-redis's Sentinel client (`RedisSentinel`) used here. */
+interface NodeRedisSentinel extends ShardedSubscriber {
+  readonly isOpen: boolean;
+  readonly _keyPrefix?: unknown;
+  getMasterNode(): { host: string; port: number } | undefined;
+  getSentinelNode(): unknown;
+  /** Runs `fn` with the Sentinel's client to the primary (on its shared master lease). */
+  _execute<T>(isReadonly: boolean | undefined, fn: (client: NodeRedisClient) => Promise<T>): Promise<T>;
+  sendCommand(isReadonly: boolean | undefined, args: readonly string[]): Promise<unknown>;
+  duplicate(): NodeRedisSentinel;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** Recognises a node-redis Sentinel client. */
+export function isSentinel(value: unknown): boolean {
+  const v = value as Partial<NodeRedisSentinel> | null;
+  return typeof v === 'object' && v !== null && typeof v.getMasterNode === 'function' &&
+    typeof v.getSentinelNode === 'function' && typeof v._execute === 'function';
+}
+
+/** A {@link ServerSource} that also lets go of what it attached to the user's Sentinel client. */
+export interface SentinelSource extends ServerSource {
+  /** Stops following the Sentinel client's failovers (the transactor closed). */
+  detach(): void;
+}
+
+/** Wraps a Sentinel client (one {@link isSentinel} recognised). */
+export function sentinelSourceFor(source: unknown): SentinelSource {
+  const sentinel = source as NodeRedisSentinel;
+  // node-redis applies a Sentinel's key prefix above its node clients, which carry none.
+  const keyPrefix = typeof sentinel._keyPrefix === 'string' ? sentinel._keyPrefix : '';
+  // A connection opened before the Sentinels named a new primary is not used for another attempt:
+  // the old primary may be unreachable (a silent partition), or still accept writes that a
+  // failover then loses. (A demoted primary also drops its clients by itself.)
+  let era = 0;
+  const onTopologyChange = (event: { type?: string } | undefined) => {
+    if (event?.type === 'MASTER_CHANGE') era++;
+  };
+  sentinel.on('topology-change', onTopologyChange);
+  let template: Promise<NodeRedisClient> | undefined;
+  return {
+    keyPrefix,
+    async openDedicated() {
+      if (!sentinel.isOpen) {
+        throw new TransactUsageError('the Sentinel client is not connected: call connect() on it before using the transactor');
+      }
+      // The Sentinel's master client carries the node options (credentials, TLS, RESP): the
+      // template of every dedicated connection, whichever node is the primary.
+      template ??= sentinel._execute(false, (client) => Promise.resolve(client));
+      const openedIn = era;
+      const [client, primary] = await Promise.all([template, Promise.resolve(sentinel.getMasterNode())]);
+      // Between a failover and the Sentinel client's rediscovery there is no ready primary client.
+      if (!primary) throw new Error('redis-transact: the Sentinel client knows no reachable primary right now');
+      return NodeRedisConnection.open(client, {
+        socket: { host: primary.host, port: primary.port },
+        keyPrefix,
+        retiredWhen: () => era !== openedIn,
+      });
+    },
+    lockConnections: () => new SentinelLockConnections(sentinel),
+    detach: () => void sentinel.off('topology-change', onTopologyChange),
+  };
+}
+
+/**
+ * The lock service's connections on a Sentinel deployment: a Sentinel client of its own
+ * (`duplicate()`, so the user's is never blocked or closed by us), whose master client and pub/sub
+ * follow the primary through failovers.
+ */
+class SentinelLockConnections implements LockConnections {
+  readonly #shared: LazyConnection<NodeRedisSentinel>;
+
+  constructor(sentinel: NodeRedisSentinel) {
+    this.#shared = new LazyConnection<NodeRedisSentinel>({
+      create: () => {
+        const shared = sentinel.duplicate();
+        shared.on('error', noop); // failures surface through the commands
+        return Promise.resolve(shared);
+      },
+      connect: (shared) => shared.connect(),
+      // Not awaited while it is still connecting: a deployment that is down must not hold close().
+      end: (shared) => shared.destroy().then(noop, noop),
+    });
+  }
+
+  async commands(): Promise<ScriptClient> {
+    const shared = await this.#shared.get();
+    return {
+      sendCommand: (args) => shared.sendCommand(false, args),
+      // On one master client, as one unit: two sendCommand calls may go out on two sockets (with
+      // masterPoolSize > 1), and node-redis re-sends a command on the new primary after a
+      // failover; a WAIT re-sent alone would count replicas of a socket that wrote nothing. Re-sent
+      // together, the WAIT covers the write it follows.
+      sendTogether: (commands) =>
+        shared._execute(false, (client) => Promise.all(commands.map((args) => client.sendCommand(args)))).then(
+          (replies) => replies.map((value): PromiseSettledResult<unknown> => ({ status: 'fulfilled', value })),
+          (reason: unknown) => commands.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason })),
+        ),
+    };
+  }
+
+  subscriber(): Promise<ShardedSubscriber> {
+    return this.#shared.get();
+  }
+
+  async loadScripts(sources: readonly string[]): Promise<void> {
+    const shared = await this.#shared.get();
+    await Promise.all(sources.map((source) => shared.sendCommand(false, ['SCRIPT', 'LOAD', source])));
+  }
+
+  close(): Promise<void> {
+    return this.#shared.close();
+  }
+}

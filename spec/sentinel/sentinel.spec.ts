@@ -1,0 +1,289 @@
+/**
+ * A transactor on a node-redis Sentinel client (`createSentinel`), against a real deployment: one
+ * primary, two replicas and three Sentinels on loopback, failed over for real with
+ * `SENTINEL FAILOVER`.
+ */
+import { createSentinel, type RedisSentinelType } from 'redis';
+import {
+  createTransactor,
+  isTransactOutcomeUnknownError,
+  isTransactUsageError,
+  type TransactMode,
+  type Transactor,
+  type TransactorOptions,
+} from '../../lib';
+import { MASTER_NAME, type RedisSentinelHarness, startRedisSentinel } from '../support/redis-sentinel';
+import { waitFor } from '../support/redis';
+import { LIBRARY_ACL, SENTINEL_DISCOVERY_ACL } from '../support/acl';
+
+/** A Sentinel client with no modules, functions, scripts or type mapping. */
+type SentinelClient = RedisSentinelType<None, None, None, 2 | 3, None>;
+type None = Record<never, never>;
+
+let deployment: RedisSentinelHarness;
+const sentinels: Array<SentinelClient> = [];
+const transactors: Transactor[] = [];
+
+beforeAll(async () => {
+  deployment = await startRedisSentinel({ replicas: 2, sentinels: 3 });
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(transactors.splice(0).map((tx) => tx.close()));
+  await Promise.all(sentinels.splice(0).map((s) => s.close().catch(() => s.destroy())));
+});
+afterAll(async () => {
+  await deployment?.stop();
+});
+
+async function connectSentinel(options: { keyPrefix?: string } = {}) {
+  const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...deployment.sentinelRootNodes], ...options });
+  sentinel.on('error', () => {});
+  sentinels.push(sentinel);
+  await sentinel.connect();
+  return sentinel;
+}
+
+function transactorOn(sentinel: SentinelClient, options?: TransactorOptions) {
+  const tx = createTransactor(sentinel, options);
+  transactors.push(tx as Transactor);
+  return tx;
+}
+
+/** An admin client to the node that is primary now. */
+async function primaryAdmin() {
+  return deployment.connect(await deployment.primary());
+}
+
+describe('a transactor on a Sentinel client', () => {
+  it('runs optimistic, lock and auto mode transactions, locks and exactly-once calls on the primary', async () => {
+    const tx = transactorOn(await connectSentinel(), { retry: { maxAttempts: 200 } });
+    const increment = (mode: TransactMode) =>
+      tx.transact(['counter'], async (t) => {
+        // t.read is the Sentinel's master client, typed as one.
+        const n: string | null = await t.read.get('counter');
+        t.write.set('counter', String(Number(n) + 1));
+      }, { mode, exactlyOnce: mode === 'lock' });
+
+    await Promise.all((['optimistic', 'lock', 'auto'] as const).flatMap((mode) => Array.from({ length: 20 }, () => increment(mode))));
+    const held = await tx.withLock(['resource'], async () => (await primaryAdmin()).keys('rtlock:lock:*'));
+    const lock = await tx.lock(['resource']);
+    await lock.release();
+
+    const primary = await deployment.primary();
+    const admin = await deployment.connect(primary);
+    expect(await admin.get('counter')).toBe('60');
+    expect(held).toEqual([expect.stringMatching(/^rtlock:lock:.*resource$/)]);
+    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
+    // Nothing went to a replica: they only have what the primary replicated.
+    const replica = deployment.nodes.find((node) => node.port !== primary.port)!;
+    await waitFor(async () => (await (await deployment.connect(replica)).get('counter')) === '60', 'the replica to have the commits');
+  });
+
+  it('applies the Sentinel client’s key prefix once, to keys and lock keys alike', async () => {
+    const tx = transactorOn(await connectSentinel({ keyPrefix: 'app:' }));
+
+    await tx.transact(['k'], async (t) => {
+      t.write.set('k', String(Number(await t.read.get('k')) + 1));
+    }, { mode: 'lock' });
+    const inside = await tx.withLock(['r'], async () => (await primaryAdmin()).keys('app:rtlock:lock:*'));
+
+    const admin = await primaryAdmin();
+    expect(await admin.get('app:k')).toBe('1');
+    expect(await admin.exists('k')).toBe(0);
+    expect(inside).toEqual([expect.stringMatching(/^app:rtlock:lock:.*r$/)]);
+  });
+
+  it('does not use a connection again once the Sentinel client reports a new primary (MASTER_CHANGE)', async () => {
+    const sentinel = await connectSentinel();
+    const tx = transactorOn(sentinel);
+    const clientId = () => tx.transact(['id'], (t) => t.read.clientId()).then((r) => r.value);
+    const before = await clientId();
+    expect(await clientId()).toBe(before); // idle connections are reused
+
+    // What node-redis emits when the Sentinels name another primary (here: the same one again),
+    // before the old primary may even know it was demoted, or while it is unreachable.
+    sentinel.emit('topology-change', { type: 'MASTER_CHANGE', node: sentinel.getMasterNode() });
+
+    expect(await clientId()).not.toBe(before);
+  });
+
+  it('retries a commit refused with READONLY (a demoted primary) on a new connection, never as a data error', async () => {
+    const primary = await deployment.primary();
+    const replica = deployment.nodes.find((node) => node.port !== primary.port)!;
+    const onReplica = await deployment.connect(replica);
+    const reasons: string[] = [];
+    const tx = createTransactor(onReplica, { retry: { maxAttempts: 3 }, hooks: { onRetry: (e) => void reasons.push(e.reason) } });
+    transactors.push(tx as Transactor);
+    const ids = new Set<number>();
+
+    const err = await tx.transact(['k'], async (t) => {
+      ids.add(await t.read.clientId());
+      t.write.set('k', 'v');
+    }).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ code: 'ERR_TRANSACT_CONNECTION', cause: expect.objectContaining({ message: expect.stringMatching(/^READONLY/) }) });
+    expect(reasons).toEqual(['connection', 'connection']);
+    expect(ids.size).toBe(3);
+  });
+
+  it('refuses a call, before anything is sent, while the Sentinel client is not connected', async () => {
+    const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...deployment.sentinelRootNodes] });
+    const tx = createTransactor(sentinel);
+    transactors.push(tx as Transactor);
+    let ran = false;
+
+    const err = await tx.transact(['k'], () => void (ran = true)).catch((e: unknown) => e);
+
+    expect(isTransactUsageError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/Sentinel client is not connected/);
+    expect(ran).toBe(false);
+  });
+});
+
+describe('a minimal-ACL user', () => {
+  it('discovers the primary through the Sentinels and runs every kind of call, with the replication wait', async () => {
+    // The data nodes: the library's minimum, +wait for the replication wait, and the app's keys.
+    for (const node of deployment.nodes) {
+      await (await deployment.connect(node)).sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>s3cret', ...`${LIBRARY_ACL} +wait ~app:* +incr`.split(' ')]);
+    }
+    // The Sentinels: what discovery needs, nothing else.
+    for (const [i] of deployment.sentinelRootNodes.entries()) {
+      const admin = await deployment.connectSentinel(i);
+      await admin.sendCommand(['ACL', 'SETUSER', 'discovery', 'reset', 'on', '>s3cret', ...SENTINEL_DISCOVERY_ACL.split(' ')]);
+    }
+    const sentinel = createSentinel({
+      name: MASTER_NAME,
+      sentinelRootNodes: [...deployment.sentinelRootNodes],
+      nodeClientOptions: { username: 'app', password: 's3cret' },
+      sentinelClientOptions: { username: 'discovery', password: 's3cret' },
+    });
+    sentinel.on('error', () => {});
+    sentinels.push(sentinel);
+    await sentinel.connect();
+    const tx = transactorOn(sentinel, { replication: { replicas: 2, timeoutMs: 1_000 } });
+    const increment = (t: { read: { get(k: string): Promise<string | null> }; write: { incr(k: string): unknown } }) => void t.write.incr('app:n');
+
+    const results = await Promise.all([
+      ...(['optimistic', 'lock', 'auto'] as const).map((mode) => tx.transact(['app:n'], increment, { mode })),
+      tx.transact(['app:n'], increment, { exactlyOnce: true }),
+    ]);
+    const inLock = await tx.withLock(['app:r'], () => 'held');
+
+    expect(results.map((r) => r.replicatedTo)).toEqual([2, 2, 2, 2]);
+    expect(inLock).toBe('held');
+    expect(await (await primaryAdmin()).get('app:n')).toBe('4');
+    // Really restricted, on both sides.
+    await expect(sentinel.sendCommand(false, ['FLUSHALL'])).rejects.toThrow(/NOPERM/);
+    const asDiscovery = await deployment.connectSentinel(0, { username: 'discovery', password: 's3cret' });
+    await expect(asDiscovery.sendCommand(['SENTINEL', 'FAILOVER', MASTER_NAME])).rejects.toThrow(/NOPERM/);
+  });
+});
+
+function countBy(names: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of names) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
+
+function errorName(err: unknown): string {
+  const e = err as { code?: string; reason?: string; message?: string };
+  return [e.code ?? e.message, e.reason].filter(Boolean).join('/');
+}
+
+describe('failover', () => {
+  /** Bank accounts, their opening balance, and the log every transfer appends its id to in its MULTI. */
+  const ACCOUNTS = Array.from({ length: 100 }, (_, i) => `acct:${i}`);
+  const OPENING = 1_000;
+  const LOG = 'transfers';
+  const REPLICAS = 2;
+
+  it('moves money through two failovers: the total holds, nothing replicated is lost, nothing doubles, failed calls applied nothing', async () => {
+    const admin = await primaryAdmin();
+    await admin.mSet(ACCOUNTS.map((account) => [account, String(OPENING)] as [string, string]));
+    await admin.wait(REPLICAS, 5_000);
+    const retries: string[] = [];
+    const tx = transactorOn(await connectSentinel(), {
+      // A failover takes seconds: calls wait it out under the policy.
+      retry: { maxAttempts: 10_000, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 100, deadlineMs: 60_000 },
+      replication: { replicas: REPLICAS, timeoutMs: 500 },
+      lock: { acquireTimeoutMs: 30_000 },
+      hooks: { onRetry: (e) => void retries.push(e.reason) },
+    });
+    /** Each call's id and how it ended. */
+    const outcomes = new Map<string, { end: 'committed' | 'failed' | 'unknown'; replicatedTo?: number; error?: unknown }>();
+    let committed = 0;
+    let running = true;
+    let seq = 0;
+
+    const transfer = async (worker: number, mode: TransactMode) => {
+      const id = `${mode}-${worker}-${seq++}`;
+      const from = ACCOUNTS[Math.floor(Math.random() * ACCOUNTS.length)]!;
+      let to = ACCOUNTS[Math.floor(Math.random() * ACCOUNTS.length)]!;
+      if (to === from) to = ACCOUNTS[(ACCOUNTS.indexOf(from) + 1) % ACCOUNTS.length]!;
+      try {
+        const result = await tx.transact([from, to], async (t) => {
+          const [a, b] = await Promise.all([t.read.get(from), t.read.get(to)]);
+          const amount = Math.min(Number(a), 1 + Math.floor(Math.random() * 10));
+          t.write.set(from, String(Number(a) - amount)).set(to, String(Number(b) + amount)).rPush(LOG, id);
+        }, { mode, exactlyOnce: worker % 2 === 0 });
+        outcomes.set(id, { end: 'committed', replicatedTo: result.replicatedTo });
+        committed++;
+      } catch (err) {
+        outcomes.set(id, { end: isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed', error: err });
+      }
+    };
+    const traffic = Promise.all(
+      (['optimistic', 'lock', 'auto'] as const).flatMap((mode) =>
+        Array.from({ length: 4 }, async (_, worker) => {
+          while (running) await transfer(worker, mode);
+        }),
+      ),
+    );
+
+    for (let round = 0; round < 2; round++) {
+      const mark = committed;
+      await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
+      const promoted = await deployment.failover();
+      // New calls reach the new primary without the app doing anything.
+      await tx.transact([`after-failover-${round}`], (t) => {
+        t.write.set(`after-failover-${round}`, String(promoted.port));
+      });
+      expect(await (await deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+    }
+    const mark = committed;
+    await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);
+    running = false;
+    await traffic;
+
+    const primary = await primaryAdmin();
+    const balances = (await primary.mGet(ACCOUNTS)).map(Number);
+    const log = await primary.lRange(LOG, 0, -1);
+    const applied = new Set(log);
+    const ends = [...outcomes.values()];
+    const replicatedToAll = [...outcomes].filter(([, o]) => o.end === 'committed' && o.replicatedTo === REPLICAS);
+    const unreplicatedLost = [...outcomes].filter(([id, o]) => o.end === 'committed' && o.replicatedTo! < REPLICAS && !applied.has(id));
+
+    // The total is conserved on the new primary: every transfer applied whole or not at all.
+    expect(balances.reduce((sum, b) => sum + b, 0)).toBe(ACCOUNTS.length * OPENING);
+    expect(balances.every((b) => b >= 0)).toBe(true);
+    // Nothing applied twice, exactly-once calls included.
+    expect(log).toHaveLength(applied.size);
+    // No commit the replicas all acknowledged is missing.
+    expect(replicatedToAll.filter(([id]) => !applied.has(id))).toEqual([]);
+    expect(replicatedToAll.length).toBeGreaterThan(100);
+    // Every call that failed applied nothing.
+    expect([...outcomes].filter(([id, o]) => o.end === 'failed' && applied.has(id))).toEqual([]);
+    // Only ids of calls made are in the log.
+    expect(log.filter((id) => !outcomes.has(id))).toEqual([]);
+    // The failovers were really met by calls in flight.
+    expect(retries).toContain('connection');
+    // What replication cannot promise, as the docs say it: a commit the replicas did not all
+    // acknowledge may be lost with a failover (reported here, not asserted either way).
+    console.info(
+      `sentinel failover: ${ends.filter((o) => o.end === 'committed').length} committed (${replicatedToAll.length} ` +
+        `acknowledged by every replica, none lost; ${unreplicatedLost.length} not acknowledged by every replica and lost), ` +
+        `${ends.filter((o) => o.end === 'failed').length} failed, ${ends.filter((o) => o.end === 'unknown').length} unknown; ` +
+        `errors: ${JSON.stringify(countBy(ends.flatMap((o) => (o.error ? [errorName(o.error)] : []))))}`,
+    );
+  }, 150_000);
+});
