@@ -120,6 +120,13 @@ export interface ReplicationOptions {
   replicas: number;
   /** The longest wait for them, in whole milliseconds, 1 to 2147483647 (`WAIT` with 0 would never end). */
   timeoutMs: number;
+  /**
+   * A commit fewer replicas acknowledged in time rejects with `TransactNotReplicatedError` (it
+   * committed on the primary, and a failover could lose it) instead of resolving: a resolved call
+   * then always had `replicas` replicas.
+   * @defaultValue false
+   */
+  required?: boolean;
 }
 
 /** Options of `tx.settle`. */
@@ -151,6 +158,7 @@ const replication = z.strictObject(
       .min(1, { error: 'must be a whole number from 1 to 100' })
       .max(100, { error: 'must be a whole number from 1 to 100' }),
     timeoutMs: durationMs({ min: 1, rule: 'must be a whole number of milliseconds, at least 1 (WAIT with 0 never ends)' }),
+    required: z.boolean({ error: 'must be true or false' }).optional(),
   },
   { error: 'must be an object { replicas, timeoutMs }' },
 );

@@ -285,7 +285,7 @@ describe('bad input', () => {
       'options.retry.maxDelayMs: must be at least baseDelayMs (100), got 10',
     );
     expect(() => createTransactor({} as never)).toThrow(
-      'client: must be a node-redis client (createClient), client pool (createClientPool) or cluster client (createCluster)',
+      'client: must be a node-redis client (createClient), client pool (createClientPool), cluster client (createCluster) or Sentinel client (createSentinel)',
     );
   });
 });

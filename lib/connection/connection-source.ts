@@ -37,8 +37,6 @@ export interface ServerSource {
   lockConnections(options?: LockConnectionOptions): LockConnections;
   /** The key prefix the client adds to keys ('' for none). */
   readonly keyPrefix: string;
-  /** Lets go of what the source attached to the user's client (event listeners), when it did. */
-  detach?(): void;
 }
 
 /** Wraps the client or pool handed to `createTransactor`; `path` names it in errors. */
@@ -57,7 +55,7 @@ export function serverSourceFor(source: unknown, path = 'client'): ServerSource 
     template = () => Promise.resolve(source);
   } else {
     throw new InvalidOptionsError([
-      { path, message: 'must be a node-redis client (createClient), client pool (createClientPool) or cluster client (createCluster)' },
+      { path, message: 'must be a node-redis client (createClient), client pool (createClientPool), cluster client (createCluster) or Sentinel client (createSentinel)' },
     ]);
   }
   const duplicate = async (overrides?: Record<string, unknown>) => {
@@ -73,7 +71,7 @@ export function serverSourceFor(source: unknown, path = 'client'): ServerSource 
 }
 
 /** The longest a lock connection's graceful close may wait for replies before it is dropped. */
-const CLOSE_WAIT_MS = 1_000;
+export const CLOSE_WAIT_MS = 1_000;
 
 /** A connection that reconnects by itself: a script client and a sharded subscriber. */
 type SharedClient = NodeRedisClient & ShardedSubscriber;
@@ -136,7 +134,7 @@ function isPool(value: unknown): value is NodeRedisPool {
 }
 
 /** node-redis takes a string or Buffer prefix; lock keys and channels are built as strings. */
-function prefixText(prefix: unknown): string {
+export function prefixText(prefix: unknown): string {
   if (prefix === undefined || prefix === null) return '';
   if (Buffer.isBuffer(prefix)) return prefix.toString('utf8');
   return typeof prefix === 'string' ? prefix : '';

@@ -4,6 +4,7 @@
  * The cluster topology (`topology/cluster-topology.ts`) drives it through {@link ClusterSource}.
  */
 import { keyHashSlot } from '../cluster/hash-slot.js';
+import { redirectionOf } from '../cluster/redirection.js';
 import { noop } from '../util/noop.js';
 import type { DedicatedConnection, LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { LazyConnection } from './lazy-connection.js';
@@ -104,10 +105,19 @@ class ClusterLockConnections implements LockConnections {
       // On the slot's master client itself, in one tick: the cluster client would re-send a
       // redirected write elsewhere, away from the WAIT behind it (a MOVED fails the write instead).
       sendTogether: async (commands, routeKey) => {
+        const failed = (reason: unknown) => commands.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }));
         const master = shared.slots[keyHashSlot(routeKey)]?.master;
-        if (!master) return commands.map(() => ({ status: 'rejected', reason: new Error(`no master known for the slot of ${routeKey}`) }) as const);
+        if (!master) return failed(new Error(`redis-transact: no master known for the slot of ${routeKey}`));
         const client = await shared.nodeClient(master);
-        return Promise.allSettled(commands.map((args) => client.sendCommand(args)));
+        const settled = await Promise.allSettled(commands.map((args) => client.sendCommand(args)));
+        const first = settled[0];
+        if (first?.status === 'rejected' && redirectionOf(first.reason)) {
+          // The slot moved (or the cluster is failing over): nothing ran. A keyed command through
+          // the cluster client makes it learn the new owner; the lock wait tries again meanwhile.
+          void shared.sendCommand(routeKey, true, ['EXISTS', routeKey]).catch(noop);
+          return failed(new Error(`redis-transact: the slot of ${routeKey} is moving (${(first.reason as Error).message})`, { cause: first.reason }));
+        }
+        return settled;
       },
     };
   }

@@ -101,7 +101,14 @@ export class NodeRedisConnection implements DedicatedConnection {
     // connection that never reconnects does not keep; it costs a timer per command, so it is off
     // here (the call's deadline bounds the waits instead).
     const commandOptions = { ...template._commandOptions, timeout: 0 };
-    const client = template.duplicate({ socket, commandOptions, ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}) });
+    // No client-side cache: a read served from a cache that other sockets fill is not guarded by
+    // this connection's WATCH (a lost update), and closing a member of a shared cache clears it.
+    const client = template.duplicate({
+      socket,
+      commandOptions,
+      clientSideCache: undefined,
+      ...(overrides.keyPrefix ? { keyPrefix: overrides.keyPrefix } : {}),
+    });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', noop);
     await client.connect();

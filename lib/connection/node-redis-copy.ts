@@ -4,7 +4,7 @@
  * library resolves its own `redis` beside the clone's). It works at run time (errors are matched
  * by name too), but TypeScript sees two unrelated client types, and the two copies may differ.
  */
-import { RedisClient, RedisClientPool, RedisCluster } from 'redis';
+import { RedisClient, RedisClientPool, RedisCluster, RedisSentinel } from 'redis';
 
 /** The `name` of the process warning. */
 export const NODE_REDIS_COPY_WARNING_NAME = 'RedisTransactWarning';
@@ -14,9 +14,9 @@ export const NODE_REDIS_COPY_WARNING_CODE = 'ERR_TRANSACT_NODE_REDIS_COPY';
 let warned = false;
 
 /** Warns (once) when `source`, recognised as a node-redis `kind`, is not of the copy the library loads. */
-export function warnIfAnotherCopy(source: object, kind: 'client' | 'pool' | 'cluster'): void {
+export function warnIfAnotherCopy(source: object, kind: 'client' | 'pool' | 'cluster' | 'sentinel'): void {
   if (warned) return;
-  const ownClass = kind === 'client' ? RedisClient : kind === 'pool' ? RedisClientPool : RedisCluster;
+  const ownClass = { client: RedisClient, pool: RedisClientPool, cluster: RedisCluster, sentinel: RedisSentinel }[kind];
   if (source instanceof ownClass) return;
   warned = true;
   const warning = Object.assign(

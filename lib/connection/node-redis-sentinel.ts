@@ -12,10 +12,12 @@
  */
 import { TransactUsageError } from '../errors/usage-errors.js';
 import { noop } from '../util/noop.js';
+import { settleWithin } from '../util/time-bounds.js';
 import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
-import type { ServerSource } from './connection-source.js';
+import { CLOSE_WAIT_MS, prefixText, type ServerSource } from './connection-source.js';
 import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
+import { warnIfAnotherCopy } from './node-redis-copy.js';
 import type { NodeRedisClient } from './node-redis-types.js';
 
 /** The slice of node-redis's Sentinel client (`RedisSentinel`) used here. */
@@ -27,12 +29,11 @@ interface NodeRedisSentinel extends ShardedSubscriber {
   /** Runs `fn` with the Sentinel's client to the primary (on its shared master lease). */
   _execute<T>(isReadonly: boolean | undefined, fn: (client: NodeRedisClient) => Promise<T>): Promise<T>;
   sendCommand(isReadonly: boolean | undefined, args: readonly string[]): Promise<unknown>;
-  duplicate(): NodeRedisSentinel;
+  duplicate(overrides?: Record<string, unknown>): NodeRedisSentinel;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): Promise<unknown>;
   on(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** Recognises a node-redis Sentinel client. */
@@ -42,25 +43,47 @@ export function isSentinel(value: unknown): boolean {
     typeof v.getSentinelNode === 'function' && typeof v._execute === 'function';
 }
 
-/** A {@link ServerSource} that also lets go of what it attached to the user's Sentinel client. */
-export interface SentinelSource extends ServerSource {
-  /** Stops following the Sentinel client's failovers (the transactor closed). */
-  detach(): void;
+/**
+ * Which primary each Sentinel client named last, and how many times it named another: one
+ * listener per Sentinel client (however many transactors share it), never removed (it is as small
+ * as the client's own).
+ */
+const primaries = new WeakMap<NodeRedisSentinel, { era: number; primary: string | undefined }>();
+
+/**
+ * How many times `sentinel` reported a new primary. A connection opened in an earlier era is not
+ * used for another attempt: the old primary may be unreachable (a silent partition), or still
+ * accept writes that a failover then loses. (A demoted primary also drops its clients by itself.)
+ */
+function primaryEra(sentinel: NodeRedisSentinel): { readonly era: number } {
+  let known = primaries.get(sentinel);
+  if (!known) {
+    const state = { era: 0, primary: addressOf(sentinel.getMasterNode()) };
+    sentinel.on('topology-change', (event: { type?: string; node?: { host: string; port: number } } | undefined) => {
+      if (event?.type !== 'MASTER_CHANGE') return;
+      // node-redis reports MASTER_CHANGE on every rediscovery when a nodeAddressMap is set (it
+      // compares mapped with unmapped addresses): only another address is a new primary.
+      const primary = addressOf(event.node);
+      if (primary !== undefined && primary === state.primary) return;
+      state.primary = primary;
+      state.era++;
+    });
+    primaries.set(sentinel, (known = state));
+  }
+  return known;
+}
+
+function addressOf(node: { host: string; port: number } | undefined): string | undefined {
+  return node && `${node.host}:${node.port}`;
 }
 
 /** Wraps a Sentinel client (one {@link isSentinel} recognised). */
-export function sentinelSourceFor(source: unknown): SentinelSource {
+export function sentinelSourceFor(source: unknown): ServerSource {
   const sentinel = source as NodeRedisSentinel;
+  warnIfAnotherCopy(sentinel, 'sentinel');
   // node-redis applies a Sentinel's key prefix above its node clients, which carry none.
-  const keyPrefix = typeof sentinel._keyPrefix === 'string' ? sentinel._keyPrefix : '';
-  // A connection opened before the Sentinels named a new primary is not used for another attempt:
-  // the old primary may be unreachable (a silent partition), or still accept writes that a
-  // failover then loses. (A demoted primary also drops its clients by itself.)
-  let era = 0;
-  const onTopologyChange = (event: { type?: string } | undefined) => {
-    if (event?.type === 'MASTER_CHANGE') era++;
-  };
-  sentinel.on('topology-change', onTopologyChange);
+  const keyPrefix = prefixText(sentinel._keyPrefix);
+  const known = primaryEra(sentinel);
   let template: Promise<NodeRedisClient> | undefined;
   return {
     keyPrefix,
@@ -69,20 +92,27 @@ export function sentinelSourceFor(source: unknown): SentinelSource {
         throw new TransactUsageError('the Sentinel client is not connected: call connect() on it before using the transactor');
       }
       // The Sentinel's master client carries the node options (credentials, TLS, RESP): the
-      // template of every dedicated connection, whichever node is the primary.
-      template ??= sentinel._execute(false, (client) => Promise.resolve(client));
-      const openedIn = era;
-      const [client, primary] = await Promise.all([template, Promise.resolve(sentinel.getMasterNode())]);
+      // template of every dedicated connection, whichever node is the primary. A failed lookup is
+      // forgotten, so the next attempt asks again.
+      if (!template) {
+        const lookup = sentinel._execute(false, (client) => Promise.resolve(client));
+        lookup.catch(() => {
+          if (template === lookup) template = undefined;
+        });
+        template = lookup;
+      }
+      const openedIn = known.era;
+      const client = await template;
+      const primary = sentinel.getMasterNode();
       // Between a failover and the Sentinel client's rediscovery there is no ready primary client.
       if (!primary) throw new Error('redis-transact: the Sentinel client knows no reachable primary right now');
       return NodeRedisConnection.open(client, {
         socket: { host: primary.host, port: primary.port },
         keyPrefix,
-        retiredWhen: () => era !== openedIn,
+        retiredWhen: () => known.era !== openedIn,
       });
     },
     lockConnections: () => new SentinelLockConnections(sentinel),
-    detach: () => void sentinel.off('topology-change', onTopologyChange),
   };
 }
 
@@ -97,13 +127,16 @@ class SentinelLockConnections implements LockConnections {
   constructor(sentinel: NodeRedisSentinel) {
     this.#shared = new LazyConnection<NodeRedisSentinel>({
       create: () => {
-        const shared = sentinel.duplicate();
+        // No client-side cache (a read served from it is not guarded by WATCH) and no replica
+        // connections (locks only ever use the primary).
+        const shared = sentinel.duplicate({ clientSideCache: undefined, replicaPoolSize: 0 });
         shared.on('error', noop); // failures surface through the commands
         return Promise.resolve(shared);
       },
       connect: (shared) => shared.connect(),
-      // Not awaited while it is still connecting: a deployment that is down must not hold close().
-      end: (shared) => shared.destroy().then(noop, noop),
+      // Bounded: destroy() waits for a rediscovery under way, and Sentinels that are down must not
+      // hold close().
+      end: (shared) => settleWithin(shared.destroy(), CLOSE_WAIT_MS).then(noop, noop),
     });
   }
 
@@ -115,11 +148,13 @@ class SentinelLockConnections implements LockConnections {
       // masterPoolSize > 1), and node-redis re-sends a command on the new primary after a
       // failover; a WAIT re-sent alone would count replicas of a socket that wrote nothing. Re-sent
       // together, the WAIT covers the write it follows.
+      // node-redis re-runs the pair only when the first command (the write) fails for a failover.
       sendTogether: (commands) =>
-        shared._execute(false, (client) => Promise.all(commands.map((args) => client.sendCommand(args)))).then(
-          (replies) => replies.map((value): PromiseSettledResult<unknown> => ({ status: 'fulfilled', value })),
-          (reason: unknown) => commands.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason })),
-        ),
+        shared._execute(false, async (client) => {
+          const settled = await Promise.allSettled(commands.map((args) => client.sendCommand(args)));
+          if (settled[0]?.status === 'rejected') throw settled[0].reason;
+          return settled;
+        }).catch((reason: unknown) => commands.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }))),
     };
   }
 

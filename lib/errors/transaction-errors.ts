@@ -109,6 +109,38 @@ export class TransactOutcomeUnknownError extends TransactionError {
 nameError(TransactOutcomeUnknownError, 'TransactOutcomeUnknownError');
 
 /**
+ * The transaction committed on the primary, but fewer replicas than `replication.replicas`
+ * acknowledged it within the wait, and the call's `replication.required` asked to hear of that as
+ * a failure: a failover now could lose the commit (Redis replicates asynchronously). It carries
+ * what a resolved call would have: `value`, `replies`, and `replicatedTo` (0 when no
+ * acknowledgement could be read). Whether it survives depends on what happens to the primary:
+ * read back to reconcile, like an unknown outcome.
+ */
+export class TransactNotReplicatedError extends TransactionError {
+  readonly code = 'ERR_TRANSACT_NOT_REPLICATED' as const;
+  /** What `fn` returned on the attempt that committed. */
+  readonly value: unknown;
+  /** EXEC's replies (empty when the reply was lost and an exactly-once call settled it). */
+  readonly replies: readonly unknown[];
+  /** Replicas that acknowledged the commit in time. */
+  readonly replicatedTo: number;
+  /** Replicas the call required. */
+  readonly replicas: number;
+  constructor(failure: TransactionFailure & { value: unknown; replies: readonly unknown[]; replicatedTo: number; replicas: number }) {
+    super(
+      `the transaction on ${describeKeys(failure.keys)} committed on the primary, but ${failure.replicatedTo} of the ` +
+        `${failure.replicas} replicas required acknowledged it in time: a failover now could lose it`,
+      failure,
+    );
+    this.value = failure.value;
+    this.replies = failure.replies;
+    this.replicatedTo = failure.replicatedTo;
+    this.replicas = failure.replicas;
+  }
+}
+nameError(TransactNotReplicatedError, 'TransactNotReplicatedError');
+
+/**
  * Every attempt failed because the connection could not be opened or was lost before EXEC was
  * sent (or, on a cluster, the slot kept moving or the cluster was down), and the retry policy
  * allowed no more. Nothing was written; `cause` is the last error.
@@ -170,6 +202,9 @@ export const isTransactAbortedError = (err: unknown): err is TransactAbortedErro
 /** True when `err` is a {@link TransactOutcomeUnknownError}, also across duplicate installs. */
 export const isTransactOutcomeUnknownError = (err: unknown): err is TransactOutcomeUnknownError =>
   hasTransactCode(err, 'ERR_TRANSACT_OUTCOME_UNKNOWN');
+/** True when `err` is a {@link TransactNotReplicatedError}, also across duplicate installs. */
+export const isTransactNotReplicatedError = (err: unknown): err is TransactNotReplicatedError =>
+  hasTransactCode(err, 'ERR_TRANSACT_NOT_REPLICATED');
 /** True when `err` is a {@link TransactConnectionError}, also across duplicate installs. */
 export const isTransactConnectionError = (err: unknown): err is TransactConnectionError =>
   hasTransactCode(err, 'ERR_TRANSACT_CONNECTION');

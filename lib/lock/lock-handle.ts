@@ -7,6 +7,7 @@ import { leaseMsSchema } from './lock-options.js';
 import { type Observer, SILENT } from '../observability/observer.js';
 import type { LockBackend } from './lock-backend.js';
 import type { LockReplication } from './replicated-script.js';
+import { noop } from '../util/noop.js';
 
 /** Retry a failed renewal this often (a network blip should not cost the lease). */
 const EXTEND_RETRY_MS = 100;
@@ -70,6 +71,7 @@ export class Lock {
   readonly #autoExtend: boolean;
   readonly #replication: LockReplication | undefined;
   #done = false;
+  #released = false;
 
   /** Acquired locks come from `tx.lock`, `tx.withLock` or a Redlock, never from `new`. @internal */
   static held(init: LockInit): Lock {
@@ -112,6 +114,8 @@ export class Lock {
    * the lock was lost, including when its lease already ran out on this process's clock (a
    * blocked event loop kept the renewal from running in time); it never renews a lock someone
    * else now holds.
+   * With the transactor's `replication`, a renewal too few replicas acknowledged throws
+   * `LockUnavailableError` (`reason: 'replication'`): the lock stays held until its previous lease ends.
    * @param ttlMs - The new lease, in whole milliseconds (20 to 2147483647). Defaults to the lock's
    *   `ttlMs`. A bad value throws {@link InvalidOptionsError} before anything is sent; the lock
    *   stays held as it was.
@@ -158,7 +162,14 @@ export class Lock {
    * out (no other holder's lock is ever touched). Safe to call more than once.
    */
   async release(): Promise<boolean> {
-    if (this.#done) return false;
+    if (this.#released) return false;
+    this.#released = true;
+    if (this.#done) {
+      // Lost as far as this process can tell, but a renewal that did not count (too few replicas)
+      // may still have extended it on the primary: let go of it by token, best effort.
+      if (this.#replication) await this.#backend.release(this.resources, this.token).catch(noop);
+      return false;
+    }
     this.#finish(new Error('the lock was released'));
     return this.#backend.release(this.resources, this.token).catch((err: unknown) => {
       throw isPermanentReply(err) ? refusedBy(this.resources, err) : err;

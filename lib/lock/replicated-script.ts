@@ -6,7 +6,6 @@
 import type { ScriptClient } from '../connection/connection.js';
 import { isErrorReply } from '../connection/node-redis-errors.js';
 import { LockUnavailableError } from '../errors/lock-errors.js';
-import { noop } from '../util/noop.js';
 import type { LuaScript } from './scripts.js';
 
 /** Replicas that must acknowledge a lock write (an acquisition, a renewal) before it counts. */
@@ -19,6 +18,8 @@ export interface LockReplication {
 export interface ReplicatedReply {
   readonly reply: unknown;
   readonly replicatedTo: number;
+  /** Why WAIT gave no count (NOPERM without `+wait`, a lost connection), when it failed. */
+  readonly waitError?: unknown;
 }
 
 /**
@@ -35,23 +36,20 @@ export async function runScriptReplicated(
 ): Promise<ReplicatedReply> {
   const tail = [String(keys.length), ...keys, ...args];
   const wait = ['WAIT', String(replication.replicas), String(replication.timeoutMs)];
-  const together = (script: readonly string[]): [Promise<unknown>, Promise<number>] => {
-    const both = client.sendTogether
+  const together = async (script: readonly string[]): Promise<ReplicatedReply> => {
+    const [r, w] = await (client.sendTogether
       ? client.sendTogether([script, wait], keys[0]!)
-      : Promise.allSettled([client.sendCommand(script), client.sendCommand(wait)]);
-    const reply = both.then(([r]) => (r!.status === 'fulfilled' ? r!.value : Promise.reject(r!.reason)));
+      : Promise.allSettled([client.sendCommand(script), client.sendCommand(wait)]));
+    if (r!.status === 'rejected') throw r!.reason;
     // The script's error is the caller's; WAIT's only means "no replica is known to have it".
-    const replicatedTo = both.then(([, w]) => (w!.status === 'fulfilled' ? Number(w!.value) || 0 : 0), () => 0);
-    return [reply, replicatedTo];
+    if (w!.status === 'rejected') return { reply: r!.value, replicatedTo: 0, waitError: w!.reason };
+    return { reply: r!.value, replicatedTo: Number(w!.value) || 0 };
   };
-  const [reply, replicatedTo] = together(['EVALSHA', lua.sha, ...tail]);
   try {
-    return { reply: await reply, replicatedTo: await replicatedTo };
+    return await together(['EVALSHA', lua.sha, ...tail]);
   } catch (err) {
-    replicatedTo.catch(noop);
     if (!isErrorReply(err) || !err.message.startsWith('NOSCRIPT')) throw err;
-    const [loaded, loadedTo] = together(['EVAL', lua.source, ...tail]);
-    return { reply: await loaded, replicatedTo: await loadedTo };
+    return together(['EVAL', lua.source, ...tail]);
   }
 }
 
@@ -59,10 +57,12 @@ export async function runScriptReplicated(
 export const notReplicatedReason = 'replication';
 
 /** A lock write that fewer replicas than required acknowledged: it does not count. */
-export function notReplicated(resources: readonly string[], what: string, replicatedTo: number, replication: LockReplication): LockUnavailableError {
+export function notReplicated(resources: readonly string[], what: string, reply: ReplicatedReply, replication: LockReplication): LockUnavailableError {
+  const why = reply.waitError === undefined ? '' : ` (WAIT failed: ${(reply.waitError as Error).message})`;
   return new LockUnavailableError(
     resources,
     notReplicatedReason,
-    `${what} reached ${replicatedTo} of the ${replication.replicas} replicas required within ${replication.timeoutMs} ms`,
+    `${what} reached ${reply.replicatedTo} of the ${replication.replicas} replicas required within ${replication.timeoutMs} ms${why}`,
+    reply.waitError,
   );
 }

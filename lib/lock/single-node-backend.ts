@@ -110,11 +110,12 @@ export class SingleNodeBackend implements LockBackend {
   ): Promise<unknown> {
     const client = await this.#connections.commands();
     if (!replication) return runScript(client, lua, keys, args);
-    const { reply, replicatedTo } = await runScriptReplicated(client, lua, keys, args, replication);
+    const replicated = await runScriptReplicated(client, lua, keys, args, replication);
+    const { reply } = replicated;
     const wrote = Array.isArray(reply) ? Number(reply[0]) === 1 : Number(reply) === 1;
-    if (!wrote || replicatedTo >= replication.replicas) return reply;
+    if (!wrote || replicated.replicatedTo >= replication.replicas) return reply;
     if (what === 'the lock') await this.release(resources, args[0]!).catch(noop);
-    throw notReplicated(resources, what, replicatedTo, replication);
+    throw notReplicated(resources, what, replicated, replication);
   }
 
   listen(resources: readonly string[], token: string): Promise<ReleaseListener> {

@@ -13,12 +13,10 @@ import { noop } from '../util/noop.js';
  */
 export class StandaloneTopology implements Topology {
   readonly locks: LockService;
-  readonly #server: ServerSource;
   readonly #pool: ConnectionPool;
   readonly #route: Route;
 
   constructor(server: ServerSource, maxConnections: number) {
-    this.#server = server;
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
     this.#route = { pool: () => this.#pool, check: noop, redirected: () => false, unreachable: noop };
     this.locks = new LockService(server.lockConnections(), new LockKeyspace(server.keyPrefix));
@@ -37,7 +35,6 @@ export class StandaloneTopology implements Topology {
   }
 
   async close(): Promise<void> {
-    this.#server.detach?.();
     await this.#pool.close();
     await this.locks.close();
   }

@@ -50,7 +50,7 @@ export interface TransactionCall<T> {
   /** Set for an exactly-once call: each attempt's commit marker, to settle a lost EXEC reply. */
   readonly marker: CommitMarker | undefined;
   /** Replicas to wait for after the commit (`WAIT`), if any. */
-  readonly replication?: { readonly replicas: number; readonly timeoutMs: number } | undefined;
+  readonly replication?: { readonly replicas: number; readonly timeoutMs: number; readonly required?: boolean | undefined } | undefined;
   /** Faults to inject (the testing kit): none for a call of the app. */
   readonly faults?: AttemptFaults | undefined;
 }

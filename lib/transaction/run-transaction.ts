@@ -1,4 +1,4 @@
-import { TransactConflictError, TransactConnectionError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
+import { TransactConflictError, TransactConnectionError, TransactNotReplicatedError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
 import { backoffDelay } from '../retry/backoff.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
 import { sleep } from '../retry/sleep.js';
@@ -42,6 +42,10 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       if (outcome.kind === 'committed') {
         observer.commit(keys, attempt, count.mode, performance.now() - startedAt);
         const result = { value: outcome.value, replies: outcome.replies, attempts: attempt, repliesLost: outcome.repliesLost ?? false };
+        if (outcome.kind === 'committed' && notReplicatedEnough(call, outcome)) {
+          // Committed on the primary: not a failure to count, nor one that wrote nothing.
+          throw new TransactNotReplicatedError({ keys, ...result, replicatedTo: outcome.replicatedTo ?? 0, replicas: call.replication!.replicas });
+        }
         return outcome.replicatedTo === undefined ? result : { ...result, replicatedTo: outcome.replicatedTo };
       }
       if (outcome.kind === 'give-way') continue; // at once, under the lock
@@ -62,6 +66,7 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       }
     }
   } catch (err) {
+    if (err instanceof TransactNotReplicatedError) throw err;
     observer.failure(keys);
     if (maybeApplied && !(err instanceof TransactOutcomeUnknownError)) {
       throw new TransactOutcomeUnknownError({ keys, attempts: (err as { attempts?: number }).attempts ?? 0, cause: err });
@@ -70,6 +75,17 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
   } finally {
     scope.dispose();
   }
+}
+
+/**
+ * A commit the call required `replicas` acknowledgements for and got fewer (or none it could read:
+ * an EXEC reply lost and settled). One that wrote nothing has nothing to replicate.
+ */
+function notReplicatedEnough(call: TransactionCall<unknown>, outcome: { replies: readonly unknown[]; repliesLost?: boolean; replicatedTo?: number }): boolean {
+  const replication = call.replication;
+  if (!replication?.required) return false;
+  if (outcome.replicatedTo === undefined) return outcome.repliesLost === true;
+  return outcome.replicatedTo < replication.replicas;
 }
 
 function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>, keys: readonly string[], attempts: number): Error {

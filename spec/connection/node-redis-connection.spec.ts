@@ -118,3 +118,25 @@ describe('a node-redis dedicated connection’s transaction', () => {
     connection.destroy();
   });
 });
+
+describe('a node-redis dedicated connection', () => {
+  it('leaves the client-side cache out: every read goes to the server, under the WATCH', async () => {
+    const template = await redis.connect({ RESP: 3, clientSideCache: { ttl: 0, maxEntries: 0 } } as never);
+    const admin = await redis.connect();
+    await admin.set('cached', 'v1');
+    const connection = await NodeRedisConnection.open(template as unknown as NodeRedisClient);
+    const reader = connection.reader as unknown as {
+      clientSideCache?: unknown;
+      get(key: string): Promise<string | null>;
+    };
+    const gets = await commandCalls(admin, 'get');
+
+    await reader.get('cached');
+    await reader.get('cached');
+
+    expect((template as unknown as { clientSideCache?: unknown }).clientSideCache).toBeDefined();
+    expect(reader.clientSideCache).toBeUndefined();
+    expect(await commandCalls(admin, 'get')).toBe(gets + 2); // the second read was not served from a cache
+    connection.destroy();
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type RedisClientType } from 'redis';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
-import { createTransactor, InvalidOptionsError, type Transactor } from '../../lib';
+import { createTransactor, InvalidOptionsError, isTransactNotReplicatedError, type Transactor } from '../../lib';
 import { injectFaults } from '../../lib/testing';
 import { commandCalls, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -114,6 +114,32 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     await waitFor(async () => (await onReplica.get('d')) === '1', 'the replica to catch up once unpaused', 10_000);
   });
 
+  it('rejects with TransactNotReplicatedError when required replicas did not acknowledge: committed on the primary, value and replies carried', async () => {
+    const tx = transactor(await connect(primary.url));
+    const admin = await connect(primary.url);
+    const onReplica = await connect(replica.url);
+    const required = { replicas: 1, timeoutMs: 100, required: true };
+    const resolved = await tx.transact(['req'], increment('req'), { replication: required });
+    await onReplica.sendCommand(['CLIENT', 'PAUSE', '1000', 'ALL']);
+
+    const err = await tx
+      .transact(['req'], async (t) => {
+        await increment('req')(t);
+        return 'mine';
+      }, { replication: required })
+      .catch((e: unknown) => e);
+
+    expect(resolved.replicatedTo).toBe(1);
+    expect(isTransactNotReplicatedError(err)).toBe(true);
+    expect(err).toMatchObject({ code: 'ERR_TRANSACT_NOT_REPLICATED', value: 'mine', replies: ['OK'], replicatedTo: 0, replicas: 1, attempts: 1 });
+    expect((err as Error).message).toBe(
+      'the transaction on [req] committed on the primary, but 0 of the 1 replicas required acknowledged it in time: a failover now could lose it',
+    );
+    expect(await admin.get('req')).toBe('2');
+    expect(tx.stats()).toMatchObject({ commits: 2, failures: 0 });
+    await waitFor(async () => (await onReplica.get('req')) === '2', 'the replica to catch up once unpaused', 10_000);
+  });
+
   it('retries a commit refused for want of replicas (min-replicas-to-write: NOREPLICAS) as a passing state, writing nothing', async () => {
     const admin = await connect(primary.url);
     const reasons: string[] = [];
@@ -179,6 +205,7 @@ describe('replication: wait for replicas after the commit (WAIT)', () => {
     [{ replicas: 1, timeoutMs: 0 }, 'options.replication.timeoutMs: must be a whole number of milliseconds, at least 1 (WAIT with 0 never ends), got 0'],
     [{ replicas: 1, timeoutMs: 2 ** 31 }, 'options.replication.timeoutMs: must be at most 2147483647'],
     [{ replicas: 1 }, 'options.replication.timeoutMs: is required'],
+    [{ replicas: 1, timeoutMs: 10, required: 'yes' }, 'options.replication.required: must be true or false, got "yes"'],
   ])('refuses replication %j before anything is sent', async (replication, message) => {
     const tx = transactor(await connect(primary.url));
     const admin = await connect(primary.url);
@@ -219,6 +246,22 @@ describe('replication: a lock counts once the replicas have it', () => {
     expect(inLockMode).toHaveLength(1);
     // One WAIT behind each acquisition, and one behind the lock-mode commit.
     expect(await commandCalls(admin, 'wait')).toBe(waits + 4);
+  });
+
+  it('hands a lock out only after the replica acknowledged it: tx.lock waits out a replica paused for less than timeoutMs', async () => {
+    const tx = transactor(await connect(primary.url), { replication: { replicas: 1, timeoutMs: 10_000 } });
+    const admin = await connect(primary.url);
+    const onReplica = await connect(replica.url);
+    const offset = async (pattern: RegExp) => Number(pattern.exec(await admin.info('replication'))![1]);
+    const before = await offset(/master_repl_offset:(\d+)/);
+    await onReplica.sendCommand(['CLIENT', 'PAUSE', '300', 'ALL']);
+
+    const lock = await tx.lock(['r0']);
+
+    // The replica's acknowledged offset is past everything written before the lock was asked
+    // for: it acknowledged the lock's write before the lock was handed out.
+    expect(await offset(/slave0:[^\r\n]*offset=(\d+)/)).toBeGreaterThan(before);
+    await lock.release();
   });
 
   it('gives back a lock the replica did not acknowledge: LockUnavailableError (replication), nothing held, fn never ran', async () => {

@@ -6,6 +6,7 @@
 import { createSentinel, type RedisSentinelType } from 'redis';
 import {
   createTransactor,
+  isTransactNotReplicatedError,
   isTransactOutcomeUnknownError,
   isTransactUsageError,
   type TransactMode,
@@ -99,10 +100,15 @@ describe('a transactor on a Sentinel client', () => {
     const clientId = () => tx.transact(['id'], (t) => t.read.clientId()).then((r) => r.value);
     const before = await clientId();
     expect(await clientId()).toBe(before); // idle connections are reused
-
-    // What node-redis emits when the Sentinels name another primary (here: the same one again),
-    // before the old primary may even know it was demoted, or while it is unreachable.
+    // node-redis also reports the same primary again on a rediscovery (with a nodeAddressMap):
+    // not a new primary, nothing retired.
     sentinel.emit('topology-change', { type: 'MASTER_CHANGE', node: sentinel.getMasterNode() });
+    expect(await clientId()).toBe(before);
+
+    // What node-redis emits when the Sentinels name another primary, before the old primary may
+    // even know it was demoted, or while it is unreachable. (Here the connections still go to the
+    // real primary, which getMasterNode() names: only the event is staged.)
+    sentinel.emit('topology-change', { type: 'MASTER_CHANGE', node: { host: '127.0.0.1', port: 1 } });
 
     expect(await clientId()).not.toBe(before);
   });
@@ -197,7 +203,7 @@ describe('failover', () => {
   const LOG = 'transfers';
   const REPLICAS = 2;
 
-  it('moves money through two failovers: the total holds, nothing replicated is lost, nothing doubles, failed calls applied nothing', async () => {
+  it('moves money through two failovers: the total holds, no commit reported is lost, nothing doubles, failed calls applied nothing', async () => {
     const admin = await primaryAdmin();
     await admin.mSet(ACCOUNTS.map((account) => [account, String(OPENING)] as [string, string]));
     await admin.wait(REPLICAS, 5_000);
@@ -205,12 +211,14 @@ describe('failover', () => {
     const tx = transactorOn(await connectSentinel(), {
       // A failover takes seconds: calls wait it out under the policy.
       retry: { maxAttempts: 10_000, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 100, deadlineMs: 60_000 },
-      replication: { replicas: REPLICAS, timeoutMs: 500 },
+      // A call resolves only once both replicas have its commit; one that committed on the
+      // primary with fewer says so (TransactNotReplicatedError), and a failover may lose it.
+      replication: { replicas: REPLICAS, timeoutMs: 500, required: true },
       lock: { acquireTimeoutMs: 30_000 },
       hooks: { onRetry: (e) => void retries.push(e.reason) },
     });
     /** Each call's id and how it ended. */
-    const outcomes = new Map<string, { end: 'committed' | 'failed' | 'unknown'; replicatedTo?: number; error?: unknown }>();
+    const outcomes = new Map<string, { end: 'committed' | 'not-replicated' | 'failed' | 'unknown'; replicatedTo?: number; error?: unknown }>();
     let committed = 0;
     let running = true;
     let seq = 0;
@@ -229,7 +237,8 @@ describe('failover', () => {
         outcomes.set(id, { end: 'committed', replicatedTo: result.replicatedTo });
         committed++;
       } catch (err) {
-        outcomes.set(id, { end: isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed', error: err });
+        const end = isTransactNotReplicatedError(err) ? 'not-replicated' : isTransactOutcomeUnknownError(err) ? 'unknown' : 'failed';
+        outcomes.set(id, { end, error: err });
       }
     };
     const traffic = Promise.all(
@@ -260,30 +269,33 @@ describe('failover', () => {
     const log = await primary.lRange(LOG, 0, -1);
     const applied = new Set(log);
     const ends = [...outcomes.values()];
-    const replicatedToAll = [...outcomes].filter(([, o]) => o.end === 'committed' && o.replicatedTo === REPLICAS);
-    const unreplicatedLost = [...outcomes].filter(([id, o]) => o.end === 'committed' && o.replicatedTo! < REPLICAS && !applied.has(id));
+    const ended = (end: string) => [...outcomes].filter(([, o]) => o.end === end);
+    const reported = ended('committed');
+    const unreplicated = ended('not-replicated');
 
+    // What replication cannot promise, as the docs say it: a commit the replicas did not all
+    // acknowledge (TransactNotReplicatedError) may be lost with a failover (reported, not asserted).
+    console.info(
+      `sentinel failover: ${reported.length} committed, none lost; ${unreplicated.length} committed on a primary ` +
+        `without both replicas (TransactNotReplicatedError), ${unreplicated.filter(([id]) => !applied.has(id)).length} of them lost; ` +
+        `${ends.filter((o) => o.end === 'failed').length} failed, ${ends.filter((o) => o.end === 'unknown').length} unknown; ` +
+        `errors: ${JSON.stringify(countBy(ends.flatMap((o) => (o.error && o.end !== 'not-replicated' ? [errorName(o.error)] : []))))}; ` +
+        `retries: ${JSON.stringify(countBy(retries))}`,
+    );
     // The total is conserved on the new primary: every transfer applied whole or not at all.
     expect(balances.reduce((sum, b) => sum + b, 0)).toBe(ACCOUNTS.length * OPENING);
     expect(balances.every((b) => b >= 0)).toBe(true);
     // Nothing applied twice, exactly-once calls included.
     expect(log).toHaveLength(applied.size);
-    // No commit the replicas all acknowledged is missing.
-    expect(replicatedToAll.filter(([id]) => !applied.has(id))).toEqual([]);
-    expect(replicatedToAll.length).toBeGreaterThan(100);
+    // No transfer the library reported committed is missing: each had both replicas.
+    expect(reported.filter(([id]) => !applied.has(id))).toEqual([]);
+    expect(reported.filter(([, o]) => o.replicatedTo !== REPLICAS)).toEqual([]);
+    expect(reported.length).toBeGreaterThan(100);
     // Every call that failed applied nothing.
-    expect([...outcomes].filter(([id, o]) => o.end === 'failed' && applied.has(id))).toEqual([]);
+    expect(ended('failed').filter(([id]) => applied.has(id))).toEqual([]);
     // Only ids of calls made are in the log.
     expect(log.filter((id) => !outcomes.has(id))).toEqual([]);
     // The failovers were really met by calls in flight.
-    expect(retries).toContain('connection');
-    // What replication cannot promise, as the docs say it: a commit the replicas did not all
-    // acknowledge may be lost with a failover (reported here, not asserted either way).
-    console.info(
-      `sentinel failover: ${ends.filter((o) => o.end === 'committed').length} committed (${replicatedToAll.length} ` +
-        `acknowledged by every replica, none lost; ${unreplicatedLost.length} not acknowledged by every replica and lost), ` +
-        `${ends.filter((o) => o.end === 'failed').length} failed, ${ends.filter((o) => o.end === 'unknown').length} unknown; ` +
-        `errors: ${JSON.stringify(countBy(ends.flatMap((o) => (o.error ? [errorName(o.error)] : []))))}`,
-    );
+    expect(retries.filter((reason) => reason !== 'conflict').length + unreplicated.length).toBeGreaterThan(0);
   }, 150_000);
 });

@@ -71,7 +71,7 @@ export async function startRedisSentinel({
     (stopped ??= (async () => {
       for (const pid of frozen.values()) process.kill(pid, 'SIGCONT');
       // A client of a stopped node is still reconnecting: dropped, not closed.
-      await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => (c.isReady ? c.close().catch(() => c.destroy()) : c.destroy())));
+      await Promise.all(clients.splice(0).filter((c) => c.isOpen).map((c) => (c.isReady ? c.close().catch(() => c.destroy()) : Promise.resolve(c.destroy()))));
       await Promise.all(sentinelProcesses.map(stopProcess));
       await Promise.all(nodes.map((node) => node.stop().catch(() => {})));
       rmSync(dir, { recursive: true, force: true });
