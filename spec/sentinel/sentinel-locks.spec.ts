@@ -4,37 +4,15 @@
  * primary, and a second holder takes it (the limit docs/sentinel.md states).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSentinel, type RedisSentinelType } from 'redis';
 import { createTransactor, type Lock, type Transactor, type TransactorOptions } from '../../lib';
-import { MASTER_NAME, type RedisSentinelHarness, startRedisSentinel } from '../support/redis-sentinel';
+import { useRedisSentinel } from '../support/redis-sentinel';
 import { waitFor } from '../support/redis';
 
-/** A Sentinel client with no modules, functions, scripts or type mapping. */
-type SentinelClient = RedisSentinelType<None, None, None, 2 | 3, None>;
-type None = Record<never, never>;
-
-let deployment: RedisSentinelHarness;
-const sentinels: Array<SentinelClient> = [];
-const transactors: Transactor[] = [];
-
-beforeAll(async () => {
-  deployment = await startRedisSentinel({ replicas: 2, sentinels: 3 });
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(transactors.splice(0).map((tx) => tx.close()));
-  await Promise.all(sentinels.splice(0).map((s) => s.close().catch(() => s.destroy())));
-  await deployment?.stop();
-});
+const redis = useRedisSentinel({ replicas: 2, sentinels: 3 });
 
 /** A transactor on a Sentinel client of its own: as another process would have. */
 async function transactor(options?: TransactorOptions): Promise<Transactor> {
-  const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...deployment.sentinelRootNodes] });
-  sentinel.on('error', () => {});
-  sentinels.push(sentinel);
-  await sentinel.connect();
-  const tx = createTransactor(sentinel, options) as Transactor;
-  transactors.push(tx);
-  return tx;
+  return redis.track(createTransactor(await redis.sentinel(), options) as Transactor);
 }
 
 /** Counts, per resource, how often a holder entered while another was still inside. */
@@ -68,9 +46,9 @@ describe('locks through a failover', () => {
     const txs = await Promise.all([transactor(options), transactor(options)]);
     // A process that has not heard of the failover yet: a client of the old primary itself, which
     // goes on taking locks there while the promoted replica serves the others.
-    const old = await deployment.connect(await deployment.primary());
+    const old = await redis.deployment.connect(await redis.deployment.primary());
     const stale = createTransactor(old, options) as Transactor;
-    transactors.push(stale);
+    redis.track(stale);
     const occupancy = new Occupancy();
     const failures: unknown[] = [];
     let running = true;
@@ -97,7 +75,7 @@ describe('locks through a failover', () => {
       }),
     ]);
     await waitFor(() => occupancy.entries >= 50, 'holders to take turns before the failover', 30_000);
-    await deployment.failover();
+    await redis.deployment.failover();
     failedOver = true;
     const mark = occupancy.entries;
     await waitFor(() => occupancy.entries >= mark + 50, 'holders to take turns after the failover', 60_000);
@@ -109,25 +87,25 @@ describe('locks through a failover', () => {
   }, 150_000);
 
   it('without it, a lock the replicas never got dies with the primary and a second holder takes it; with it, the lock is refused', async () => {
-    const primary = await deployment.primary();
-    const replicas = deployment.nodes.filter((node) => node.port !== primary.port);
+    const primary = await redis.deployment.primary();
+    const replicas = redis.deployment.nodes.filter((node) => node.port !== primary.port);
     const unreplicated = await transactor();
     const replicated = await transactor({ replication: { replicas: 1, timeoutMs: 200 } });
     // The replicas are cut off (frozen, so they cannot reconnect, and their links dropped, so
     // nothing more is on its way to them): what the primary takes now, only it has.
-    await Promise.all(replicas.map((replica) => deployment.freeze(replica)));
+    await Promise.all(replicas.map((replica) => redis.deployment.freeze(replica)));
     let first: Lock;
     let refused: unknown;
     try {
-      await (await deployment.connect(primary)).sendCommand(['CLIENT', 'KILL', 'TYPE', 'replica']);
+      await (await redis.deployment.connect(primary)).sendCommand(['CLIENT', 'KILL', 'TYPE', 'replica']);
       first = await unreplicated.lock(['limit'], { ttlMs: 60_000 });
       refused = await replicated.lock(['limit-with-wait'], { acquireTimeoutMs: 500 }).catch((err: unknown) => err);
       // Before a replica gets it, the primary crashes; the Sentinels promote one that lacks the lock.
-      await deployment.kill(primary);
+      await redis.deployment.kill(primary);
     } finally {
-      for (const replica of replicas) deployment.thaw(replica);
+      for (const replica of replicas) redis.deployment.thaw(replica);
     }
-    await deployment.promotedAfter(primary);
+    await redis.deployment.promotedAfter(primary);
     const second = await (await transactor()).lock(['limit'], { acquireTimeoutMs: 30_000 });
 
     // Two holders at once: the first still holds its lease as far as it can tell.

@@ -3,56 +3,33 @@
  * primary, two replicas and three Sentinels on loopback, failed over for real with
  * `SENTINEL FAILOVER`.
  */
-import { createSentinel, type RedisSentinelType } from 'redis';
+import { createSentinel } from 'redis';
 import {
   createTransactor,
   isTransactNotReplicatedError,
   isTransactOutcomeUnknownError,
   isTransactUsageError,
   type TransactMode,
-  type Transactor,
   type TransactorOptions,
 } from '../../lib';
-import { MASTER_NAME, type RedisSentinelHarness, startRedisSentinel } from '../support/redis-sentinel';
+import { MASTER_NAME, type SentinelClient, useRedisSentinel } from '../support/redis-sentinel';
 import { waitFor } from '../support/redis';
+import { injectFaults } from '../../lib/testing';
 import { LIBRARY_ACL, SENTINEL_DISCOVERY_ACL } from '../support/acl';
 
-/** A Sentinel client with no modules, functions, scripts or type mapping. */
-type SentinelClient = RedisSentinelType<None, None, None, 2 | 3, None>;
-type None = Record<never, never>;
+const redis = useRedisSentinel({ replicas: 2, sentinels: 3 });
 
-let deployment: RedisSentinelHarness;
-const sentinels: Array<SentinelClient> = [];
-const transactors: Transactor[] = [];
-
-beforeAll(async () => {
-  deployment = await startRedisSentinel({ replicas: 2, sentinels: 3 });
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(transactors.splice(0).map((tx) => tx.close()));
-  await Promise.all(sentinels.splice(0).map((s) => s.close().catch(() => s.destroy())));
-});
-afterAll(async () => {
-  await deployment?.stop();
-});
-
-async function connectSentinel(options: { keyPrefix?: string } = {}) {
-  const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...deployment.sentinelRootNodes], ...options });
-  sentinel.on('error', () => {});
-  sentinels.push(sentinel);
-  await sentinel.connect();
-  return sentinel;
+async function connectSentinel(options: { keyPrefix?: string } = {}): Promise<SentinelClient> {
+  return redis.sentinel(options);
 }
 
 function transactorOn(sentinel: SentinelClient, options?: TransactorOptions) {
-  const tx = createTransactor(sentinel, options);
-  transactors.push(tx as Transactor);
-  return tx;
+  return redis.track(createTransactor(sentinel, options));
 }
 
 /** An admin client to the node that is primary now. */
 async function primaryAdmin() {
-  return deployment.connect(await deployment.primary());
+  return redis.deployment.connect(await redis.deployment.primary());
 }
 
 describe('a transactor on a Sentinel client', () => {
@@ -70,14 +47,28 @@ describe('a transactor on a Sentinel client', () => {
     const lock = await tx.lock(['resource']);
     await lock.release();
 
-    const primary = await deployment.primary();
-    const admin = await deployment.connect(primary);
+    const primary = await redis.deployment.primary();
+    const admin = await redis.deployment.connect(primary);
     expect(await admin.get('counter')).toBe('60');
     expect(held).toEqual([expect.stringMatching(/^rtlock:lock:.*resource$/)]);
     expect(await admin.keys('rtlock:lock:*')).toEqual([]);
     // Nothing went to a replica: they only have what the primary replicated.
-    const replica = deployment.nodes.find((node) => node.port !== primary.port)!;
-    await waitFor(async () => (await (await deployment.connect(replica)).get('counter')) === '60', 'the replica to have the commits');
+    const replica = redis.deployment.nodes.find((node) => node.port !== primary.port)!;
+    await waitFor(async () => (await (await redis.deployment.connect(replica)).get('counter')) === '60', 'the replica to have the commits');
+  });
+
+  it('settles an exactly-once call whose EXEC reply was lost, on the primary: committed once, replies lost', async () => {
+    const tx = transactorOn(await connectSentinel());
+    // The testing kit drops the connection with EXEC's reply, after the primary ran it.
+    const faulty = injectFaults(tx, { lostReply: 'committed' });
+
+    const result = await faulty.transact(['once'], async (t) => {
+      t.write.set('once', String(Number(await t.read.get('once')) + 1));
+    }, { exactlyOnce: true });
+
+    expect(result).toMatchObject({ repliesLost: true, replies: [], attempts: 1 });
+    expect(faulty.faults).toEqual([expect.objectContaining({ kind: 'lost-reply', committed: true })]);
+    expect(await (await primaryAdmin()).get('once')).toBe('1');
   });
 
   it('applies the Sentinel client’s key prefix once, to keys and lock keys alike', async () => {
@@ -114,12 +105,12 @@ describe('a transactor on a Sentinel client', () => {
   });
 
   it('retries a commit refused with READONLY (a demoted primary) on a new connection, never as a data error', async () => {
-    const primary = await deployment.primary();
-    const replica = deployment.nodes.find((node) => node.port !== primary.port)!;
-    const onReplica = await deployment.connect(replica);
+    const primary = await redis.deployment.primary();
+    const replica = redis.deployment.nodes.find((node) => node.port !== primary.port)!;
+    const onReplica = await redis.deployment.connect(replica);
     const reasons: string[] = [];
     const tx = createTransactor(onReplica, { retry: { maxAttempts: 3 }, hooks: { onRetry: (e) => void reasons.push(e.reason) } });
-    transactors.push(tx as Transactor);
+    redis.track(tx);
     const ids = new Set<number>();
 
     const err = await tx.transact(['k'], async (t) => {
@@ -133,9 +124,9 @@ describe('a transactor on a Sentinel client', () => {
   });
 
   it('refuses a call, before anything is sent, while the Sentinel client is not connected', async () => {
-    const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...deployment.sentinelRootNodes] });
+    const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...redis.deployment.sentinelRootNodes] });
     const tx = createTransactor(sentinel);
-    transactors.push(tx as Transactor);
+    redis.track(tx);
     let ran = false;
 
     const err = await tx.transact(['k'], () => void (ran = true)).catch((e: unknown) => e);
@@ -149,23 +140,22 @@ describe('a transactor on a Sentinel client', () => {
 describe('a minimal-ACL user', () => {
   it('discovers the primary through the Sentinels and runs every kind of call, with the replication wait', async () => {
     // The data nodes: the library's minimum, +wait for the replication wait, and the app's keys.
-    for (const node of deployment.nodes) {
-      await (await deployment.connect(node)).sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>s3cret', ...`${LIBRARY_ACL} +wait ~app:* +incr`.split(' ')]);
+    for (const node of redis.deployment.nodes) {
+      await (await redis.deployment.connect(node)).sendCommand(['ACL', 'SETUSER', 'app', 'reset', 'on', '>s3cret', ...`${LIBRARY_ACL} +wait ~app:* +incr`.split(' ')]);
     }
     // The Sentinels: what discovery needs, nothing else.
-    for (const [i] of deployment.sentinelRootNodes.entries()) {
-      const admin = await deployment.connectSentinel(i);
+    for (const [i] of redis.deployment.sentinelRootNodes.entries()) {
+      const admin = await redis.deployment.connectSentinel(i);
       await admin.sendCommand(['ACL', 'SETUSER', 'discovery', 'reset', 'on', '>s3cret', ...SENTINEL_DISCOVERY_ACL.split(' ')]);
     }
     const sentinel = createSentinel({
       name: MASTER_NAME,
-      sentinelRootNodes: [...deployment.sentinelRootNodes],
+      sentinelRootNodes: [...redis.deployment.sentinelRootNodes],
       nodeClientOptions: { username: 'app', password: 's3cret' },
       sentinelClientOptions: { username: 'discovery', password: 's3cret' },
     });
     sentinel.on('error', () => {});
-    sentinels.push(sentinel);
-    await sentinel.connect();
+    await redis.track(sentinel).connect();
     const tx = transactorOn(sentinel, { replication: { replicas: 2, timeoutMs: 1_000 } });
     const increment = (t: { read: { get(k: string): Promise<string | null> }; write: { incr(k: string): unknown } }) => void t.write.incr('app:n');
 
@@ -180,7 +170,7 @@ describe('a minimal-ACL user', () => {
     expect(await (await primaryAdmin()).get('app:n')).toBe('4');
     // Really restricted, on both sides.
     await expect(sentinel.sendCommand(false, ['FLUSHALL'])).rejects.toThrow(/NOPERM/);
-    const asDiscovery = await deployment.connectSentinel(0, { username: 'discovery', password: 's3cret' });
+    const asDiscovery = await redis.deployment.connectSentinel(0, { username: 'discovery', password: 's3cret' });
     await expect(asDiscovery.sendCommand(['SENTINEL', 'FAILOVER', MASTER_NAME])).rejects.toThrow(/NOPERM/);
   });
 });
@@ -252,12 +242,12 @@ describe('failover', () => {
     for (let round = 0; round < 2; round++) {
       const mark = committed;
       await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
-      const promoted = await deployment.failover();
+      const promoted = await redis.deployment.failover();
       // New calls reach the new primary without the app doing anything.
       await tx.transact([`after-failover-${round}`], (t) => {
         t.write.set(`after-failover-${round}`, String(promoted.port));
       });
-      expect(await (await deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+      expect(await (await redis.deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
     }
     const mark = committed;
     await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);

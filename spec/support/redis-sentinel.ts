@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, createSentinel, type RedisClientType, type RedisSentinelOptions, type RedisSentinelType } from 'redis';
 import { type EmbeddedRedis, resolveRedisServerBinary, startEmbeddedRedis } from '../../examples/support/embedded-redis';
 import { reserveLoopbackPorts } from './redis-cluster';
 
@@ -244,4 +244,53 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A Sentinel client with no modules, functions, scripts or type mapping. */
+export type SentinelClient = RedisSentinelType<None, None, None, 2 | 3, None>;
+type None = Record<never, never>;
+
+/** What a spec file works with: its deployment, and Sentinel clients and transactors it closes. */
+export interface SentinelSpecHarness {
+  /** The spec file's deployment, started once before its tests. */
+  readonly deployment: RedisSentinelHarness;
+  /** A connected Sentinel client of the deployment (closed after the test). */
+  sentinel(options?: Partial<RedisSentinelOptions<None, None, None, 2 | 3, None>>): Promise<SentinelClient>;
+  /** Closes `closable` after the test (in reverse order of tracking). */
+  track<T extends { close(): Promise<unknown> }>(closable: T): T;
+}
+
+/** Starts one deployment for the spec file; closes what each test opened on it after the test. */
+export function useRedisSentinel(options?: Parameters<typeof startRedisSentinel>[0]): SentinelSpecHarness {
+  let harness: RedisSentinelHarness | undefined;
+  const opened: Array<{ close(): Promise<unknown> }> = [];
+  beforeAll(async () => {
+    harness = await startRedisSentinel(options);
+  }, 60_000);
+  afterEach(async () => {
+    // Transactors before the Sentinel clients they were built on.
+    for (const closable of opened.splice(0).reverse()) {
+      await closable.close().catch(() => (closable as { destroy?: () => unknown }).destroy?.());
+    }
+  });
+  afterAll(async () => {
+    await harness?.stop();
+  });
+  const track = <T extends { close(): Promise<unknown> }>(closable: T): T => {
+    opened.push(closable);
+    return closable;
+  };
+  return {
+    get deployment() {
+      if (!harness) throw new Error('redis-sentinel: the deployment is not started (use it inside a test)');
+      return harness;
+    },
+    async sentinel(extra = {}) {
+      const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...this.deployment.sentinelRootNodes], ...extra });
+      sentinel.on('error', () => {}); // failovers and stopped nodes are the point of these specs
+      await track(sentinel as SentinelClient).connect();
+      return sentinel;
+    },
+    track,
+  };
 }
