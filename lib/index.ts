@@ -5,6 +5,7 @@ export type {
   RepliesOf,
   Transactor,
   ClusterClientSource,
+  IoredisClientSource,
   SentinelClientSource,
   ServerClientSource,
   TransactorSource,

@@ -45,6 +45,7 @@ import { ClusterTopology } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
+export type { IoredisClientSource } from './connection/client-types.js';
 export type { ClusterClientSource, ReadClientOf, SentinelClientSource, ServerClientSource, TransactorSource, WriteBuilderOf };
 
 /**
@@ -120,15 +121,16 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
 
 /**
  * Creates a transactor on a connected node-redis client, client pool, cluster client or Sentinel
- * client. The transactor opens its own dedicated connections (same server, credentials, TLS and
- * key prefix; on a cluster, to the master that owns each transaction's slot; on Sentinel, to the
- * primary the Sentinels name now) so that concurrent transactions never share a WATCH; the client
- * itself is never left watching.
+ * client, or on a standalone ioredis `Redis` instance. The transactor opens its own dedicated
+ * connections (same server, credentials, TLS and key prefix; on a cluster, to the master that owns
+ * each transaction's slot; on Sentinel, to the primary the Sentinels name now) so that concurrent
+ * transactions never share a WATCH; the client itself is never left watching.
  *
  * @example
  * ```ts
  * const client = await createClient({ url }).connect();
  * const tx = createTransactor(client, { retry: { maxAttempts: 20 } });
+ * // or, on ioredis: createTransactor(new Redis(url))
  * ```
  * @throws {@link InvalidOptionsError} when `client` or an option is invalid.
  */

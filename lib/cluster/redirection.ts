@@ -1,4 +1,4 @@
-import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isErrorReply } from '../connection/errors.js';
 
 /** A cluster error reply that means "not here, not now": nothing ran, try again. */
 export interface Redirection {

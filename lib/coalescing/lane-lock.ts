@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DedicatedConnection } from '../connection/connection.js';
-import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { isPermanentReply } from '../connection/errors.js';
 import { LockLostError, LockUnavailableError } from '../errors/lock-errors.js';
 import { acquireLock, newLockToken, refusedBy } from '../lock/acquire-lock.js';
 import { type AcquireResult, driftMs, RELEASE_WAIT_MS, tryBoundMs, TRY_ONCE_MS } from '../lock/lock-backend.js';

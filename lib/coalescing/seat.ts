@@ -7,7 +7,7 @@
  */
 import type { ConnectionPool } from '../connection/connection-pool.js';
 import type { DedicatedConnection, MarkerWrite, Transaction } from '../connection/connection.js';
-import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isErrorReply } from '../connection/errors.js';
 import type { LockLostError } from '../errors/lock-errors.js';
 import type { Cleanup } from '../util/cleanup.js';
 import type { Fence, TrailerEnd } from './fence.js';

@@ -6,8 +6,9 @@ import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client
 import type { RedisClientType as CoreClientType } from '@redis/client';
 import type { RedisFunctions, RedisModules, RedisScripts, RedisSentinelType, RespVersions } from 'redis';
 import type { ServerClientSource } from './connection-source.js';
+import type { IoredisClientSource, IoredisWriteBuilderOf } from './ioredis-types.js';
 
-export type { ServerClientSource };
+export type { IoredisClientSource, ServerClientSource };
 
 /**
  * A node-redis cluster client (`createCluster`), matched by the methods redis-transact uses:
@@ -26,17 +27,23 @@ export interface SentinelClientSource {
   acquire(): Promise<unknown>;
 }
 
-/** What `createTransactor` accepts: a node-redis client, client pool, cluster client, or Sentinel client. */
+/**
+ * What `createTransactor` accepts: a node-redis client, client pool, cluster client, or Sentinel
+ * client, or an ioredis `Redis` instance (in {@link ServerClientSource}).
+ */
 export type TransactorSource = ServerClientSource | ClusterClientSource | SentinelClientSource;
 
 /**
- * The node-redis client type `fn` reads with (`t.read`): the client's own, a pool member's,
- * (on a cluster) a node client's, or (on Sentinel) the Sentinel's master client's. node-redis
- * builds a Sentinel's node clients from `nodeClientOptions`, which has no modules, functions or
- * scripts: those of `createSentinel` are not on it, and not in its type.
+ * The client type `fn` reads with (`t.read`): for ioredis, the instance's own type; for node-redis,
+ * the client's own, a pool member's, (on a cluster) a node client's, or (on Sentinel) the
+ * Sentinel's master client's. node-redis builds a Sentinel's node clients from
+ * `nodeClientOptions`, which has no modules, functions or scripts: those of `createSentinel` are
+ * not on it, and not in its type.
  */
 export type ReadClientOf<C> = 0 extends 1 & C
   ? any // an untyped source (the default of Transactor)
+  : C extends IoredisClientSource
+    ? C
   : C extends { execute(fn: (client: infer Client) => any): any }
     ? Client
     : C extends { getNodeClientForKey(key: any, isReadonly?: any): Promise<infer Client> }
@@ -46,13 +53,16 @@ export type ReadClientOf<C> = 0 extends 1 & C
         : C;
 
 /**
- * The node-redis MULTI builder type `fn` queues writes on (`t.write`): node-redis's typed MULTI
+ * The MULTI builder type `fn` queues writes on (`t.write`): for ioredis, its typed pipeline
+ * (`ChainableCommander`); for node-redis, node-redis's typed MULTI
  * for the client's modules, functions, scripts and RESP version, so a misspelt command or a wrong
  * argument is a compile error. (Inferred from the client's options: `multi()` itself is generic,
  * and inferring from it would give `any`.)
  */
 export type WriteBuilderOf<C> = 0 extends 1 & C
   ? any // an untyped source (the default of Transactor): untyped writes, like node-redis's own
+  : C extends IoredisClientSource
+    ? IoredisWriteBuilderOf<C>
   : ReadClientOf<C> extends { readonly options: { modules?: infer M; functions?: infer F; scripts?: infer S; RESP?: infer RESP } }
     ? RedisClientMultiCommandTyped<
         [],

@@ -4,10 +4,11 @@
  * first, a lock release last) in the same MULTI as `fn`'s writes. Made by the connection sources
  * (`connection-source.ts`, `node-redis-cluster.ts`); used by the engine only through the interface.
  */
-import { TransactUsageError } from '../errors/usage-errors.js';
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
+import { Flight } from './exec-flight.js';
+import { REFUSED_IN_MULTI, refuse, refuseLateWrite, refusedInMulti } from './multi-refusals.js';
 import type { MultiBuilder, NodeRedisClient, QueuedCommand } from './node-redis-types.js';
 
 /** How long a retired connection may wait for the replies of what it already sent. */
@@ -31,21 +32,6 @@ const GUARDED_WRITE_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'e
 
 /** Refusals for `t.write`'s guarded methods, made once: a builder is made per attempt. */
 const WRITE_REFUSALS = GUARDED_WRITE_METHODS.map((method) => [method, refuse(`t.write.${method}()`)] as const);
-
-/**
- * Commands that must not run inside a transaction's MULTI however they were queued (a raw
- * `t.write.sendCommand`): they would end it early or move it, and the connection, to another
- * database or protocol.
- */
-const REFUSED_IN_MULTI = new Set(['SELECT', 'SWAPDB', 'MULTI', 'EXEC', 'DISCARD', 'RESET', 'QUIT', 'HELLO', 'WATCH', 'UNWATCH']);
-
-/** Takes the place of a sealed builder queue's `push`: a write queued after its attempt ended. */
-function refuseLateWrite(): never {
-  throw new TransactUsageError(
-    't.write was used after its attempt ended (a write queued from a timer or a promise fn did not await): ' +
-      'it would never be sent. Queue every write before fn returns',
-  );
-}
 
 /** See {@link DedicatedConnection}. */
 export class NodeRedisConnection implements DedicatedConnection {
@@ -182,16 +168,6 @@ interface TransactionBase {
   readonly nothingSent: () => void;
 }
 
-/** What one EXEC put on the wire, filled in as its answer comes. */
-class Flight implements ExecFlight {
-  reply!: Promise<unknown[]>;
-  trailerReplies: readonly unknown[] | undefined;
-  after: Promise<unknown> | undefined;
-  constructor(
-    readonly wrote: boolean,
-    readonly marked: boolean,
-  ) {}
-}
 
 const REFUSED = new Flight(false, false);
 
@@ -260,12 +236,7 @@ class NodeRedisTransaction implements Transaction {
     if (refused) {
       this.#flight = REFUSED;
       this.#base.nothingSent();
-      return Promise.reject(
-        new TransactUsageError(
-          `${String(refused.args[0]).toUpperCase()} cannot be queued on t.write: it would end the transaction early or move it ` +
-            'to another database; nothing was sent',
-        ),
-      );
+      return Promise.reject(refusedInMulti(String(refused.args[0])));
     }
     const trailer = plan.trailer;
     const wrote = commands.length > 0;
@@ -311,13 +282,4 @@ class NodeRedisTransaction implements Transaction {
 
 function prefixedKey(prefix: string | Buffer, key: string): string | Buffer {
   return typeof prefix === 'string' ? prefix + key : Buffer.concat([prefix, Buffer.from(key)]);
-}
-
-function refuse(what: string): () => never {
-  return () => {
-    throw new TransactUsageError(
-      `${what} is not available inside a transaction: redis-transact owns WATCH, MULTI, EXEC and the connection; ` +
-        'read with t.read, queue writes on t.write, and watch more keys with t.watch()',
-    );
-  };
 }

@@ -1,5 +1,5 @@
 import type { DedicatedConnection } from '../connection/connection.js';
-import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { isPermanentReply } from '../connection/errors.js';
 import { TransactorClosedError } from '../errors/usage-errors.js';
 import { backoffDelay } from '../retry/backoff.js';
 import { DEFAULT_RETRY_POLICY } from '../retry/retry-policy.js';

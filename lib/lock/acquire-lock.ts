@@ -7,7 +7,7 @@ import { QUEUE_ENTRY_TTL_MS } from './lock-keys.js';
 import { sleep } from '../retry/sleep.js';
 import { raceAbortWithin } from '../util/race-abort.js';
 import { releaseWithin } from './release-within.js';
-import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { isPermanentReply } from '../connection/errors.js';
 import { noop } from '../util/noop.js';
 
 /** A fresh, unguessable lock token (128 bits from the OS CSPRNG). */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { isPermanentReply } from '../connection/errors.js';
 import { LockLostError } from '../errors/lock-errors.js';
 import { refusedBy } from './acquire-lock.js';
 import { parseInput } from '../validation/parse-input.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { isPermanentReply } from '../connection/node-redis-errors.js';
+import { isPermanentReply } from '../connection/errors.js';
 import { sleep } from '../retry/sleep.js';
 import { noop } from '../util/noop.js';
 import { withTimeout } from '../util/time-bounds.js';

@@ -4,7 +4,7 @@
  * opt-in `replication` option).
  */
 import type { ScriptClient } from '../connection/connection.js';
-import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isErrorReply } from '../connection/errors.js';
 import { LockUnavailableError } from '../errors/lock-errors.js';
 import type { LuaScript } from './scripts.js';
 

@@ -3,7 +3,7 @@
  * inside a MULTI.
  */
 import type { ScriptClient } from '../connection/connection.js';
-import { isErrorReply } from '../connection/node-redis-errors.js';
+import { isErrorReply } from '../connection/errors.js';
 import type { LuaScript } from './scripts.js';
 
 

@@ -3,7 +3,7 @@
  * (see `attempt-faults.ts`) and inside `fn`, and logged once they really happened.
  */
 import type { DedicatedConnection, ExecFlight, ExecPlan, Transaction } from '../connection/connection.js';
-import { isWatchError } from '../connection/node-redis-errors.js';
+import { isWatchError } from '../connection/errors.js';
 import { TransactUsageError } from '../errors/usage-errors.js';
 import { sleep } from '../retry/sleep.js';
 import type { AttemptFaults, BeforeExecPoint } from '../transaction/attempt-faults.js';

@@ -8,7 +8,7 @@ import type { CallLocking } from '../coalescing/call-locking.js';
 import type { Lanes } from '../coalescing/lanes.js';
 import type { ConnectionFate, Seat } from '../coalescing/seat.js';
 import type { Transaction } from '../connection/connection.js';
-import { failedCommandsOf } from '../connection/node-redis-errors.js';
+import { failedCommandsOf } from '../connection/errors.js';
 import { TransactCommandError, TransactOutcomeUnknownError } from '../errors/transaction-errors.js';
 import { TransactUsageError } from '../errors/usage-errors.js';
 import type { CommitMarker, CommitMarkerRef } from '../exactly-once/commit-marker.js';
@@ -283,7 +283,9 @@ class Attempt<T> {
   async #replicatedTo(wait: Promise<unknown>, waitMs: number): Promise<number> {
     try {
       const count = await raceAbortWithin(wait, { signal: this.#call.scope.abortable, ms: waitMs + WAIT_REPLY_MARGIN_MS }, STOPPED);
-      return typeof count === 'number' ? count : 0;
+      // A client set to return numbers as strings (ioredis's stringNumbers) hands '2' back.
+      const replicas = Number(count);
+      return Number.isInteger(replicas) && replicas >= 0 ? replicas : 0;
     } catch (err) {
       if (err === STOPPED || !this.#seat.connection.alive) this.#fate = 'destroy';
       return 0;

@@ -3,7 +3,7 @@
  * attempt's connection: one pure function of the error and the phase of the attempt it ended, so
  * every path of the engine decides alike (`spec/transaction/classify.spec.ts` holds the table).
  */
-import { isClientClosedError, isErrorReply, isMultiErrorReply, isPermanentReply, isReadOnlyReply, isTransientReply, isWatchError } from '../connection/node-redis-errors.js';
+import { isClientClosedError, isErrorReply, isMultiErrorReply, isPermanentReply, isReadOnlyReply, isTransientReply, isWatchError } from '../connection/errors.js';
 import { isTransactError } from '../errors/base.js';
 import type { RetryReason } from '../observability/events.js';
 import { STOPPED } from '../util/stopped.js';

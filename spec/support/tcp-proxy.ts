@@ -90,7 +90,8 @@ export class TcpProxy {
   atExec(action: ProxyAction, options: { every?: boolean; thenRefuse?: boolean } = {}): void {
     let done = false;
     this.onRequest = (chunk) => {
-      if (done || !chunk.includes('\r\nEXEC\r\n')) return 'forward';
+      // node-redis sends command names in capitals, ioredis in lower case.
+      if (done || !(chunk.includes('\r\nEXEC\r\n') || chunk.includes('\r\nexec\r\n'))) return 'forward';
       done = !options.every;
       if (options.thenRefuse) this.refuse = true;
       return action;

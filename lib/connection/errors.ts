@@ -1,30 +1,22 @@
 /**
- * What node-redis's errors mean to the engine. Everything that recognises a node-redis error class
- * lives here, so the rest of the engine asks questions ("did EXEC abort?", "will waiting help?")
- * instead of knowing classes.
+ * What a client's errors mean to the engine, whichever client raised them: each question is put
+ * to every driver's errors module (`node-redis-error-kinds.ts`, `ioredis-errors.ts`), so the rest
+ * of the engine asks questions ("did EXEC abort?", "will waiting help?") instead of knowing classes.
  */
-import { ClientClosedError, ErrorReply, MultiErrorReply, WatchError } from 'redis';
+import type { DriverErrors, FailedCommands } from './driver-errors.js';
+import { ioredisErrors } from './ioredis-errors.js';
+import { nodeRedisErrors } from './node-redis-error-kinds.js';
 
-/**
- * node-redis's error classes do not set `name`, and a second copy of `@redis/client` makes
- * `instanceof` fail: match by class, then by constructor names along the prototype chain.
- */
-function isA(err: unknown, ctor: abstract new (...args: any[]) => Error): boolean {
-  if (err instanceof ctor) return true;
-  for (let proto: unknown = err; proto; proto = Object.getPrototypeOf(proto)) {
-    if ((proto as { constructor?: { name?: string } }).constructor?.name === ctor.name) return true;
-  }
-  return false;
-}
+const DRIVERS: readonly DriverErrors[] = [nodeRedisErrors, ioredisErrors];
 
-/** EXEC returned null: a watched key changed (or the client reconnected after WATCH). */
-export const isWatchError = (err: unknown): err is Error => isA(err, WatchError);
+/** EXEC aborted (node-redis's `WatchError`, ioredis's `null`): a watched key changed, or the client reconnected after WATCH. */
+export const isWatchError = (err: unknown): err is Error => DRIVERS.some((d) => d.execAborted(err));
 /** EXEC ran and some queued commands failed; the others were applied. */
-export const isMultiErrorReply = (err: unknown): err is MultiErrorReply => isA(err, MultiErrorReply);
+export const isMultiErrorReply = (err: unknown): err is Error => failedCommandsOf(err) !== undefined;
 /** An error reply from Redis (queue-time errors, MOVED, ASK, ...). */
-export const isErrorReply = (err: unknown): err is Error => isA(err, ErrorReply);
-/** The client was already closed: the command was refused before it was queued. */
-export const isClientClosedError = (err: unknown): boolean => isA(err, ClientClosedError);
+export const isErrorReply = (err: unknown): err is Error => DRIVERS.some((d) => d.errorReply(err));
+/** The client was already closed: the command was refused before it was written. */
+export const isClientClosedError = (err: unknown): boolean => DRIVERS.some((d) => d.notSent(err));
 
 /**
  * Error replies that mean the server could not serve the command right now and ran nothing:
@@ -59,6 +51,10 @@ export function isPermanentReply(err: unknown): boolean {
 }
 
 /** For an EXEC that ran with failed commands: every reply (errors included), and where the errors are. */
-export function failedCommandsOf(err: unknown): { replies: readonly unknown[]; errorIndexes: readonly number[] } | undefined {
-  return isMultiErrorReply(err) ? { replies: err.replies, errorIndexes: err.errorIndexes } : undefined;
+export function failedCommandsOf(err: unknown): FailedCommands | undefined {
+  for (const driver of DRIVERS) {
+    const failed = driver.failedCommands(err);
+    if (failed) return failed;
+  }
+  return undefined;
 }

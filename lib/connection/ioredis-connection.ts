@@ -1,0 +1,153 @@
+/**
+ * The ioredis implementation of a {@link DedicatedConnection}: one duplicate of the app's `Redis`
+ * that never reconnects, never queues while offline and never re-sends what it wrote before a
+ * disconnect, so a MULTI/EXEC can only ever run on the socket that holds its WATCH (ioredis's
+ * defaults would re-send it, unguarded, on a new one). Made by `ioredis-source.ts`; used by the
+ * engine only through the interface.
+ */
+import { noop } from '../util/noop.js';
+import { settleWithin } from '../util/time-bounds.js';
+import type { DedicatedConnection, Transaction } from './connection.js';
+import { IoredisTransaction, type IoredisTransactionBase } from './ioredis-transaction.js';
+import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
+import { refuse } from './multi-refusals.js';
+
+/** How long a retired connection may wait for the replies of what it already sent. */
+const RETIRE_WAIT_MS = 2_000;
+
+/**
+ * What a dedicated connection overrides in the app's options: no reconnect, no offline queue, no
+ * re-send after a disconnect (ioredis#1686: a WATCH lost on reconnect, both sides commit), no
+ * auto-pipelining (commands go out in the order the engine sends them), no per-command timeout
+ * (the call's deadline bounds the waits; a timed-out EXEC would only be an unknown outcome).
+ */
+const DEDICATED_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
+  lazyConnect: true,
+  retryStrategy: () => null,
+  reconnectOnError: null,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  autoResubscribe: false,
+  enableAutoPipelining: false,
+  commandTimeout: undefined,
+});
+
+/**
+ * Methods `fn` must not call on `t.read`: they would change the connection's WATCH, MULTI,
+ * database or protocol state under the engine, or close a connection it owns. (ioredis also has
+ * a `…Buffer` twin of each command.)
+ */
+const GUARDED_COMMANDS = ['watch', 'unwatch', 'multi', 'exec', 'discard', 'select', 'swapdb', 'subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'reset', 'hello', 'quit'];
+const GUARDED_METHODS = [...GUARDED_COMMANDS, ...GUARDED_COMMANDS.map((c) => `${c}Buffer`), 'disconnect', 'end'];
+
+/** See {@link DedicatedConnection}. */
+export class IoredisConnection implements DedicatedConnection {
+  /** The ioredis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
+  readonly client: IoredisClient;
+  readonly #watch: (...keys: string[]) => Promise<unknown>;
+  readonly #unwatch: () => Promise<unknown>;
+  readonly #quit: () => Promise<unknown>;
+  readonly #disconnect: () => void;
+  readonly #send: (args: readonly (string | Buffer)[]) => Promise<unknown>;
+  readonly #keyPrefix: string | Buffer;
+  readonly #base: IoredisTransactionBase;
+  #staleWatch = false;
+  /** Commands whose effect must land before their call's cleanup, until their replies (see `retire`). */
+  readonly #landing = new Set<Promise<unknown>>();
+
+  private constructor(client: IoredisClient, Command: IoredisCommandClass) {
+    this.client = client;
+    this.#watch = client.watch.bind(client);
+    this.#unwatch = client.unwatch.bind(client);
+    this.#quit = client.quit.bind(client);
+    this.#disconnect = client.disconnect.bind(client);
+    const prefix = client.options.keyPrefix;
+    this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
+    // Raw commands name keys as the server does: a Command made without the client's keyPrefix.
+    this.#send = (args) => client.sendCommand(new Command(String(args[0]).toLowerCase(), args.slice(1), { replyEncoding: 'utf8' }));
+    this.#base = {
+      Command,
+      multi: client.multi.bind(client),
+      pipeline: client.pipeline.bind(client),
+      send: this.#send,
+      ready: () => this.alive,
+      prefixed: (key) => this.prefixed(key),
+      nothingSent: () => (this.#staleWatch = true),
+    };
+    for (const method of GUARDED_METHODS) (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
+  }
+
+  /** Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of `template`. */
+  static async open(template: IoredisClient, Command: IoredisCommandClass): Promise<IoredisConnection> {
+    const client = template.duplicate(DEDICATED_OPTIONS);
+    // Errors surface through the rejected commands; an unhandled 'error' event would crash.
+    client.on('error', noop);
+    try {
+      await client.connect();
+    } catch (err) {
+      // Not once it has ended: ioredis would arm a 2 s timer for a socket that is already closed.
+      if (client.status !== 'end') client.disconnect();
+      throw err;
+    }
+    return new IoredisConnection(client, Command);
+  }
+
+  get reader(): IoredisClient {
+    return this.client;
+  }
+
+  get alive(): boolean {
+    // ioredis says 'ready' until its socket's close event; a socket the server closed stops being
+    // writable before that, and ioredis already refuses commands then.
+    return this.client.status === 'ready' && this.client.stream?.writable === true;
+  }
+
+  watch(keys: readonly string[]): Promise<unknown> {
+    if (this.#staleWatch) {
+      this.#staleWatch = false;
+      this.#unwatch().catch(noop);
+    }
+    return this.#watch(...keys);
+  }
+
+  abandonWatch(): void {
+    this.#staleWatch = true;
+  }
+
+  sendCommand(args: readonly (string | Buffer)[]): Promise<unknown> {
+    return this.#send(args);
+  }
+
+  prefixed(key: string): string | Buffer {
+    const prefix = this.#keyPrefix;
+    return typeof prefix === 'string' ? prefix + key : Buffer.concat([prefix, Buffer.from(key)]);
+  }
+
+  transaction(): Transaction {
+    return new IoredisTransaction(this.#base);
+  }
+
+  mustLand(reply: Promise<unknown>): void {
+    this.#landing.add(reply);
+    const landed = () => this.#landing.delete(reply);
+    reply.then(landed, landed);
+  }
+
+  retire(): Promise<void> {
+    if (this.#landing.size === 0 || !this.alive) {
+      this.destroy();
+      return Promise.resolve();
+    }
+    return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
+  }
+
+  destroy(): void {
+    if (this.client.status !== 'end') this.#disconnect();
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'end') return;
+    if (this.alive) await this.#quit().catch(noop);
+    this.destroy();
+  }
+}

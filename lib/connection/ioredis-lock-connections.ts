@@ -1,0 +1,112 @@
+/**
+ * The ordinary (reconnecting) ioredis connections a transactor's locks use on one server: one
+ * that runs the lock scripts and one subscribed to release notifications (SSUBSCRIBE; ioredis
+ * emits `smessage` and subscribes again after a reconnect). Made by `ioredis-source.ts`.
+ */
+import { noop } from '../util/noop.js';
+import { settleWithin } from '../util/time-bounds.js';
+import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
+import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
+import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from './lock-connection-pair.js';
+
+/**
+ * What a lock connection overrides in the app's options. It reconnects (with ioredis's default
+ * backoff, whatever the app's client does), but never re-sends a script written before a
+ * disconnect: its caller has already been told the reply was lost, as with node-redis. No key
+ * prefix: lock keys and channels are named as the server names them. RESP2, the protocol the lock
+ * scripts' replies are read in (node-redis's default; the app never sees these replies).
+ */
+const LOCK_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
+  lazyConnect: true,
+  keyPrefix: '',
+  protocol: 2,
+  retryStrategy: (times: number) => Math.min(times * 50, 2_000),
+  reconnectOnError: null,
+  autoResendUnfulfilledCommands: false,
+  enableAutoPipelining: false,
+  stringNumbers: false,
+  commandTimeout: undefined,
+});
+
+type Listener = (message: string, channel: string) => void;
+
+/**
+ * Connects `client` and resolves once it is ready, through as many reconnects as that takes (as
+ * node-redis's `connect()` does); rejects once it has ended (closed by the transactor). ioredis's own
+ * `connect()` rejects at the first failed try while the client goes on reconnecting.
+ */
+function ready(client: IoredisClient): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('end', () => reject(new Error('the lock connection was closed before it was ready')));
+    client.connect().catch(noop);
+  });
+}
+
+/** One shared connection: raw commands (a {@link ScriptClient}), or sharded subscriptions. */
+class IoredisShared implements ScriptClient, ShardedSubscriber {
+  readonly #listeners = new Map<string, { readonly listeners: Set<Listener>; readonly subscribed: Promise<unknown> }>();
+
+  constructor(
+    readonly client: IoredisClient,
+    readonly Command: IoredisCommandClass,
+  ) {
+    client.on('error', noop); // failures surface through the commands
+    client.on('smessage', (channel: string, message: string) => {
+      for (const listener of this.#listeners.get(channel)?.listeners ?? []) listener(message, channel);
+    });
+  }
+
+  sendCommand(args: readonly string[]): Promise<unknown> {
+    return this.client.sendCommand(new this.Command(args[0]!.toLowerCase(), args.slice(1), { replyEncoding: 'utf8' }));
+  }
+
+  sSubscribe(channels: string | string[], listener: Listener): Promise<unknown> {
+    return Promise.all(
+      [channels].flat().map((channel) => {
+        const entry = this.#listeners.get(channel);
+        if (entry) {
+          entry.listeners.add(listener);
+          return entry.subscribed;
+        }
+        const subscribed = this.client.ssubscribe(channel);
+        this.#listeners.set(channel, { listeners: new Set([listener]), subscribed });
+        return subscribed;
+      }),
+    );
+  }
+
+  sUnsubscribe(channels?: string | string[], listener?: Listener): Promise<unknown> {
+    const names = channels === undefined ? [...this.#listeners.keys()] : [channels].flat();
+    // A channel goes once its last listener does.
+    const gone = names.filter((channel) => {
+      const entry = this.#listeners.get(channel);
+      if (!entry) return false;
+      if (listener) entry.listeners.delete(listener);
+      if (listener && entry.listeners.size > 0) return false;
+      this.#listeners.delete(channel);
+      return true;
+    });
+    return Promise.all(gone.map((channel) => this.client.sunsubscribe(channel)));
+  }
+}
+
+/**
+ * The lock service's connections to one server for an ioredis instance: duplicates that reconnect
+ * (with {@link LOCK_OPTIONS}), closed gracefully (after the replies of what they sent) but never
+ * longer than CLOSE_WAIT_MS.
+ */
+export function ioredisLockConnections(template: IoredisClient, Command: IoredisCommandClass, options: LockConnectionOptions): LockConnections {
+  return new LockConnectionPair<IoredisShared>(
+    {
+      create: (failFast) =>
+        Promise.resolve(new IoredisShared(template.duplicate({ ...LOCK_OPTIONS, ...(failFast ? { enableOfflineQueue: false } : {}) }), Command)),
+      connect: ({ client }) => ready(client),
+      end: async ({ client }) => {
+        if (client.status === 'ready') await settleWithin(client.quit().catch(noop), CLOSE_WAIT_MS);
+        if (client.status !== 'end') client.disconnect();
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * The slice of ioredis (and iovalkey, its fork) that redis-transact drives, typed by shape so that
+ * the library loads, and its declarations compile, without ioredis installed: nothing here names
+ * ioredis. What of it is ioredis's internals (a pipeline's `_queue`, `Command`) is checked against
+ * the installed ioredis by `spec/ioredis/ioredis-contract.spec.ts`.
+ */
+
+/** An ioredis command object (`Command`): a name, its arguments, and a promise of its reply. */
+export interface IoredisCommand {
+  readonly name: string;
+  readonly args: unknown[];
+  readonly promise: Promise<unknown>;
+}
+
+/** ioredis's `Command` class, taken from the user's own copy of ioredis (see `ioredis-connection.ts`). */
+export type IoredisCommandClass = new (name: string, args: readonly unknown[], options: { replyEncoding?: string | null }) => IoredisCommand;
+
+/** An ioredis pipeline (`multi()` or `pipeline()`): its queue, how it queues, and how it sends. */
+export interface IoredisPipeline {
+  _queue: IoredisCommand[];
+  sendCommand(command: IoredisCommand): unknown;
+  exec(): Promise<[Error | null, unknown][] | null>;
+  [command: string]: unknown;
+}
+
+/** The options of an ioredis client that matter here. */
+export interface IoredisOptions {
+  keyPrefix?: string | Buffer;
+  sentinels?: unknown;
+  [option: string]: unknown;
+}
+
+/** An ioredis `Redis` instance (one connection). */
+export interface IoredisClient {
+  readonly status: string;
+  readonly options: IoredisOptions;
+  /** The socket (absent before the first connect). */
+  readonly stream?: { readonly writable: boolean } | undefined;
+  duplicate(override?: Record<string, unknown>): IoredisClient;
+  connect(): Promise<void>;
+  disconnect(reconnect?: boolean): void;
+  quit(): Promise<unknown>;
+  watch(...keys: string[]): Promise<unknown>;
+  unwatch(): Promise<unknown>;
+  multi(): IoredisPipeline;
+  pipeline(): IoredisPipeline;
+  sendCommand(command: IoredisCommand): Promise<unknown>;
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  [member: string]: unknown;
+}
+
+/**
+ * An ioredis (or iovalkey) `Redis` instance, as the public API takes it (`createTransactor`,
+ * `createRedlock`), matched by shape: redis-transact's declarations never name ioredis, so a
+ * node-redis user compiles without it installed. (node-redis's clients have no `status` or
+ * `pipeline`.)
+ */
+export interface IoredisClientSource {
+  readonly status: string;
+  readonly options: object;
+  duplicate(...args: any[]): unknown;
+  pipeline(...args: any[]): unknown;
+  multi(...args: any[]): unknown;
+}
+
+/** ioredis's typed pipeline for client `C` (`ChainableCommander`), read off its own `pipeline()`: `t.write`. */
+export type IoredisWriteBuilderOf<C> = C extends { pipeline(...args: any[]): infer W } ? W : never;
