@@ -179,7 +179,8 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     refuseSelfDeadlock(lanes, keySet, () => route.pool());
     const mode = call?.mode ?? 'optimistic';
     const replication = call?.replication ?? parsed.replication;
-    const lockOptions = resolveLockOptions(call?.lock, { ...lockDefaults, replication }, true);
+    // The lock defaults carry the transactor's replication already; a call's own replaces it.
+    const lockOptions = resolveLockOptions(call?.lock, call?.replication ? { ...lockDefaults, replication } : lockDefaults, true);
     const locking =
       mode === 'lock'
         ? lockModeLocking(lockOptions)

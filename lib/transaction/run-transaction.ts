@@ -25,8 +25,20 @@ export interface TransactResult<T, Replies = unknown[]> {
   readonly replicatedTo?: number;
 }
 
-/** Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped. */
+/**
+ * Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped; a
+ * commit that too few replicas acknowledged rejects when the call requires them.
+ */
 export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
+  const result = await runAttempts(call, policy);
+  if (notReplicatedEnough(call, result)) {
+    // Committed on the primary: counted as a commit, never as a failure that wrote nothing.
+    throw new TransactNotReplicatedError({ keys: call.keySet.keys, ...result, replicatedTo: result.replicatedTo ?? 0, replicas: call.replication!.replicas });
+  }
+  return result;
+}
+
+async function runAttempts<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
   const { scope, observer } = call;
   const { keys } = call.keySet;
   const startedAt = performance.now();
@@ -42,10 +54,6 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       if (outcome.kind === 'committed') {
         observer.commit(keys, attempt, count.mode, performance.now() - startedAt);
         const result = { value: outcome.value, replies: outcome.replies, attempts: attempt, repliesLost: outcome.repliesLost ?? false };
-        if (outcome.kind === 'committed' && notReplicatedEnough(call, outcome)) {
-          // Committed on the primary: not a failure to count, nor one that wrote nothing.
-          throw new TransactNotReplicatedError({ keys, ...result, replicatedTo: outcome.replicatedTo ?? 0, replicas: call.replication!.replicas });
-        }
         return outcome.replicatedTo === undefined ? result : { ...result, replicatedTo: outcome.replicatedTo };
       }
       if (outcome.kind === 'give-way') continue; // at once, under the lock
@@ -66,7 +74,6 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
       }
     }
   } catch (err) {
-    if (err instanceof TransactNotReplicatedError) throw err;
     observer.failure(keys);
     if (maybeApplied && !(err instanceof TransactOutcomeUnknownError)) {
       throw new TransactOutcomeUnknownError({ keys, attempts: (err as { attempts?: number }).attempts ?? 0, cause: err });
@@ -81,11 +88,11 @@ export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryP
  * A commit the call required `replicas` acknowledgements for and got fewer (or none it could read:
  * an EXEC reply lost and settled). One that wrote nothing has nothing to replicate.
  */
-function notReplicatedEnough(call: TransactionCall<unknown>, outcome: { replies: readonly unknown[]; repliesLost?: boolean; replicatedTo?: number }): boolean {
+function notReplicatedEnough(call: TransactionCall<unknown>, result: TransactResult<unknown>): boolean {
   const replication = call.replication;
   if (!replication?.required) return false;
-  if (outcome.replicatedTo === undefined) return outcome.repliesLost === true;
-  return outcome.replicatedTo < replication.replicas;
+  if (result.replicatedTo === undefined) return result.repliesLost;
+  return result.replicatedTo < replication.replicas;
 }
 
 function exhausted(outcome: Extract<AttemptOutcome<unknown>, { kind: 'retry' }>, keys: readonly string[], attempts: number): Error {
