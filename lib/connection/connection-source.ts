@@ -13,6 +13,7 @@ import type { DedicatedConnection, LockConnections, ShardedSubscriber } from './
 import { ioredisSourceFor, isIoredis } from './ioredis-source.js';
 import type { IoredisClientSource } from './ioredis-types.js';
 import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from './lock-connection-pair.js';
+import { prefixText } from './key-prefix.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
 import { warnIfAnotherCopy } from './node-redis-copy.js';
 import type { NodeRedisClient, NodeRedisPool } from './node-redis-types.js';
@@ -105,11 +106,4 @@ function isClient(value: unknown): value is NodeRedisClient {
 function isPool(value: unknown): value is NodeRedisPool {
   const v = value as Partial<NodeRedisPool> | null;
   return typeof v === 'object' && v !== null && typeof v.execute === 'function' && typeof v.totalClients === 'number';
-}
-
-/** node-redis takes a string or Buffer prefix; lock keys and channels are built as strings. */
-export function prefixText(prefix: unknown): string {
-  if (prefix === undefined || prefix === null) return '';
-  if (Buffer.isBuffer(prefix)) return prefix.toString('utf8');
-  return typeof prefix === 'string' ? prefix : '';
 }

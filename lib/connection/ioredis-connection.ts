@@ -10,6 +10,8 @@ import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, Transaction } from './connection.js';
 import { IoredisTransaction, type IoredisTransactionBase } from './ioredis-transaction.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
+import { rawCommand } from './ioredis-command.js';
+import { prefixedKey, prefixOf } from './key-prefix.js';
 import { refuse } from './multi-refusals.js';
 
 /** How long a retired connection may wait for the replies of what it already sent. */
@@ -61,10 +63,9 @@ export class IoredisConnection implements DedicatedConnection {
     this.#unwatch = client.unwatch.bind(client);
     this.#quit = client.quit.bind(client);
     this.#disconnect = client.disconnect.bind(client);
-    const prefix = client.options.keyPrefix;
-    this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
+    this.#keyPrefix = prefixOf(client.options.keyPrefix);
     // Raw commands name keys as the server does: a Command made without the client's keyPrefix.
-    this.#send = (args) => client.sendCommand(new Command(String(args[0]).toLowerCase(), args.slice(1), { replyEncoding: 'utf8' }));
+    this.#send = (args) => client.sendCommand(rawCommand(Command, args));
     this.#base = {
       Command,
       multi: client.multi.bind(client),
@@ -119,8 +120,7 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   prefixed(key: string): string | Buffer {
-    const prefix = this.#keyPrefix;
-    return typeof prefix === 'string' ? prefix + key : Buffer.concat([prefix, Buffer.from(key)]);
+    return prefixedKey(this.#keyPrefix, key);
   }
 
   transaction(): Transaction {

@@ -6,6 +6,7 @@
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
+import { rawCommand } from './ioredis-command.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from './lock-connection-pair.js';
 
@@ -58,7 +59,7 @@ class IoredisShared implements ScriptClient, ShardedSubscriber {
   }
 
   sendCommand(args: readonly string[]): Promise<unknown> {
-    return this.client.sendCommand(new this.Command(args[0]!.toLowerCase(), args.slice(1), { replyEncoding: 'utf8' }));
+    return this.client.sendCommand(rawCommand(this.Command, args));
   }
 
   sSubscribe(channels: string | string[], listener: Listener): Promise<unknown> {

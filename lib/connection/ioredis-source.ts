@@ -9,6 +9,7 @@ import { InvalidOptionsError } from '../errors/usage-errors.js';
 import type { ServerSource } from './connection-source.js';
 import { IoredisConnection } from './ioredis-connection.js';
 import { ioredisLockConnections } from './ioredis-lock-connections.js';
+import { prefixText } from './key-prefix.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 
 /** Whether `value` looks like an ioredis `Redis` or `Cluster` (ioredis, iovalkey). */
@@ -46,10 +47,4 @@ function commandClassOf(client: IoredisClient): IoredisCommandClass {
     throw new Error('redis-transact: could not find ioredis\'s Command class (unsupported ioredis version)');
   }
   return probe.constructor as IoredisCommandClass;
-}
-
-/** ioredis takes a string or Buffer prefix; lock keys and channels are built as strings. */
-function prefixText(prefix: unknown): string {
-  if (Buffer.isBuffer(prefix)) return prefix.toString('utf8');
-  return typeof prefix === 'string' ? prefix : '';
 }

@@ -9,6 +9,7 @@
 import { noop } from '../util/noop.js';
 import type { ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
 import { Flight } from './exec-flight.js';
+import { rawCommand } from './ioredis-command.js';
 import { IoredisExecAbortedError, IoredisFailedCommandsError, IoredisNotSentError } from './ioredis-errors.js';
 import type { IoredisCommand, IoredisCommandClass, IoredisPipeline } from './ioredis-types.js';
 import { REFUSED_IN_MULTI, refuse, refuseLateWrite, refusedInMulti } from './multi-refusals.js';
@@ -62,7 +63,7 @@ export class IoredisTransaction implements Transaction {
       this.#base.nothingSent();
       return { wrote: false, marked: false, reply: Promise.reject(refusedInMulti(refused.name)), trailerReplies: undefined };
     }
-    const trailer = plan.trailer ?? [];
+    const trailer = plan.trailer ?? NO_TRAILER;
     const wrote = queued.length > 0;
     // The marker only when fn queued something: with nothing to apply there is nothing to apply once.
     const marker = wrote ? plan.marker : undefined;
@@ -78,11 +79,12 @@ export class IoredisTransaction implements Transaction {
       return flight;
     }
     const pipeline = this.#base.pipeline();
-    pipeline.sendCommand(this.#command('multi', []));
+    const { Command } = this.#base;
+    pipeline.sendCommand(rawCommand(Command, ['multi'], null));
     if (marker) pipeline.sendCommand(this.#markerSet(marker));
     for (const command of queued) pipeline.sendCommand(command);
-    for (const args of trailer) pipeline.sendCommand(this.#command(args[0]!, args.slice(1), 'utf8'));
-    pipeline.sendCommand(this.#command('exec', []));
+    for (const args of trailer) pipeline.sendCommand(rawCommand(Command, args));
+    pipeline.sendCommand(rawCommand(Command, ['exec'], null));
     // ioredis writes the whole pipeline before exec() returns: `after` follows it on the wire.
     flight.reply = pipeline.exec().then((results) => repliesOf(results ?? [], marker ? 1 : 0, queued.length, flight));
     if (plan.after && wrote) {
@@ -99,19 +101,15 @@ export class IoredisTransaction implements Transaction {
     this.builder.sendCommand = refuseLateWrite;
   }
 
-  /**
-   * A command as it is: no key prefix added. No reply encoding for MULTI and EXEC: ioredis decodes
-   * each of EXEC's replies by the command it answers.
-   */
-  #command(name: string, args: readonly unknown[], replyEncoding: string | null = null): IoredisCommand {
-    return new this.#base.Command(name.toLowerCase(), args, { replyEncoding });
-  }
 
   /** `SET marker value PX ttl`, in the connection's own database, under its key prefix. */
   #markerSet(marker: MarkerWrite): IoredisCommand {
-    return this.#command('set', [this.#base.prefixed(marker.key), marker.value, 'PX', String(marker.ttlMs)], 'utf8');
+    return rawCommand(this.#base.Command, ['set', this.#base.prefixed(marker.key), marker.value, 'PX', String(marker.ttlMs)]);
   }
 }
+
+/** A plan with no trailer: one shared empty list rather than one per attempt. */
+const NO_TRAILER: readonly (readonly string[])[] = Object.freeze([]);
 
 /**
  * `fn`'s replies out of the pipeline's `[err, reply]` pairs (MULTI, marker?, fn's, trailer, EXEC),
@@ -127,9 +125,11 @@ function repliesOf(results: [Error | null, unknown][], head: number, count: numb
   }
   if (execReply === null) throw new IoredisExecAbortedError();
   const all = execReply as unknown[];
-  flight.trailerReplies = all.slice(head + count);
-  const replies = all.slice(head, head + count);
-  const errorIndexes = replies.flatMap((reply, i) => (reply instanceof Error ? [i] : []));
+  // Only fn's replies (no marker, no trailer): no copies.
+  const replies = head === 0 && all.length === count ? all : all.slice(head, head + count);
+  if (replies !== all) flight.trailerReplies = all.slice(head + count);
+  const errorIndexes: number[] = [];
+  for (let i = 0; i < replies.length; i++) if (replies[i] instanceof Error) errorIndexes.push(i);
   if (errorIndexes.length > 0) throw new IoredisFailedCommandsError(replies, errorIndexes);
   return replies;
 }

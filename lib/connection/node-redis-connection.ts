@@ -8,6 +8,7 @@ import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
 import { Flight } from './exec-flight.js';
+import { prefixedKey, prefixOf } from './key-prefix.js';
 import { REFUSED_IN_MULTI, refuse, refuseLateWrite, refusedInMulti } from './multi-refusals.js';
 import type { MultiBuilder, NodeRedisClient, QueuedCommand } from './node-redis-types.js';
 
@@ -58,8 +59,7 @@ export class NodeRedisConnection implements DedicatedConnection {
     this.#unwatch = client.unwatch.bind(client);
     this.#close = client.close.bind(client);
     this.#destroy = client.destroy.bind(client);
-    const prefix = client._keyPrefix;
-    this.#keyPrefix = typeof prefix === 'string' || Buffer.isBuffer(prefix) ? prefix : '';
+    this.#keyPrefix = prefixOf(client._keyPrefix);
     this.#transactionBase = {
       client,
       keyPrefix: this.#keyPrefix,
@@ -280,6 +280,3 @@ class NodeRedisTransaction implements Transaction {
   }
 }
 
-function prefixedKey(prefix: string | Buffer, key: string): string | Buffer {
-  return typeof prefix === 'string' ? prefix + key : Buffer.concat([prefix, Buffer.from(key)]);
-}
