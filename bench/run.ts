@@ -3,8 +3,9 @@
  * after cell, plus the hot-key workload split over child processes (warmed up, then measured in
  * interleaved rounds: the tables show each contender's median round). Prints markdown tables,
  * writes <out>/latest.json, latest.md and latest.svg, exits 1 if an invariant breaks or a cell fails.
- * Each `X-once` contender is also measured against its `X` twin in paired cells (both in one cell,
- * alternating in time slices): the exactly-once cost, free of the noise between separate cells.
+ * Each `X-once` contender is also measured against its `X` twin, and `transact-auto` against
+ * `transact-optimistic`, in paired cells (both in one cell, alternating in time slices): the cost of
+ * exactly-once and of auto mode, free of the noise between separate cells.
  *
  *   npm run bench                                  # defaults: see --help
  *   npm run bench -- --duration 1000 --processes 0
@@ -24,7 +25,7 @@ import { emptyStats, quarterTrend, type RawStats, recordError, summarize } from 
 import { runMultiProcess } from './multi-process.js';
 import { connectClient } from './redis-client.js';
 import { formatMs, formatShares } from './report/format.js';
-import { formatSlowest, ratiosSection, renderMarkdown, runnablePairs } from './report/markdown.js';
+import { formatSlowest, pairRunsOn, ratiosSection, renderMarkdown, runnablePairs } from './report/markdown.js';
 import type { BenchReport, CellRecord, ContenderInfo, MachineInfo, PairedRecord } from './report/results.js';
 import { medianCells } from './report/rounds.js';
 import { renderSvg } from './report/svg.js';
@@ -74,7 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
           }
           cells.push(await runCell(admin, CONTENDERS[info.name], workload, concurrency, flags, nextTag(), url));
         }
-        for (const [plain, once] of pairs) {
+        for (const [plain, once] of pairs.filter((pair) => pairRunsOn(pair, workload.name))) {
           paired.push(await runPairedCell(admin, [CONTENDERS[plain], CONTENDERS[once]], workload, concurrency, flags, nextTag(), url));
         }
       }

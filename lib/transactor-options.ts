@@ -35,6 +35,8 @@ export interface TransactorOptions {
    * span per `transact` call. Without it, tracing costs nothing.
    */
   tracer?: TracerLike;
+  /** The default of every call's {@link TransactOptions.mode}. @defaultValue `'auto'` */
+  mode?: TransactMode;
   /** Auto mode's tuning. */
   auto?: AutoModeOptions;
   /** Defaults for every lock this transactor takes (`lock`, `withLock`, lock mode). */
@@ -63,9 +65,10 @@ export interface AutoModeOptions {
 /**
  * How a transaction is protected. `optimistic`: WATCH, retry on conflict. `lock`: `fn` runs only
  * while the call holds the lock on the keys (taken once per burst of same-key transactions of the
- * process, waiting in line when busy), and commits with a fenced EXEC. `auto`: optimistic, but
- * lock-aware (it gives way to a lock instead of competing), escalating to lock mode after repeated
- * conflicts, and back once contention fades.
+ * process, waiting in line when busy), and commits with a fenced EXEC. `auto` (the default):
+ * optimistic, lock-aware where another process contends the keys (it gives way to a lock instead
+ * of competing), escalating to lock mode after repeated conflicts with other processes, and back
+ * once contention fades.
  */
 export type TransactMode = 'optimistic' | 'lock' | 'auto';
 
@@ -81,7 +84,7 @@ export interface TransactOptions {
    * @defaultValue false
    */
   idempotent?: boolean;
-  /** @defaultValue `'optimistic'` */
+  /** @defaultValue the transactor's `mode`, else `'auto'` */
   mode?: TransactMode;
   /** Lock mode: the lock's lease and wait (the wait also ends with the call's `signal` or deadline). */
   lock?: Omit<LockOptions, 'signal'>;
@@ -150,6 +153,7 @@ const count = z
 /** Whole milliseconds, 1 s to 7 days: long enough to settle, short enough to not pile up keys. */
 const markerTtlMs = durationMs({ min: 1_000, rule: 'must be at least 1000 (one second)', max: 604_800_000, maxReason: 'seven days' });
 const exactlyOnce = z.boolean({ error: 'must be true or false' });
+const mode = z.enum(['optimistic', 'lock', 'auto'], { error: 'must be "optimistic", "lock" or "auto"' });
 const replication = z.strictObject(
   {
     replicas: z
@@ -181,6 +185,7 @@ export const transactorOptionsSchema = z.strictObject({
   tracer: z
     .custom<TracerLike>((v) => typeof (v as TracerLike | null)?.startSpan === 'function', { error: 'must be an OpenTelemetry tracer' })
     .optional(),
+  mode: mode.optional(),
   auto: z
     .strictObject({ escalateAfter: count.optional(), relaxAfter: count.optional(), coolDownMs: count.optional() }, { error: 'must be an object' })
     .optional(),
@@ -200,7 +205,7 @@ export const transactOptionsSchema = z.strictObject({
   retry: retryPolicyInputSchema.optional(),
   signal: abortSignal.optional(),
   idempotent: z.boolean({ error: 'must be true or false' }).optional(),
-  mode: z.enum(['optimistic', 'lock', 'auto'], { error: 'must be "optimistic", "lock" or "auto"' }).optional(),
+  mode: mode.optional(),
   lock: lockOptionsSchema.omit({ signal: true }).optional(),
   exactlyOnce: exactlyOnce.optional(),
   markerTtlMs: markerTtlMs.optional(),

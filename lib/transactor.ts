@@ -177,7 +177,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
     const route = topology.route(keySet);
     refuseSelfDeadlock(lanes, keySet, () => route.pool());
-    const mode = call?.mode ?? 'optimistic';
+    const mode = call?.mode ?? parsed.mode ?? 'auto';
     const replication = call?.replication ?? parsed.replication;
     // The lock defaults carry the transactor's replication already; a call's own replaces it.
     const lockOptions = resolveLockOptions(call?.lock, call?.replication ? { ...lockDefaults, replication } : lockDefaults, true);

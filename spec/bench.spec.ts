@@ -8,7 +8,7 @@ import { parseFlags } from '../bench/cli';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
 import { formatShares } from '../bench/report/format';
-import { EXACTLY_ONCE_PAIRS, exactlyOnceCost, runnablePairs } from '../bench/report/markdown';
+import { autoVersusOptimistic, EXACTLY_ONCE_PAIRS, exactlyOnceCost, PAIRS, pairRunsOn, runnablePairs } from '../bench/report/markdown';
 import type { BenchReport, CellRecord, PairedRecord } from '../bench/report/results';
 import { median, medianCells, ratiosTable } from '../bench/report/rounds';
 import { CONTENDER_NAMES, type ContenderCell, type ContenderName, type Op, WORKLOAD_NAMES, type WorkloadCell, type WorkloadName } from '../bench/types';
@@ -54,7 +54,11 @@ describe('npm run bench -- --smoke', () => {
 
     // One paired cell per (pair, workload, c), each checked against both sides' commits.
     const paired = (report.paired ?? []).map((p) => `${p.once}/${p.plain}/${p.workload}/${p.concurrency}`);
-    const expectedPaired = EXACTLY_ONCE_PAIRS.flatMap(([plain, once]) => WORKLOAD_NAMES.flatMap((w) => [1, 8].map((n) => `${once}/${plain}/${w}/${n}`)));
+    const expectedPaired = PAIRS.flatMap((pair) =>
+      WORKLOAD_NAMES.filter((w) => pairRunsOn(pair, w)).flatMap((w) => [1, 8].map((n) => `${pair[1]}/${pair[0]}/${w}/${n}`)),
+    );
+    expect(expectedPaired).toContain('transact-auto/transact-optimistic/spread/8');
+    expect(expectedPaired).not.toContain('transact-auto/transact-optimistic/hot-key/8');
     expect([...paired].sort()).toEqual([...expectedPaired].sort());
     for (const p of report.paired ?? []) {
       expect(p.ok).toBe(true);
@@ -68,6 +72,8 @@ describe('npm run bench -- --smoke', () => {
     expect(markdown).toMatch(/measured side by side in one paired cell/);
     expect(markdown).toMatch(/^invariant paired: ok\b/m);
     for (const [plain, once] of EXACTLY_ONCE_PAIRS) expect(markdown).toContain(`${once} ÷ ${plain}`);
+    expect(markdown).toMatch(/^## auto mode against optimistic$/m);
+    expect(markdown).toMatch(/^\| spread \| 8 \| \d+\.\d+× \| \d+\.\d+× \|$/m);
 
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -163,6 +169,21 @@ describe('the exactly-once cost table', () => {
       ['transact-optimistic', 'transact-optimistic-once'],
       ['transact-lock', 'transact-lock-once'],
     ]);
+  });
+
+  it('pairs auto mode with optimistic mode, except on one hot key, and reports their ratios per cell', () => {
+    expect(PAIRS).toEqual([...EXACTLY_ONCE_PAIRS, ['transact-optimistic', 'transact-auto']]);
+    expect(WORKLOAD_NAMES.filter((w) => pairRunsOn(['transact-optimistic', 'transact-auto'], w))).toEqual(WORKLOAD_NAMES.filter((w) => w !== 'hot-key'));
+    expect(WORKLOAD_NAMES.filter((w) => pairRunsOn(['transact-lock', 'transact-lock-once'], w))).toEqual(WORKLOAD_NAMES);
+    const autoPair = (workload: WorkloadName, concurrency: number, optimistic: number, auto: number): PairedRecord => ({
+      ...pair(workload, 'transact-optimistic', concurrency, optimistic, auto),
+      once: 'transact-auto',
+      plainStats: { opsPerSec: optimistic, errors: 0, p99Ms: 10 } as CellStats,
+      onceStats: { opsPerSec: auto, errors: 0, p99Ms: 12 } as CellStats,
+    });
+    const lines = autoVersusOptimistic({ paired: [autoPair('spread', 128, 2000, 1900), pair('spread', 'transact-lock', 128, 1000, 500)] });
+    expect(lines.filter((l) => l.startsWith('| spread'))).toEqual(['| spread | 128 | 0.95× | 1.20× |']);
+    expect(autoVersusOptimistic({ paired: [pair('spread', 'transact-lock', 128, 1000, 500)] })).toEqual([]);
   });
 
   it('runs paired cells only for pairs whose two sides are selected and available', () => {

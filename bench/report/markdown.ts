@@ -87,10 +87,53 @@ export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, o
   return plain ? [[plain, once] as const] : [];
 });
 
-/** The `[X, X-once]` pairs whose two contenders were both selected and can both run here: those that get paired cells. */
-export function runnablePairs(contenders: readonly ContenderInfo[]): Array<readonly [plain: ContenderName, once: ContenderName]> {
+/**
+ * Auto mode against the mode it must keep up with where nothing is contended. Paired, because the
+ * question (does auto mode cost anything over optimistic?) is a ratio near 1.00×, which the
+ * machine's noise between two separate cells swamps.
+ */
+export const AUTO_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [['transact-optimistic', 'transact-auto']];
+
+/** Every pair of contenders measured side by side in paired cells. */
+export const PAIRS = [...EXACTLY_ONCE_PAIRS, ...AUTO_PAIRS];
+
+/**
+ * Whether `pair` gets a paired cell on `workload`. Not auto mode's on one hot key: the two sides are
+ * two transactors on that key, whose calls overlap at every switch of sides and conflict like two
+ * processes would, so auto mode's side escalates and the cell measures that, not its cost.
+ */
+export function pairRunsOn([, variant]: readonly [ContenderName, ContenderName], workload: WorkloadName): boolean {
+  return !(workload === 'hot-key' && AUTO_PAIRS.some(([, auto]) => auto === variant));
+}
+
+/** The pairs whose two contenders were both selected and can both run here: those that get paired cells. */
+export function runnablePairs(contenders: readonly ContenderInfo[]): Array<readonly [plain: ContenderName, variant: ContenderName]> {
   const available = new Set(contenders.filter((c) => c.available).map((c) => c.name));
-  return EXACTLY_ONCE_PAIRS.filter(([plain, once]) => available.has(plain) && available.has(once));
+  return PAIRS.filter(([plain, once]) => available.has(plain) && available.has(once));
+}
+
+/**
+ * The "auto mode against optimistic" table, from the paired cells: ops/s and p99 of
+ * `transact-auto` ÷ those of `transact-optimistic`, per workload and c, both measured in the same
+ * cell. No lines when no such cell ran.
+ */
+export function autoVersusOptimistic(report: Pick<BenchReport, 'paired'>): string[] {
+  const paired = (report.paired ?? []).filter((p) => AUTO_PAIRS.some(([plain, variant]) => p.plain === plain && p.once === variant));
+  if (paired.length === 0) return [];
+  const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
+  return [
+    `transact-auto ÷ transact-optimistic, measured side by side in one paired cell per workload and c (the same workers ` +
+      `on the same keys, alternating in ${slices} ms time slices): the cost of auto mode's lock-awareness where one process ` +
+      'runs (≥ 1.00×: none; ⚠: a cell failed). Across processes on one hot key see the multi-process ratios.',
+    '',
+    '| workload | c | ops/s | p99 |',
+    '| --- | --: | --: | --: |',
+    ...paired.map((p) => {
+      const ops = p.plainStats.opsPerSec > 0 ? formatRatio(p.onceStats.opsPerSec, p.plainStats.opsPerSec) : '–';
+      const p99 = p.plainStats.p99Ms > 0 ? formatRatio(p.onceStats.p99Ms, p.plainStats.p99Ms) : '–';
+      return `| ${p.workload} | ${p.concurrency} | ${ops}${p.ok ? '' : ' ⚠'} | ${p99} |`;
+    }),
+  ];
 }
 
 type Pair = readonly [plain: ContenderName, once: ContenderName];
@@ -239,7 +282,10 @@ export function renderMarkdown(report: BenchReport): string {
     if (ratios.length > 0) out.push('', ...ratios);
   }
   const cost = exactlyOnceCost(report);
-  if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost, '', ...pairedVerdict(report.paired ?? []));
+  if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost);
+  const auto = autoVersusOptimistic(report);
+  if (auto.length > 0) out.push('', '## auto mode against optimistic', '', ...auto);
+  if (cost.length > 0 || auto.length > 0) out.push('', ...pairedVerdict(report.paired ?? []));
   out.push('', '## contenders', '');
   for (const c of report.contenders) {
     out.push(`- **${c.name}**: ${c.available ? c.summary : `n/a: ${c.unavailable}`}`);

@@ -6,9 +6,10 @@ import type { KeySet } from '../validation/key-set.js';
 import type { ContentionTracker } from './contention-tracker.js';
 
 /**
- * Auto mode for one call. Its attempts start optimistic but aware of the lock (the lane watches
- * and reads the lock keys with the first reads, no extra round trip), so an attempt that finds the
- * keys locked by another process gives way and runs again under the lock instead of competing.
+ * Auto mode for one call. Its attempts run optimistic, and aware of the lock where a holder can be
+ * expected (see {@link AutoLocking.expectsLock}): the lane then watches and reads the lock keys
+ * with the first reads (no extra round trip), so an attempt that finds the keys locked by another
+ * process gives way and runs again under the lock instead of competing.
  * The call escalates to lock mode after `escalateAfter` conflicts with other processes (which also
  * marks the keys hot; a conflict that this process's own overlapping transactions may have caused
  * does not count),
@@ -30,6 +31,8 @@ export class AutoLocking implements CallLocking {
   readonly #observer: Observer;
   readonly #escalateAfter: number;
   #conflicts = 0;
+  /** An attempt of this call conflicted with another process: its next ones read the lock keys. */
+  #retrying = false;
   /** Why it runs under the lock: a switch of its own, or its keys were hot when it started. */
   #escalated: EscalationEvent['reason'] | 'hot-keys' | undefined;
 
@@ -55,14 +58,35 @@ export class AutoLocking implements CallLocking {
     return this.#escalated === 'conflicts' || this.#escalated === 'lock-held';
   }
 
+  /**
+   * Whether an attempt without the lock watches and reads the lock keys to give way to a holder.
+   * Only where a holder can be expected: this call conflicted with another process already, its
+   * keys met such contention (or a holder) within the cool-down, or its lane is busy (other calls
+   * of this process queue on the same keys: a hot key). Elsewhere the attempt is a plain optimistic
+   * one and costs what one does: on keys no other process contends, a lock-awareness read per
+   * attempt would buy nothing.
+   *
+   * What that gives up: an attempt of a process that met no contention on the keys lately may
+   * commit while another process holds their lock. The holder's fenced EXEC then aborts and it
+   * retries under its lock (nothing is lost); a process that keeps writing the keys meets the
+   * contention soon (its own attempt aborts when the holder commits) and gives way from then on.
+   */
+  expectsLock(laneBusy: boolean): boolean {
+    return this.#retrying || laneBusy || this.#tracker.contendedLately(this.#keySet);
+  }
+
   gaveWay(attempt: number): void {
+    this.#tracker.contended(this.#keySet);
     this.#escalate('lock-held', attempt);
   }
 
   conflicted(attempt: number, local: boolean): void {
     // A lock answers contention between processes. Within one process, overlapping key sets that
-    // conflict do better retrying optimistically (two round trips) than locking (three, plus waits).
+    // conflict do better retrying optimistically (two round trips) than locking (three, plus waits),
+    // and no lock of another process is to be expected from such a conflict.
     if (local) return;
+    this.#retrying = true;
+    this.#tracker.contended(this.#keySet);
     if (++this.#conflicts >= this.#escalateAfter) this.#escalate('conflicts', attempt);
   }
 

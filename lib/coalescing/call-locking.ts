@@ -15,8 +15,13 @@ export interface CallLocking {
   readonly contended: boolean;
   /** Whether the call needs to know if a conflict may be its own process's doing (auto mode). */
   readonly attributesConflicts: boolean;
-  /** Whether an attempt without the lock watches the lock keys and gives way to a holder. */
+  /** Whether an attempt without the lock may watch and read the lock keys to give way to a holder. */
   readonly aware: boolean;
+  /**
+   * When `aware`: whether the next attempt does so (a holder can be expected), or runs as a plain
+   * optimistic one; `laneBusy`: other calls of this process are on the lane.
+   */
+  expectsLock(laneBusy: boolean): boolean;
   /** An attempt found the lock held by another process and gave way. */
   gaveWay(attempt: number): void;
   /**
@@ -28,10 +33,10 @@ export interface CallLocking {
 
 /** Optimistic mode: runs under the lane's lock only when a sibling already holds it. @internal */
 export function optimisticLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, gaveWay: noop, conflicted: noop };
+  return { options, aware: false, attributesConflicts: false, contended: false, wantsLock: () => false, expectsLock: () => true, gaveWay: noop, conflicted: noop };
 }
 
 /** Lock mode: every attempt under the lane's lock. @internal */
 export function lockModeLocking(options: ResolvedLockOptions): CallLocking {
-  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, gaveWay: noop, conflicted: noop };
+  return { options, aware: true, attributesConflicts: false, contended: false, wantsLock: () => true, expectsLock: () => true, gaveWay: noop, conflicted: noop };
 }

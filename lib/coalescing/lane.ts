@@ -154,7 +154,8 @@ export class Lane implements SeatHost {
       });
       return this.#lock.fence();
     }
-    if (locking.aware) {
+    // Busy: a seat still awaits its EXEC's reply, or others wait for the turn (a hot key).
+    if (locking.aware && locking.expectsLock(this.#seats > 0 || this.waiting > 0)) {
       const names = (this.#awareKeys ??= this.#lockKeys ?? this.#host.backend().keyspace.lockKeys(this.keySet.keys));
       return new LockAwareFence(names.watchKeys, names.serverLockKeys);
     }

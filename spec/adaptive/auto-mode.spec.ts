@@ -5,7 +5,7 @@ import {
   type TransactHooks,
 } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
-import { useRedis, waitFor } from '../support/redis';
+import { commandCalls, commandsProcessed, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
 
@@ -67,8 +67,16 @@ describe("mode: 'auto'", () => {
   it('waits behind an escalated holder instead of competing with it (lock-aware, no extra round trip)', async () => {
     const admin = await redis.connect();
     const holderTx = createTransactor(await redis.connect());
-    const { hooks, of } = recorder();
-    const tx = createTransactor(await redis.connect(), { hooks });
+    const { hooks, events, of } = recorder();
+    // A cool-down long enough that the contention below still counts when the call starts.
+    const tx = createTransactor(await redis.connect(), { hooks, auto: { coolDownMs: 600_000 }, retry: { backoff: 'none' } });
+    // The keys meet contention (one conflict: no escalation), so their attempts read the lock keys.
+    await tx.transact(['doc'], async (t) => {
+      await t.read.get('doc');
+      if (t.attempt === 1) await admin.set('doc', 'other');
+      t.write.del('doc');
+    }, { mode: 'auto' });
+    events.length = 0;
     const held = await holderTx.lock(['doc'], { ttlMs: 60_000 });
     const order: string[] = [];
 
@@ -89,6 +97,63 @@ describe("mode: 'auto'", () => {
     expect(await admin.get('doc')).toBe('auto');
     await tx.close();
     await holderTx.close();
+  });
+
+  it('is lock-aware only where contention was met: an uncontended attempt costs what an optimistic one does', async () => {
+    const admin = await redis.connect();
+    const tx = createTransactor(await redis.connect(), { retry: { backoff: 'none' } });
+    const increment = (key: string, mode: 'auto' | 'optimistic', conflictAtFirst = false) =>
+      tx.transact([key], async (t) => {
+        const v = Number(await t.read.get(key));
+        if (conflictAtFirst && t.attempt === 1) await admin.incr(key);
+        t.write.set(key, String(v + 1));
+      }, { mode });
+    const commands = async (run: () => Promise<unknown>) => {
+      const before = await commandsProcessed(admin);
+      await run();
+      return (await commandsProcessed(admin)) - before - 1; // the INFO that asks
+    };
+    const calls = (mode: 'auto' | 'optimistic') => async () => {
+      for (let i = 0; i < 20; i++) await increment(`${mode}:${i}`, mode);
+    };
+
+    await increment('warm-up', 'optimistic'); // the dedicated connection's own set-up commands
+    // 20 uncontended calls: the same commands in auto mode as in optimistic mode, no lock read.
+    const mgets = await commandCalls(admin, 'mget');
+    expect(await commands(calls('auto'))).toBe(await commands(calls('optimistic')));
+    expect(await commandCalls(admin, 'mget')).toBe(mgets);
+
+    // A conflict with another process: the call's next attempt reads the lock keys, and so do the
+    // keys' next calls within the cool-down; other keys are not concerned.
+    expect((await increment('auto:0', 'auto', true)).attempts).toBe(2);
+    expect(await commandCalls(admin, 'mget')).toBe(mgets + 1);
+    await increment('auto:0', 'auto');
+    expect(await commandCalls(admin, 'mget')).toBe(mgets + 2);
+    await increment('auto:1', 'auto');
+    expect(await commandCalls(admin, 'mget')).toBe(mgets + 2);
+    expect(await admin.mGet(['auto:0', 'auto:1'])).toEqual(['4', '2']);
+    await tx.close();
+  });
+
+  it('an uncontended attempt that commits while another process holds the lock costs the holder one retry, and nothing is lost', async () => {
+    const admin = await redis.connect();
+    const holder = createTransactor(await redis.connect(), { retry: { backoff: 'none' } });
+    const tx = createTransactor(await redis.connect());
+    let autoCall: Promise<unknown> | undefined;
+    const held = await holder.transact(['doc'], async (t) => {
+      const v = (await t.read.get('doc')) ?? '';
+      // Another process's first call on the keys, between the holder's WATCH and EXEC.
+      if (t.attempt === 1) await (autoCall = tx.transact(['doc'], async (a) => {
+        a.write.set('doc', `${(await a.read.get('doc')) ?? ''}auto;`);
+      }, { mode: 'auto' }));
+      t.write.set('doc', `${v}holder;`);
+    }, { mode: 'lock' });
+
+    expect(held).toMatchObject({ attempts: 2 }); // its fenced EXEC aborted, and it retried under its lock
+    expect(await autoCall).toMatchObject({ attempts: 1 });
+    expect(await admin.get('doc')).toBe('auto;holder;');
+    await tx.close();
+    await holder.close();
   });
 
   it('starts hot keys in lock mode, and goes back to optimistic once the lock keeps coming free', async () => {

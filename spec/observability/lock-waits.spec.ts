@@ -75,8 +75,12 @@ describe('lock-mode waits show in hooks and stats', () => {
     const holder = createTransactor(await redis.connect());
     const { tx, waits } = await watched();
     const lock = await holder.lock(['k']);
-    // Auto mode finds the lock held by another process: it gives way and waits under the lock.
-    const call = tx.transact(['k'], (t) => void t.write.incr('k'), { mode: 'auto' });
+    // Its first attempt loses to another process, so its retry reads the lock keys: it finds the
+    // lock held, gives way and waits under the lock.
+    const call = tx.transact(['k'], async (t) => {
+      if (t.attempt === 1) await admin.incr('k');
+      t.write.incr('k');
+    }, { mode: 'auto', retry: { backoff: 'none' } });
     await waitFor(queued(admin, 'k'), 'the auto-mode call to queue for the lock');
     await lock.release();
     await expect(call).resolves.toMatchObject({ value: undefined });
