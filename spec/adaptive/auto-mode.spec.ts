@@ -181,6 +181,29 @@ describe("mode: 'auto'", () => {
     await tx.close();
   });
 
+  it('is the default mode; the transactor\'s mode option sets another default, and a call\'s mode overrides it', async () => {
+    const other = await redis.connect();
+    const run = async (options: Parameters<typeof createTransactor>[1], callMode?: 'optimistic' | 'lock' | 'auto') => {
+      const { hooks, of } = recorder();
+      const tx = createTransactor(await redis.connect(), { ...options, hooks, retry: { backoff: 'none' } });
+      await tx.transact(['d'], async (t) => {
+        const v = Number(await t.read.get('d'));
+        if (t.attempt <= 2) await other.incr('d'); // another process wins twice
+        t.write.set('d', String(v + 100));
+      }, callMode === undefined ? undefined : { mode: callMode });
+      await tx.close();
+      return of<{ mode: string }>('onAttempt').map((e) => e.mode);
+    };
+    // Auto mode: two conflicts with another process, then lock mode.
+    expect(await run({})).toEqual(['optimistic', 'optimistic', 'lock']);
+    expect(await run({ mode: 'optimistic' })).toEqual(['optimistic', 'optimistic', 'optimistic']);
+    expect(await run({ mode: 'lock' })).toEqual(['lock', 'lock', 'lock']);
+    expect(await run({ mode: 'optimistic' }, 'auto')).toEqual(['optimistic', 'optimistic', 'lock']);
+    expect(() => createTransactor(other, { mode: 'fast' as never })).toThrow(
+      'invalid options: options.mode: must be "optimistic", "lock" or "auto", got "fast"',
+    );
+  });
+
   it('keeps every caller within the attempt budget under sustained contention from two processes', async () => {
     const admin = await redis.connect();
     // Two transactors with their own connections stand for two processes on one hot key.
