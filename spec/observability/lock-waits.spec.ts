@@ -50,16 +50,22 @@ describe('lock-mode waits show in hooks and stats', () => {
     await tx.close();
   });
 
+  // The wait must have begun before it ends: a deadline or timeout long enough for the first try
+  // on a loaded machine, and the abort sent once the call is seen queued.
   it.each([
-    ['timeout', () => ({ lock: { acquireTimeoutMs: 100 } }), LockUnavailableError],
-    ['stopped', () => ({ retry: { deadlineMs: 100 } }), TransactTimeoutError],
-    ['stopped', () => ({ signal: AbortSignal.timeout(100) }), TransactAbortedError],
+    ['timeout', () => ({ lock: { acquireTimeoutMs: 1_000 } }), LockUnavailableError],
+    ['stopped', () => ({ retry: { deadlineMs: 1_000 } }), TransactTimeoutError],
+    ['stopped', (abort: AbortController) => ({ signal: abort.signal }), TransactAbortedError],
   ] as const)('reports a wait given up (%s) as given up, and nothing of it stays queued', async (outcome, options, errorClass) => {
     const admin = await redis.connect();
     const holder = createTransactor(await redis.connect());
     const { tx, waits } = await watched();
     const lock = await holder.lock(['k'], { ttlMs: 30_000 });
-    await expect(tx.transact(['k'], (t) => void t.write.incr('k'), { mode: 'lock', ...options() })).rejects.toBeInstanceOf(errorClass);
+    const abort = new AbortController();
+    const call = tx.transact(['k'], (t) => void t.write.incr('k'), { mode: 'lock', ...options(abort) });
+    await waitFor(queued(admin, 'k'), 'the call to queue for the lock');
+    abort.abort(new Error('given up'));
+    await expect(call).rejects.toBeInstanceOf(errorClass);
 
     expect(waits).toEqual([{ keys: ['k'], waitedMs: expect.any(Number), outcome }]);
     expect(tx.stats()).toMatchObject({ failures: 1, lockWaits: 1, lockWaitsGivenUp: 1 });
