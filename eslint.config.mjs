@@ -23,4 +23,23 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  {
+    // The Redis clients are optional peer dependencies: the library must load without any of them,
+    // so lib/ may import their types (erased) but nothing that runs.
+    files: ['lib/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['redis', '@redis/*', 'ioredis', 'iovalkey'],
+              allowTypeImports: true,
+              message: 'an optional peer dependency: import its types only (`import type`), see lib/connection/node-redis-copy.ts',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,16 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { packLibrary, ROOT as root, unpackInto } from './support/pack';
 
 /**
  * Packs the library as npm would publish it, installs the tarball into a scratch project, and
  * uses it from ESM and CommonJS, at run time and through TypeScript's Node resolution.
  */
-const root = resolve(__dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'redis-transact-pack-'));
 const installed = join(scratch, 'node_modules', 'redis-transact');
-let files: string[] = [];
+let files: readonly string[] = [];
 
 /** Uses the package as a consumer would; the `@ts-expect-error` lines are assertions too. */
 const usage = `
@@ -73,12 +73,9 @@ export async function run(): Promise<TransactResult<number>['value']> {
 }`;
 
 beforeAll(() => {
-  const [pack] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  files = pack!.files.map((f) => f.path).sort();
-  mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', join(scratch, pack!.filename), '-C', installed, '--strip-components=1']);
+  const packed = packLibrary(scratch);
+  files = packed.files;
+  unpackInto(packed.tarball, installed);
   // Dependencies come from this checkout (no registry access needed for the test).
   for (const dep of ['redis', '@redis', 'zod', '@types']) {
     symlinkSync(join(root, 'node_modules', dep), join(scratch, 'node_modules', dep));
@@ -86,6 +83,10 @@ beforeAll(() => {
   writeFileSync(join(scratch, 'esm.mts'), usage);
   writeFileSync(join(scratch, 'cjs.cts'), usage);
 }, 120_000);
+
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 /**
  * Compiles the consumer (`esm.mts` and `cjs.cts`, both the usage above) against the installed

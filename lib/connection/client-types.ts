@@ -2,6 +2,8 @@
  * The client types a transactor is built on, and the types `fn` sees for each (`t.read`,
  * `t.write`): the public face of the client library, next to the driver that serves it.
  */
+// Types only (erased): node-redis is an optional peer dependency. The build marks these imports in
+// the declarations `@ts-ignore` (scripts/optional-peer-types.mjs), for apps without node-redis.
 import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client/multi-command.js';
 import type { RedisClientType as CoreClientType } from '@redis/client';
 import type { RedisFunctions, RedisModules, RedisScripts, RedisSentinelType, RespVersions } from 'redis';

@@ -5,6 +5,7 @@
  * never used: a client is shared by the rest of the app, and a pool member reconnects in place and
  * goes back to the pool without UNWATCH.
  */
+// Types only (erased; marked `@ts-ignore` in the declarations): node-redis is an optional peer dependency.
 import type { RedisClientPoolType, RedisClientType } from 'redis';
 import { InvalidOptionsError } from '../errors/usage-errors.js';
 import { noop } from '../util/noop.js';

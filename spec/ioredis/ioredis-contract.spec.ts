@@ -1,20 +1,26 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import Valkey from 'iovalkey';
 import { createTransactor, TransactConnectionError, type Transactor } from '../../lib';
 import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
 import { useIoredis } from '../support/ioredis';
 import { waitFor } from '../support/redis';
 
 /**
- * What the ioredis driver (`lib/connection/ioredis-*.ts`) relies on in ioredis beyond its
- * documented API. Fails first if an ioredis release changes one of them.
+ * What the ioredis driver (`lib/connection/ioredis-*.ts`) relies on in ioredis, and in iovalkey
+ * (the Valkey fork of ioredis 5 it also serves), beyond their documented API. Fails first if a
+ * release of either changes one of them.
  */
 const redis = useIoredis();
+const valkey = useIoredis({ Client: Valkey as unknown as typeof Redis });
 
-describe('the installed ioredis, as the driver uses it', () => {
+describe.each([
+  ['ioredis', redis],
+  ['iovalkey', valkey],
+])('the installed %s, as the driver uses it', (_name, lib) => {
   it('queues a MULTI command first in a fresh multi(), whose class makes commands without the key prefix', async () => {
-    const client = await redis.connect({ keyPrefix: 'app:' });
+    const client = await lib.connect({ keyPrefix: 'app:' });
     const probe = client.multi() as unknown as { _queue: { name: string; constructor: new (...args: unknown[]) => { args: unknown[] } }[] };
 
     expect(probe._queue.map((c) => c.name)).toEqual(['multi']);
@@ -22,8 +28,19 @@ describe('the installed ioredis, as the driver uses it', () => {
     expect(new Command('get', ['k'], {}).args).toEqual(['k']);
   });
 
+  it('duplicates with the app’s options under the overrides, and refuses, unwritten, a command it cannot send at once', async () => {
+    const client = await lib.connect({ keyPrefix: 'app:', db: 1 });
+    const dedicated = client.duplicate({ lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    dedicated.on('error', () => {});
+
+    expect(dedicated.options).toMatchObject({ keyPrefix: 'app:', db: 1, enableOfflineQueue: false, autoResendUnfulfilledCommands: true });
+    // Not connected yet: the message the driver reads as "nothing was written" (ioredis-errors.ts).
+    await expect(dedicated.get('k')).rejects.toThrow("Stream isn't writeable and enableOfflineQueue options is false");
+    dedicated.disconnect();
+  });
+
   it('writes a whole pipeline before exec() returns, in one socket write (what follows it goes after)', async () => {
-    const client = await redis.connect();
+    const client = await lib.connect();
     const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
     const write = stream.write.bind(stream);
     let writes = 0;
@@ -41,8 +58,8 @@ describe('the installed ioredis, as the driver uses it', () => {
   });
 
   it('resolves an aborted EXEC as null (not an error), and EXEC replies as [err, reply] pairs', async () => {
-    const client = await redis.connect();
-    const other = await redis.connect();
+    const client = await lib.connect();
+    const other = await lib.connect();
     await client.watch('k');
     await other.set('k', 'x');
     expect(await client.multi().set('k', 'y').exec()).toBeNull();
@@ -52,8 +69,8 @@ describe('the installed ioredis, as the driver uses it', () => {
   });
 
   it('delivers sharded pub/sub messages as smessage (channel, message)', async () => {
-    const subscriber = await redis.connect();
-    const publisher = await redis.connect();
+    const subscriber = await lib.connect();
+    const publisher = await lib.connect();
     const messages: [string, string][] = [];
     subscriber.on('smessage', (channel: string, message: string) => messages.push([channel, message]));
     await subscriber.ssubscribe('ch');

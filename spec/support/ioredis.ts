@@ -4,10 +4,12 @@ import { useRedis } from './redis';
 
 /**
  * {@link useRedis} for ioredis: one real redis-server for the spec file, and ioredis clients (and
- * transactors on them) that are closed after each test.
+ * transactors on them) that are closed after each test. `Client` is the client class: ioredis's
+ * `Redis` by default, or iovalkey's (a fork of ioredis 5 with the same API, typed as ioredis's here).
  */
-export function useIoredis(options: { args?: string[] } = {}) {
-  const redis = useRedis(options);
+export function useIoredis(options: { args?: string[]; Client?: typeof Redis } = {}) {
+  const redis = useRedis({ args: options.args });
+  const Client = options.Client ?? Redis;
   const clients: Redis[] = [];
   const transactors: Transactor[] = [];
   /** Closes what the test opened: its transactors, then its clients. */
@@ -19,7 +21,7 @@ export function useIoredis(options: { args?: string[] } = {}) {
 
   /** A connected ioredis client on the server (or at `url`), with an `error` listener as apps should have. */
   async function connect(extra: RedisOptions = {}, url?: string): Promise<Redis> {
-    const client = new Redis(url ?? redis.url, { lazyConnect: true, ...extra });
+    const client = new Client(url ?? redis.url, { lazyConnect: true, ...extra });
     client.on('error', () => {});
     clients.push(client);
     await client.connect();
