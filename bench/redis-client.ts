@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 
 function newClient(url: string) {
@@ -16,4 +17,12 @@ export async function connectClient(url: string): Promise<BenchClient> {
   const client = newClient(url);
   await client.connect();
   return client;
+}
+
+/** A connected ioredis `Redis` on `url`, at ioredis's defaults (as an app would create it), with an 'error' listener as above. */
+export async function connectIoredis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true });
+  redis.on('error', () => {});
+  await redis.connect();
+  return redis;
 }

@@ -3,9 +3,11 @@
  * after cell, plus the hot-key workload split over child processes (warmed up, then measured in
  * interleaved rounds: the tables show each contender's median round). Prints markdown tables,
  * writes <out>/latest.json, latest.md and latest.svg, exits 1 if an invariant breaks or a cell fails.
- * Each `X-once` contender is also measured against its `X` twin, and `transact-auto` against
- * `transact-optimistic`, in paired cells (both in one cell, alternating in time slices): the cost of
- * exactly-once and of auto mode, free of the noise between separate cells.
+ * Each `X-once` contender is also measured against its `X` twin, `transact-auto` against
+ * `transact-optimistic`, and each `transact-X-ioredis` against its node-redis twin (and optimistic
+ * mode on ioredis against the ioredis WATCH loop), in paired cells (both in one cell, alternating
+ * in time slices): the cost of exactly-once, of auto mode and of ioredis, free of the noise between
+ * separate cells.
  *
  *   npm run bench                                  # defaults: see --help
  *   npm run bench -- --duration 1000 --processes 0

@@ -98,6 +98,11 @@ export const CONTENDER_NAMES = [
   'transact-lock',
   'transact-lock-once',
   'transact-auto',
+  // The same on ioredis: its hand-written loop, and the transactor on an ioredis Redis instance.
+  'watch-loop-ioredis',
+  'transact-optimistic-ioredis',
+  'transact-lock-ioredis',
+  'transact-auto-ioredis',
 ] as const;
 export type ContenderName = (typeof CONTENDER_NAMES)[number];
 

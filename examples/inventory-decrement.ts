@@ -6,10 +6,13 @@
  *   REDIS_URL=redis://127.0.0.1:6379 npm run example:inventory
  *   npm run example:inventory -- --retry-policy examples/retry-policy.json
  *   npm run example:inventory -- --mode lock
+ *   npm run example:inventory -- --client ioredis --processes 4
  *   npm run example:inventory -- --exactly-once --processes 4 --mode auto
  *
  * Without REDIS_URL it starts a throw-away redis-server (redis-memory-server with the system
- * binary). Each purchase is idempotent by its order id: a retried or ambiguous purchase can
+ * binary). The purchases run on node-redis, or with `--client ioredis` (or `iovalkey`) on an ioredis
+ * `Redis` instance, in every process (the set-up and the checks use node-redis either way; the
+ * purchase, in each client's API, is in support/purchase.ts). Each purchase is idempotent by its order id: a retried or ambiguous purchase can
  * never be counted twice. With `--exactly-once` purchases also run with `exactlyOnce: true`: an
  * EXEC whose reply was lost is settled by the library (committed, with `repliesLost`, or retried);
  * the summary counts those, and the purchases left with their outcome unknown (0 while Redis is
@@ -28,6 +31,7 @@ import { z } from 'zod';
 import { loadRetryPolicy, type RetryPolicyInput } from '../lib/index.js';
 import { type BuyerJob, type BuyerMessage, type BuyerTally, runBuyers } from './support/buyers.js';
 import { startEmbeddedRedis } from './support/embedded-redis.js';
+import { CLIENT_NAMES } from './support/purchase.js';
 import { attemptHistogram, attemptsChart, formatRate, type Progress, progressDetail, ProgressLine, progressOf } from './support/report.js';
 
 /** What `--help` prints. */
@@ -40,6 +44,8 @@ is never oversold. Exits 1 if an invariant breaks.
   --stock <n>             items in stock (default 50)
   --concurrency <n>       purchases in flight at once, over all processes (default 64)
   --mode <mode>           optimistic, lock or auto (default optimistic)
+  --client <client>       what the purchases run on, in every process: ${CLIENT_NAMES.join(', ')}
+                          (default node-redis; the set-up and the checks use node-redis)
   --processes <n>         split the buyers over n processes, as over the instances of an app;
                           only then can transactions conflict (default 1)
   --exactly-once          every purchase with exactlyOnce: true (lost EXEC replies are settled)
@@ -57,6 +63,7 @@ const flagsSchema = z.strictObject({
   concurrency: z.coerce.number().int().min(1).default(64),
   'retry-policy': z.string().optional(),
   mode: z.enum(['optimistic', 'lock', 'auto']).default('optimistic'),
+  client: z.enum(CLIENT_NAMES).default('node-redis'),
   processes: z.coerce.number().int().min(1).max(64).default(1),
   keep: z.boolean().default(false),
   'exactly-once': z.boolean().default(false),
@@ -72,6 +79,7 @@ async function main(): Promise<number> {
         concurrency: { type: 'string' },
         'retry-policy': { type: 'string' },
         mode: { type: 'string' },
+        client: { type: 'string' },
         processes: { type: 'string' },
         keep: { type: 'boolean' },
         'exactly-once': { type: 'boolean' },
@@ -94,7 +102,7 @@ async function main(): Promise<number> {
     console.error(`\n${USAGE}`);
     return 2;
   }
-  const { buyers, stock, concurrency, mode, processes, keep } = flags.data;
+  const { buyers, stock, concurrency, mode, processes, keep, client: clientName } = flags.data;
   const exactlyOnce = flags.data['exactly-once'];
   const retry: RetryPolicyInput = flags.data['retry-policy'] ? loadRetryPolicy({ file: flags.data['retry-policy'] }) : { maxAttempts: 50 };
 
@@ -112,11 +120,12 @@ async function main(): Promise<number> {
 
   console.log(
     `selling ${stock} items to ${buyers} buyers, ${concurrency} at a time${processes > 1 ? ` over ${processes} processes` : ''}, ` +
-      `${mode} mode${exactlyOnce ? ', exactly-once' : ''}, on ${embedded ? 'an embedded redis-server' : url}`,
+      `${mode} mode${exactlyOnce ? ', exactly-once' : ''}, on ${embedded ? 'an embedded redis-server' : url} with ${clientName}`,
   );
   // Buyer n goes to process n mod N, so every process buys throughout the run.
   const shares = Array.from({ length: processes }, (_, p): BuyerJob => ({
     url,
+    client: clientName,
     stockKey,
     ordersKey,
     buyers: Array.from({ length: buyers }, (_, n) => n).filter((n) => n % processes === p),

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { driveCell, drivePairedCell, pairedSide, pairedSideTimeMs } from '../bench/cell';
-import { parseFlags } from '../bench/cli';
+import { parseFlags, USAGE } from '../bench/cli';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
 import { formatShares } from '../bench/report/format';
-import { autoVersusOptimistic, EXACTLY_ONCE_PAIRS, exactlyOnceCost, PAIRS, pairRunsOn, runnablePairs } from '../bench/report/markdown';
+import { autoVersusOptimistic, EXACTLY_ONCE_PAIRS, exactlyOnceCost, IOREDIS_PAIRS, ioredisVersusNodeRedis, PAIRS, pairRunsOn, runnablePairs } from '../bench/report/markdown';
 import type { BenchReport, CellRecord, PairedRecord } from '../bench/report/results';
 import { median, medianCells, ratiosTable } from '../bench/report/rounds';
 import { CONTENDER_NAMES, type ContenderCell, type ContenderName, type Op, WORKLOAD_NAMES, type WorkloadCell, type WorkloadName } from '../bench/types';
@@ -74,17 +74,21 @@ describe('npm run bench -- --smoke', () => {
     for (const [plain, once] of EXACTLY_ONCE_PAIRS) expect(markdown).toContain(`${once} ÷ ${plain}`);
     expect(markdown).toMatch(/^## auto mode against optimistic$/m);
     expect(markdown).toMatch(/^\| spread \| 8 \| \d+\.\d+× \| \d+\.\d+× \|$/m);
+    expect(markdown).toMatch(/^## ioredis against node-redis$/m);
+    const ioredisHeader = `| workload | c | ${IOREDIS_PAIRS.map(([plain, variant]) => `${variant} ÷ ${plain}`).join(' | ')} |`;
+    expect(markdown).toContain(ioredisHeader);
+    for (const w of WORKLOAD_NAMES) for (const c of [1, 8]) expect(markdown).toMatch(new RegExp(`^\\| ${w} \\| ${c} (\\| [\\d.]+× ){${IOREDIS_PAIRS.length}}\\|$`, 'm'));
 
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     for (const workload of WORKLOAD_NAMES) expect(svg).toContain(`>${workload}</text>`);
-  });
+  }, 120_000);
 
   it('runs the multi-process cells in rounds of warm children and reports the median round, shares, tails and ratios', async () => {
     const multiOut = join(out, 'multi');
     const env = { ...process.env };
     delete env.REDIS_URL;
-    const contenders = ['transact-optimistic', 'transact-lock', 'transact-auto', 'npm-lock'];
+    const contenders = ['transact-optimistic', 'transact-lock', 'transact-auto', 'npm-lock', 'transact-optimistic-ioredis'];
     const { stdout, stderr } = await run(
       'npm',
       // In-process cells kept tiny: one level, one workload; the multi-process run is what is tested.
@@ -93,7 +97,7 @@ describe('npm run bench -- --smoke', () => {
       { cwd: root, env, maxBuffer: 16 * 1024 * 1024 },
     );
     expect(stdout).toMatch(/^result: ok$/m);
-    expect(stdout).toMatch(/^invariant hot-key ×2 processes: ok \(8 cells\b/m);
+    expect(stdout).toMatch(/^invariant hot-key ×2 processes: ok \(10 cells\b/m);
 
     const report = JSON.parse(readFileSync(join(multiOut, 'latest.json'), 'utf8')) as BenchReport;
     expect(report.settings).toMatchObject({ processes: 2, rounds: 2, processWarmupMs: 150 });
@@ -133,7 +137,20 @@ describe('npm run bench -- --smoke', () => {
       // ... and printed again, last, on the console.
       expect(stderr.slice(stderr.lastIndexOf('## multi-process ratios'))).toContain(`| ${ratio} |`);
     }
+    // ioredis against node-redis: the paired in-process cell, and the rounds' median ratio of the multi-process run.
+    expect(markdown).toContain('| workload | c | transact-optimistic-ioredis ÷ transact-optimistic |');
+    expect(markdown).toMatch(/^\| hot-key \| 1 \| [\d.]+× \|$/m);
+    expect(markdown).toMatch(/^\| hot-key \| 64 \(2 proc\)† \| [\d.]+× \|$/m);
   }, 180_000);
+
+  it('lists every contender in --help, the ioredis ones included', async () => {
+    const { stdout } = await run('npm', ['run', '--silent', 'bench', '--', '--help'], { cwd: root });
+    expect(stdout).toBe(`${USAGE}\n`);
+    for (const name of ['watch-loop-ioredis', 'transact-optimistic-ioredis', 'transact-lock-ioredis', 'transact-auto-ioredis']) {
+      expect(CONTENDER_NAMES).toContain(name);
+      expect(stdout).toContain(name);
+    }
+  });
 
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run('npm', ['run', '--silent', 'bench', '--', '--concurrency', '8,lots', '--contenders', 'nope'], { cwd: root });
@@ -172,7 +189,7 @@ describe('the exactly-once cost table', () => {
   });
 
   it('pairs auto mode with optimistic mode, except on one hot key, and reports their ratios per cell', () => {
-    expect(PAIRS).toEqual([...EXACTLY_ONCE_PAIRS, ['transact-optimistic', 'transact-auto']]);
+    expect(PAIRS).toEqual([...EXACTLY_ONCE_PAIRS, ['transact-optimistic', 'transact-auto'], ...IOREDIS_PAIRS]);
     expect(WORKLOAD_NAMES.filter((w) => pairRunsOn(['transact-optimistic', 'transact-auto'], w))).toEqual(WORKLOAD_NAMES.filter((w) => w !== 'hot-key'));
     expect(WORKLOAD_NAMES.filter((w) => pairRunsOn(['transact-lock', 'transact-lock-once'], w))).toEqual(WORKLOAD_NAMES);
     const autoPair = (workload: WorkloadName, concurrency: number, optimistic: number, auto: number): PairedRecord => ({
@@ -237,6 +254,87 @@ describe('the exactly-once cost table', () => {
   it('says nothing without paired cells', () => {
     expect(exactlyOnceCost({ paired: [], multiProcess: [cell('hot-key', 'transact-lock', 128, 900, { processes: 4 })] })).toEqual([]);
     expect(exactlyOnceCost({ multiProcess: [] })).toEqual([]);
+  });
+});
+
+describe('the ioredis table', () => {
+  function pair(workload: WorkloadName, plain: ContenderName, variant: ContenderName, concurrency: number, plainOps: number, variantOps: number, ok = true): PairedRecord {
+    return {
+      workload,
+      concurrency,
+      plain,
+      once: variant,
+      sliceMs: 100,
+      plainStats: { opsPerSec: plainOps, errors: 0 } as CellStats,
+      onceStats: { opsPerSec: variantOps, errors: 0 } as CellStats,
+      invariant: { ok, detail: 'fine' },
+      ok,
+    };
+  }
+  function cell(contender: ContenderName, round: number, opsPerSec: number): CellRecord {
+    return { workload: 'hot-key', contender, concurrency: 128, processes: 4, available: true, stats: { opsPerSec } as CellStats, invariant: null, ok: true, round };
+  }
+
+  it('pairs each mode on ioredis with the same on node-redis, and optimistic mode on ioredis with the ioredis loop', () => {
+    expect(IOREDIS_PAIRS).toEqual([
+      ['transact-optimistic', 'transact-optimistic-ioredis'],
+      ['transact-lock', 'transact-lock-ioredis'],
+      ['transact-auto', 'transact-auto-ioredis'],
+      ['watch-loop-ioredis', 'transact-optimistic-ioredis'],
+    ]);
+    const info = (name: ContenderName, available = true) => ({ name, summary: '', available });
+    expect(runnablePairs([info('transact-optimistic'), info('transact-optimistic-ioredis'), info('watch-loop-ioredis'), info('transact-lock-ioredis')])).toEqual([
+      ['transact-optimistic', 'transact-optimistic-ioredis'],
+      ['watch-loop-ioredis', 'transact-optimistic-ioredis'],
+    ]);
+    expect(runnablePairs([info('transact-lock'), info('transact-lock-ioredis', false)])).toEqual([]);
+  });
+
+  it('divides the ioredis side by the other within each paired cell, ignoring the exactly-once pairs', () => {
+    const lines = ioredisVersusNodeRedis({
+      paired: [
+        pair('hot-key', 'transact-optimistic', 'transact-optimistic-once', 1, 2000, 1900),
+        pair('hot-key', 'transact-optimistic', 'transact-optimistic-ioredis', 1, 2000, 1960),
+        pair('hot-key', 'watch-loop-ioredis', 'transact-optimistic-ioredis', 1, 2000, 2100),
+        pair('spread', 'transact-optimistic', 'transact-optimistic-ioredis', 32, 5000, 4000, false),
+        pair('spread', 'watch-loop-ioredis', 'transact-optimistic-ioredis', 32, 0, 0), // nothing committed: no ratio
+      ],
+      multiProcess: [],
+    });
+    expect(lines[0]).toMatch(/measured side by side in one paired cell .* alternating between the two in 100 ms time slices/);
+    expect(lines[0]).toMatch(/≥ 0\.95× against node-redis at every c, and ≥ 1\.00× against the ioredis loop at c=1/);
+    expect(lines.slice(2)).toEqual([
+      '| workload | c | transact-optimistic-ioredis ÷ transact-optimistic | transact-optimistic-ioredis ÷ watch-loop-ioredis |',
+      '| --- | --: | --: | --: |',
+      '| hot-key | 1 | 0.98× | 1.05× |',
+      '| spread | 32 | 0.80× ⚠ | – |',
+    ]);
+  });
+
+  it('adds the multi-process run as the median of the ratios within each round, marked as not paired', () => {
+    const rounds = [
+      [cell('transact-lock', 1, 1000), cell('transact-lock-ioredis', 1, 900)],
+      [cell('transact-lock', 2, 1000), cell('transact-lock-ioredis', 2, 1200)],
+      [cell('transact-lock', 3, 2000), cell('transact-lock-ioredis', 3, 1900)],
+    ];
+    const lines = ioredisVersusNodeRedis({
+      paired: [pair('hot-key', 'transact-lock', 'transact-lock-ioredis', 1, 1000, 1000)],
+      multiProcess: rounds[0]!,
+      multiProcessRounds: rounds,
+    });
+    expect(lines.slice(2)).toEqual([
+      '| workload | c | transact-lock-ioredis ÷ transact-lock |',
+      '| --- | --: | --: |',
+      '| hot-key | 1 | 1.00× |',
+      '| hot-key | 128 (4 proc)† | 0.95× |',
+      '',
+      "†: not paired: the median over the multi-process run's 3 round(s) of the ratio of the two contenders' separate cells in one round (noisy).",
+    ]);
+  });
+
+  it('says nothing without an ioredis paired cell', () => {
+    expect(ioredisVersusNodeRedis({ paired: [pair('hot-key', 'transact-lock', 'transact-lock-once', 1, 1000, 900)], multiProcess: [] })).toEqual([]);
+    expect(ioredisVersusNodeRedis({ multiProcess: [] })).toEqual([]);
   });
 });
 
@@ -400,6 +498,11 @@ describe('the bench flags', () => {
     expect(smoke.ok === true && smoke.flags.outDir).not.toBe(committed);
     expect(full.ok === true && full.flags.outDir).toBe(committed);
     expect(explicit.ok === true && explicit.flags.outDir).toBe(committed);
+  });
+
+  it('take the ioredis contenders by name', () => {
+    const parsed = parseFlags(['--contenders', 'transact-optimistic-ioredis,transact-lock-ioredis,transact-auto-ioredis,watch-loop-ioredis'], 'out');
+    expect(parsed).toMatchObject({ ok: true, flags: { contenders: ['transact-optimistic-ioredis', 'transact-lock-ioredis', 'transact-auto-ioredis', 'watch-loop-ioredis'] } });
   });
 
   it('default to 3 rounds of multi-process cells with a 4 s warm-up in every child', () => {

@@ -30,6 +30,46 @@ describe('examples/inventory-decrement.ts', () => {
     expect(stdout).not.toMatch(/FAIL/);
   });
 
+  it.each(['ioredis', 'iovalkey'])('does the same with the purchases on %s (--client)', async (client) => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--client', client, '--buyers', '120', '--stock', '30', '--concurrency', '40'], {
+      cwd: root,
+      env,
+    });
+
+    expect(stdout).toMatch(new RegExp(`optimistic mode, on an embedded redis-server with ${client}$`, 'm'));
+    expect(stdout).toMatch(row('sold', 30));
+    expect(stdout).toMatch(row('stock left', 0));
+    expect(stdout).toMatch(row('orders recorded', 30));
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).not.toMatch(/FAIL/);
+  });
+
+  it('runs every buyer process on the client named (--client ioredis --processes 2)', async () => {
+    const admin = await redis.connect();
+    // ioredis checks every connection it opens with INFO before using it; node-redis (the
+    // example's own set-up and checks) sends none. (Reading the count is one INFO more.)
+    const infoBefore = await commandCalls(admin, 'info');
+    const { stdout } = await run(
+      tsx,
+      ['examples/inventory-decrement.ts', '--client', 'ioredis', '--processes', '2', '--buyers', '80', '--stock', '20', '--concurrency', '20', '--mode', 'auto'],
+      { cwd: root, env: { ...process.env, REDIS_URL: redis.url } },
+    );
+
+    expect(stdout).toMatch(/over 2 processes, auto mode, on redis:\/\/\S+ with ioredis$/m);
+    expect(stdout).toMatch(row('sold', 20)); // summed over both processes
+    expect(stdout).toMatch(row('turned away (sold out)', 60));
+    expect(stdout).toMatch(row('gave up', 0));
+    expect(stdout).toMatch(row('oversold', 0));
+    expect(stdout).toMatch(row('orders recorded', 20));
+    expect(stdout).toMatch(/^ {4}p1 {2}1× {5}█+ \d+$/m);
+    expect(stdout).toMatch(/^ {4}p2 {2}1× {5}█+ \d+$/m);
+    expect(stdout).not.toMatch(/FAIL/);
+    // Each child's ioredis instance and the transactor's duplicates of it.
+    expect((await commandCalls(admin, 'info')) - infoBefore - 1).toBeGreaterThanOrEqual(2);
+  });
+
   it('does the same in lock mode', async () => {
     const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--buyers', '60', '--stock', '20', '--mode', 'lock'], { cwd: root });
 
@@ -96,11 +136,13 @@ describe('examples/inventory-decrement.ts', () => {
   it('exits 2 and names the flag when a flag is bad', async () => {
     const failure = run(tsx, ['examples/inventory-decrement.ts', '--buyers', 'many'], { cwd: root });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--buyers') });
+    const client = run(tsx, ['examples/inventory-decrement.ts', '--client', 'jedis'], { cwd: root });
+    await expect(client).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^--client: .*node-redis.*ioredis.*iovalkey/m) });
   });
 
   it('lists every flag with --help, and answers an unknown flag with the list, not a stack trace', async () => {
     const { stdout } = await run(tsx, ['examples/inventory-decrement.ts', '--help'], { cwd: root });
-    for (const flag of ['--buyers', '--stock', '--concurrency', '--mode', '--processes', '--exactly-once', '--retry-policy', '--keep', '--help']) {
+    for (const flag of ['--buyers', '--stock', '--concurrency', '--mode', '--client', '--processes', '--exactly-once', '--retry-policy', '--keep', '--help']) {
       expect(stdout).toContain(flag);
     }
     const unknown = await run(tsx, ['examples/inventory-decrement.ts', '--nope'], { cwd: root }).catch((err: { code: number; stderr: string }) => err);

@@ -1,10 +1,11 @@
 import type { Contender, ContenderName } from '../types.js';
 import { lua } from './lua.js';
 import { npmLock } from './npm-lock.js';
-import { transactAuto } from './transact-auto.js';
-import { transactLock, transactLockOnce } from './transact-lock.js';
-import { transactOptimistic, transactOptimisticOnce } from './transact-optimistic.js';
+import { transactAuto, transactAutoIoredis } from './transact-auto.js';
+import { transactLock, transactLockIoredis, transactLockOnce } from './transact-lock.js';
+import { transactOptimistic, transactOptimisticIoredis, transactOptimisticOnce } from './transact-optimistic.js';
 import { watchLoop } from './watch-loop.js';
+import { watchLoopIoredis } from './watch-loop-ioredis.js';
 import { watchLoopPipelined } from './watch-loop-pipelined.js';
 
 /** Every contender by name. */
@@ -18,4 +19,8 @@ export const CONTENDERS: Readonly<Record<ContenderName, Contender>> = {
   'transact-lock': transactLock,
   'transact-lock-once': transactLockOnce,
   'transact-auto': transactAuto,
+  'watch-loop-ioredis': watchLoopIoredis,
+  'transact-optimistic-ioredis': transactOptimisticIoredis,
+  'transact-lock-ioredis': transactLockIoredis,
+  'transact-auto-ioredis': transactAutoIoredis,
 };

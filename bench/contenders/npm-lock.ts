@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import Redlock from 'redlock';
+import { connectIoredis } from '../redis-client.js';
 import type { Contender, Op, OpResult } from '../types.js';
 
 /**
@@ -22,9 +22,7 @@ export const npmLock: Contender = {
   name: 'npm-lock',
   summary: `redlock@4 at its defaults (10 retries, 200 ± 100 ms apart) on one ioredis client: lock, GET, MULTI/EXEC, unlock (TTL ${LOCK_TTL_MS} ms)`,
   async setup(ctx) {
-    const redis = new Redis(ctx.url, { lazyConnect: true });
-    redis.on('error', () => {});
-    await redis.connect();
+    const redis = await connectIoredis(ctx.url);
     const redlock = new Redlock([redis]);
     // redlock counts a server error as a lost vote (a failed lock); a benchmark must not
     // mistake a broken connection for contention, so such an error fails the cell.

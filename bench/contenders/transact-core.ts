@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createTransactor,
-  DEFAULT_MAX_CONNECTIONS,
-  isInvalidOptionsError,
-  isTransactConflictError,
-  type RetryPolicyInput,
-  type TransactOptions,
-} from '../../lib/index.js';
-import { connectClient } from '../redis-client.js';
+import { DEFAULT_MAX_CONNECTIONS, isInvalidOptionsError, isTransactConflictError, type RetryPolicyInput, type TransactOptions } from '../../lib/index.js';
 import type { Contender, ContenderName, Op, OpResult } from '../types.js';
+import { NODE_REDIS, type TransactClient } from './transact-clients.js';
 
 /** The transaction modes the harness knows; each becomes a contender once the library accepts it. */
 export type TransactMode = 'optimistic' | 'lock' | 'auto';
@@ -35,6 +28,12 @@ export interface TransactCallSettings {
   readonly exactlyOnce?: boolean;
 }
 
+/** A redis-transact contender: what it passes on every call, and the client it runs on. */
+export interface TransactContenderSettings extends TransactCallSettings {
+  /** The client library its transactor is built on. @defaultValue NODE_REDIS */
+  readonly client?: TransactClient;
+}
+
 /** The call options the harness may pass, each of which a library may not know yet. */
 export type ProbedOption = 'mode' | 'exactlyOnce';
 
@@ -57,21 +56,20 @@ export function probeFailure(err: unknown, options: TransactOptions): NonNullabl
   return { failed: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
 }
 
-/** Runs one call with `options` that queues nothing, on its own connection and transactor. */
-async function probeCall(url: string, options: TransactOptions): Promise<ProbeOutcome> {
-  const client = await connectClient(url);
-  const tx = createTransactor(client, { maxConnections: 1 });
+/** Runs one call with `options` that reads and queues nothing, on its own `client` and transactor. */
+async function probeCall(client: TransactClient, url: string, options: TransactOptions): Promise<ProbeOutcome> {
+  const tx = await client.open(url, { maxConnections: 1 });
   try {
     // A transaction that queues nothing sends no EXEC: the probe writes no data. An exactly-once
     // one still commits its marker, alone; that key carries no cell tag, so it expires soon.
     const probeOptions = options.exactlyOnce ? { ...options, markerTtlMs: PROBE_MARKER_TTL_MS } : options;
-    await tx.transact([`{bench:probe:${randomUUID().slice(0, 8)}}`], () => undefined, probeOptions);
+    const nothing: Op = { keys: [`{bench:probe:${randomUUID().slice(0, 8)}}`], reads: [], decide: () => [], luaArgs: [] };
+    await tx.transact(nothing, probeOptions);
     return undefined;
   } catch (err) {
     return probeFailure(err, options);
   } finally {
     await tx.close();
-    await client.close();
   }
 }
 
@@ -104,46 +102,36 @@ export async function probeCallOptions(
 }
 
 /**
- * A redis-transact contender: `tx.transact(op.keys, fn, options)`, where `fn` reads with
- * `t.read` (all reads in one round trip) and queues the writes on `t.write`, and `options` are
- * `{ mode }` plus `exactlyOnce: true` when `settings` ask for it.
+ * A redis-transact contender on `settings.client` (node-redis unless given): `tx.transact(op.keys,
+ * fn, options)`, where `fn` reads with `t.read` (all reads in one round trip) and queues the writes
+ * on `t.write`, and `options` are `{ mode }` plus `exactlyOnce: true` when `settings` ask for it.
  */
-export function transactContender(name: ContenderName, summary: string, settings: TransactCallSettings): Contender {
+export function transactContender(name: ContenderName, summary: string, settings: TransactContenderSettings): Contender {
+  const client = settings.client ?? NODE_REDIS;
   // Decided by `probe`: optimistic runs without `mode` when the library does not know the option.
   let callOptions: TransactOptions | undefined;
   return {
     name,
     summary,
     async probe(url) {
-      const found = await probeCallOptions(settings, (options) => probeCall(url, options));
+      const found = await probeCallOptions(settings, (options) => probeCall(client, url, options));
       if ('unavailable' in found) return found.unavailable;
       callOptions = found.options;
       return undefined;
     },
     async setup(ctx) {
-      const client = await connectClient(ctx.url);
-      const tx = createTransactor(client, { maxConnections: transactConnections(ctx.concurrency), retry: TRANSACT_RETRY });
+      const tx = await client.open(ctx.url, { maxConnections: transactConnections(ctx.concurrency), retry: TRANSACT_RETRY });
       return {
         async run(op: Op): Promise<OpResult> {
           try {
-            const { attempts } = await tx.transact(
-              op.keys,
-              async (t) => {
-                const values = await Promise.all(op.reads.map((k) => t.read.get(k)));
-                for (const w of op.decide(values)) t.write.incrBy(w.key, w.by);
-              },
-              callOptions,
-            );
+            const { attempts } = await tx.transact(op, callOptions);
             return { committed: true, attempts };
           } catch (err) {
             if (isTransactConflictError(err)) return { committed: false, attempts: err.attempts };
             throw err;
           }
         },
-        async teardown() {
-          await tx.close();
-          await client.close();
-        },
+        teardown: () => tx.close(),
       };
     },
   };

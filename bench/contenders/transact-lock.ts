@@ -1,3 +1,4 @@
+import { IOREDIS } from './transact-clients.js';
 import { transactContender } from './transact-core.js';
 
 /** redis-transact's lock mode: n/a until the library accepts `{ mode: 'lock' }`. */
@@ -9,3 +10,6 @@ export const transactLockOnce = transactContender(
   "redis-transact tx.transact(keys, fn, { mode: 'lock', exactlyOnce: true }) (markers live the default markerTtlMs)",
   { mode: 'lock', exactlyOnce: true },
 );
+
+/** The same on an ioredis `Redis` instance. */
+export const transactLockIoredis = transactContender('transact-lock-ioredis', 'as transact-lock, on an ioredis Redis instance', { mode: 'lock', client: IOREDIS });

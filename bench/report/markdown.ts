@@ -4,7 +4,7 @@ import { CONTENDER_NAMES, type ContenderName, type WorkloadName } from '../types
 import { type CellStats, quarterTrend } from '../measure.js';
 import { formatMs, formatOps, formatRatio, formatShares } from './format.js';
 import type { BenchReport, CellRecord, ContenderInfo, PairedRecord } from './results.js';
-import { ratiosTable } from './rounds.js';
+import { median, ratiosTable, roundRatio } from './rounds.js';
 
 /** The contender the ×loop column divides by: the best hand-written loop. */
 export const LOOP_BASELINE = 'watch-loop-pipelined';
@@ -94,9 +94,6 @@ export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, o
  */
 export const AUTO_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [['transact-optimistic', 'transact-auto']];
 
-/** Every pair of contenders measured side by side in paired cells. */
-export const PAIRS = [...EXACTLY_ONCE_PAIRS, ...AUTO_PAIRS];
-
 /**
  * Whether `pair` gets a paired cell on `workload`. Not auto mode's on one hot key: the two sides are
  * two transactors on that key, whose calls overlap at every switch of sides and conflict like two
@@ -105,6 +102,21 @@ export const PAIRS = [...EXACTLY_ONCE_PAIRS, ...AUTO_PAIRS];
 export function pairRunsOn([, variant]: readonly [ContenderName, ContenderName], workload: WorkloadName): boolean {
   return !(workload === 'hot-key' && AUTO_PAIRS.some(([, auto]) => auto === variant));
 }
+
+/**
+ * ioredis against node-redis: each mode's contender on ioredis against the
+ * same on node-redis, and optimistic mode on ioredis against the hand-written ioredis loop. Paired,
+ * because the question is a ratio near 1.00×, which the noise between two separate cells swamps.
+ */
+export const IOREDIS_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [
+  ['transact-optimistic', 'transact-optimistic-ioredis'],
+  ['transact-lock', 'transact-lock-ioredis'],
+  ['transact-auto', 'transact-auto-ioredis'],
+  ['watch-loop-ioredis', 'transact-optimistic-ioredis'],
+];
+
+/** Every pair of contenders measured side by side in paired cells. */
+export const PAIRS = [...EXACTLY_ONCE_PAIRS, ...AUTO_PAIRS, ...IOREDIS_PAIRS];
 
 /** The pairs whose two contenders were both selected and can both run here: those that get paired cells. */
 export function runnablePairs(contenders: readonly ContenderInfo[]): Array<readonly [plain: ContenderName, variant: ContenderName]> {
@@ -133,6 +145,54 @@ export function autoVersusOptimistic(report: Pick<BenchReport, 'paired'>): strin
       const p99 = p.plainStats.p99Ms > 0 ? formatRatio(p.onceStats.p99Ms, p.plainStats.p99Ms) : '–';
       return `| ${p.workload} | ${p.concurrency} | ${ops}${p.ok ? '' : ' ⚠'} | ${p99} |`;
     }),
+  ];
+}
+
+/** The target for ioredis: each mode at least this fraction of its node-redis ops/s, at every c. */
+export const IOREDIS_TARGET = 0.95;
+
+/**
+ * The "ioredis against node-redis" table, from the paired cells of {@link IOREDIS_PAIRS}: for each
+ * workload and c, ops/s of the ioredis side ÷ ops/s of the other, both measured in the same cell.
+ * One column per pair that has a paired cell; no lines when none has. The multi-process run has no
+ * paired cells: its row is the median of the ratios within each round (marked as such).
+ */
+export function ioredisVersusNodeRedis(report: Pick<BenchReport, 'paired' | 'multiProcess' | 'multiProcessRounds'>): string[] {
+  const paired = (report.paired ?? []).filter((p) => IOREDIS_PAIRS.some(([plain, variant]) => p.plain === plain && p.once === variant));
+  const pairs = IOREDIS_PAIRS.filter(([plain, variant]) => paired.some((p) => p.plain === plain && p.once === variant));
+  if (pairs.length === 0) return [];
+  const cells = new Map<string, PairedRecord[]>();
+  for (const p of paired) cells.set(`${p.workload}/${p.concurrency}`, [...(cells.get(`${p.workload}/${p.concurrency}`) ?? []), p]);
+  const rows = [...cells.values()].map((records) => {
+    const ratios = pairs.map(([plain, variant]) => {
+      const p = records.find((r) => r.plain === plain && r.once === variant);
+      if (!p || !(p.plainStats.opsPerSec > 0)) return '–';
+      return `${formatRatio(p.onceStats.opsPerSec, p.plainStats.opsPerSec)}${p.ok ? '' : ' ⚠'}`;
+    });
+    return `| ${records[0]!.workload} | ${records[0]!.concurrency} | ${ratios.join(' | ')} |`;
+  });
+  let footnote: string[] = [];
+  const rounds = report.multiProcessRounds ?? (report.multiProcess.length > 0 ? [report.multiProcess] : []);
+  const multi = pairs.map(([plain, variant]) => {
+    const ratios = rounds.map((round) => roundRatio(round, { numerator: variant, denominator: plain, metric: 'ops/s' })).filter(Number.isFinite);
+    return ratios.length > 0 ? formatRatio(median(ratios), 1) : undefined;
+  });
+  if (multi.some((r) => r !== undefined)) {
+    const { workload, concurrency, processes } = report.multiProcess[0]!;
+    rows.push(`| ${workload} | ${concurrency} (${processes} proc)† | ${multi.map((r) => r ?? '–').join(' | ')} |`);
+    footnote = ['', `†: not paired: the median over the multi-process run's ${rounds.length} round(s) of the ratio of the two contenders' separate cells in one round (noisy).`];
+  }
+  const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
+  return [
+    'ops/s on ioredis ÷ ops/s of the same on node-redis (and of transact-optimistic-ioredis ÷ the hand-written ioredis loop), ' +
+      `measured side by side in one paired cell per workload and c: the same workers on the same keys, alternating between the two in ${slices} ms ` +
+      'time slices, so both share the machine\'s noise; the invariant is checked against both sides\' commits (⚠: a cell failed). ' +
+      `The target: ≥ ${IOREDIS_TARGET.toFixed(2)}× against node-redis at every c, and ≥ 1.00× against the ioredis loop at c=1.`,
+    '',
+    `| workload | c | ${pairs.map(([plain, variant]) => `${variant} ÷ ${plain}`).join(' | ')} |`,
+    `| --- | --: | ${pairs.map(() => '--:').join(' | ')} |`,
+    ...rows,
+    ...footnote,
   ];
 }
 
@@ -246,7 +306,7 @@ export function renderMarkdown(report: BenchReport): string {
     '# redis-transact benchmark',
     '',
     `${report.date} · ${m.cpus} × ${m.cpuModel} · node ${m.node} · redis ${m.redis} (${m.redisServer}) · load ${m.loadAverageAtStart.toFixed(2)} at start`,
-    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another${(report.paired ?? []).length > 0 ? ' (plus one paired cell per exactly-once pair, workload and c: see the exactly-once cost)' : ''} · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
+    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another${(report.paired ?? []).length > 0 ? ' (plus one paired cell per pair, workload and c: see the exactly-once cost and ioredis against node-redis)' : ''} · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
     '',
     `ops/s: committed ops per second · ×loop: ops/s ÷ ${LOOP_BASELINE}'s at the same c · ×lua: ÷ ${LUA_CEILING}'s (the ceiling) · ` +
       'attempts: all attempts ÷ commits / most for one op (lock contenders: lock acquisitions) · ' +
@@ -285,7 +345,9 @@ export function renderMarkdown(report: BenchReport): string {
   if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost);
   const auto = autoVersusOptimistic(report);
   if (auto.length > 0) out.push('', '## auto mode against optimistic', '', ...auto);
-  if (cost.length > 0 || auto.length > 0) out.push('', ...pairedVerdict(report.paired ?? []));
+  const ioredis = ioredisVersusNodeRedis(report);
+  if (ioredis.length > 0) out.push('', '## ioredis against node-redis', '', ...ioredis);
+  if (cost.length > 0 || auto.length > 0 || ioredis.length > 0) out.push('', ...pairedVerdict(report.paired ?? []));
   out.push('', '## contenders', '');
   for (const c of report.contenders) {
     out.push(`- **${c.name}**: ${c.available ? c.summary : `n/a: ${c.unavailable}`}`);

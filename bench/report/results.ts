@@ -21,13 +21,15 @@ export interface CellRecord {
 }
 
 /**
- * A paired cell: an `X` contender and its `X-once` twin in one cell, on the same keys with the same
- * workers, switching between the two every `sliceMs`, so that both share the machine's noise.
+ * A paired cell: an `X` contender and its `X-once` twin (or another variant of it: see `PAIRS` in
+ * markdown.ts) in one cell, on the same keys with the same workers, switching between the two
+ * every `sliceMs`, so that both share the machine's noise.
  */
 export interface PairedRecord {
   readonly workload: WorkloadName;
   readonly concurrency: number;
   readonly plain: ContenderName;
+  /** The variant: `X-once`, or the other side of an ioredis pair. */
   readonly once: ContenderName;
   /** How long each side runs before the other takes over, ms. */
   readonly sliceMs: number;

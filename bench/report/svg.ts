@@ -19,6 +19,11 @@ const STYLE: Readonly<Record<ContenderName, { color: string; dash?: string }>> =
   'transact-lock': { color: '#CC79A7' },
   'transact-lock-once': { color: '#CC79A7', dash: '1 3' },
   'transact-auto': { color: '#E69F00' },
+  // On ioredis: the node-redis twin's colour, long dashes.
+  'watch-loop-ioredis': { color: '#0072B2', dash: '8 3' },
+  'transact-optimistic-ioredis': { color: '#009E73', dash: '8 3' },
+  'transact-lock-ioredis': { color: '#CC79A7', dash: '8 3' },
+  'transact-auto-ioredis': { color: '#E69F00', dash: '8 3' },
 };
 
 const WIDTH = 1000;

@@ -1,20 +1,12 @@
 /** The buying loop of the inventory example, run in the example's process or in each of its children. */
-import { createClient } from 'redis';
-import {
-  createTransactor,
-  isTransactError,
-  isTransactOutcomeUnknownError,
-  type RetryPolicyInput,
-  type TransactMode,
-  type TransactOutcomeUnknownError,
-} from '../../lib/index.js';
-
-/** What a purchase can come to (besides failing). */
-export type Outcome = 'bought' | 'sold-out' | 'already-recorded';
+import { isTransactError, isTransactOutcomeUnknownError, type RetryPolicyInput, type TransactMode, type TransactOutcomeUnknownError } from '../../lib/index.js';
+import { type ClientName, openShop, type Outcome } from './purchase.js';
 
 /** One share of the buyers: who buys, from which keys, how. Plain data, so a child process can get it. */
 export interface BuyerJob {
   readonly url: string;
+  /** The client the purchases run on (every process of a run uses the same). */
+  readonly client: ClientName;
   readonly stockKey: string;
   readonly ordersKey: string;
   /** Buyer numbers of this share (order ids are `order-<n>`). */
@@ -66,10 +58,8 @@ export async function runBuyers(
     repliesLost: 0,
     outcomeUnknown: { total: 0, committed: 0, 'not-committed': 0, unsettled: 0 },
   };
-  const client = createClient({ url: job.url });
-  client.on('error', (err) => console.error('redis client error:', err));
-  await client.connect();
-  const tx = createTransactor(client, {
+  const { stockKey, ordersKey, mode, exactlyOnce } = job;
+  const shop = await openShop(job.client, job.url, { stockKey, ordersKey }, {
     retry: job.retry,
     maxConnections: Math.min(job.concurrency, 32),
     hooks: { onEscalate: () => tally.escalations++ },
@@ -77,24 +67,12 @@ export async function runBuyers(
     // and the markers of a run are gone a minute after it.
     markerTtlMs: 60_000,
   });
-  const { stockKey, ordersKey, mode, exactlyOnce } = job;
 
   async function buy(buyer: number): Promise<void> {
-    const orderId = `order-${buyer}`;
     try {
-      const result = await tx.transact(
-        [stockKey, ordersKey],
-        async (t): Promise<Outcome> => {
-          const [left, recorded] = await Promise.all([t.read.get(stockKey), t.read.hExists(ordersKey, orderId)]);
-          if (recorded) return 'already-recorded';
-          if (Number(left) <= 0) return 'sold-out';
-          t.write.decr(stockKey).hSet(ordersKey, orderId, `buyer-${buyer}`);
-          return 'bought';
-        },
-        // The belt: the HEXISTS check makes a second run harmless. The braces (--exactly-once): a
-        // lost EXEC reply is settled (committed or not) instead of guessed at.
-        { idempotent: true, mode, exactlyOnce },
-      );
+      // The belt: the purchase's HEXISTS check makes a second run harmless. The braces
+      // (--exactly-once): a lost EXEC reply is settled (committed or not) instead of guessed at.
+      const result = await shop.buy(buyer, { idempotent: true, mode, exactlyOnce });
       tally.outcomes[result.value]++;
       tally.attempts.push(result.attempts);
       // Committed; only EXEC's replies were lost (fn's value is kept), and a purchase needs none.
@@ -119,7 +97,7 @@ export async function runBuyers(
       return;
     }
     try {
-      tally.outcomeUnknown[await tx.settle(err)]++;
+      tally.outcomeUnknown[await shop.tx.settle(err)]++;
     } catch (settleError) {
       tally.outcomeUnknown.unsettled++;
       console.error(`  and could not be settled: ${(settleError as Error).message}`);
@@ -135,7 +113,6 @@ export async function runBuyers(
     }),
   );
   tally.endedAt = Date.now();
-  await tx.close();
-  await client.close();
+  await shop.close();
   return tally;
 }

@@ -11,6 +11,7 @@ import type { DedicatedConnection, Transaction } from './connection.js';
 import { IoredisTransaction, type IoredisTransactionBase } from './ioredis-transaction.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { rawCommand } from './ioredis-command.js';
+import { gatherWrites } from './ioredis-writes.js';
 import { prefixedKey, prefixOf } from './key-prefix.js';
 import { refuse } from './multi-refusals.js';
 
@@ -72,6 +73,7 @@ export class IoredisConnection implements DedicatedConnection {
       pipeline: client.pipeline.bind(client),
       send: this.#send,
       ready: () => this.alive,
+      gatherWrites: () => gatherWrites(client),
       prefixed: (key) => this.prefixed(key),
       nothingSent: () => (this.#staleWatch = true),
     };
@@ -104,6 +106,8 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   watch(keys: readonly string[]): Promise<unknown> {
+    // The WATCH, a fence's probe and fn's first reads, sent in this tick: one write.
+    gatherWrites(this.client);
     if (this.#staleWatch) {
       this.#staleWatch = false;
       this.#unwatch().catch(noop);

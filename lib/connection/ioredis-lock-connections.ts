@@ -8,6 +8,7 @@ import { settleWithin } from '../util/time-bounds.js';
 import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { rawCommand } from './ioredis-command.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
+import { gatherWrites } from './ioredis-writes.js';
 import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from './lock-connection-pair.js';
 
 /**
@@ -59,6 +60,8 @@ class IoredisShared implements ScriptClient, ShardedSubscriber {
   }
 
   sendCommand(args: readonly string[]): Promise<unknown> {
+    // The scripts of the calls that take or release a lock in this turn of the event loop: one write.
+    gatherWrites(this.client, 'loop-turn');
     return this.client.sendCommand(rawCommand(this.Command, args));
   }
 

@@ -25,6 +25,8 @@ export interface IoredisTransactionBase {
   readonly send: (args: readonly (string | Buffer)[]) => Promise<unknown>;
   /** The socket is up: a pipeline written now goes out whole. */
   readonly ready: () => boolean;
+  /** Holds the connection's writes until the end of the tick: what is sent meanwhile goes out in one write. */
+  readonly gatherWrites: () => void;
   /** `key` under the client's key prefix. */
   readonly prefixed: (key: string) => string | Buffer;
   /** No EXEC will follow the connection's WATCH: drop it with the next one. */
@@ -80,12 +82,16 @@ export class IoredisTransaction implements Transaction {
     }
     const pipeline = this.#base.pipeline();
     const { Command } = this.#base;
+    // One write for the pipeline, `after`, and what the connection sends next in this tick (the
+    // WATCH and reads of the next transaction on the same keys, chained behind this one).
+    this.#base.gatherWrites();
     pipeline.sendCommand(rawCommand(Command, ['multi'], null));
     if (marker) pipeline.sendCommand(this.#markerSet(marker));
     for (const command of queued) pipeline.sendCommand(command);
     for (const args of trailer) pipeline.sendCommand(rawCommand(Command, args));
     pipeline.sendCommand(rawCommand(Command, ['exec'], null));
-    // ioredis writes the whole pipeline before exec() returns: `after` follows it on the wire.
+    // ioredis writes the whole pipeline before exec() returns (here into the corked socket, whole
+    // or not at all): `after` follows it on the wire.
     flight.reply = pipeline.exec().then((results) => repliesOf(results ?? [], marker ? 1 : 0, queued.length, flight));
     if (plan.after && wrote) {
       flight.after = this.#base.send(plan.after);

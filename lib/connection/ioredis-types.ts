@@ -30,12 +30,21 @@ export interface IoredisOptions {
   [option: string]: unknown;
 }
 
+/** An ioredis instance's socket (a `net.Socket`, or a `tls.TLSSocket`). */
+export interface IoredisSocket {
+  readonly writable: boolean;
+  /** How many `uncork()` calls it takes to write what the socket holds. */
+  readonly writableCorked: number;
+  cork(): void;
+  uncork(): void;
+}
+
 /** An ioredis `Redis` instance (one connection). */
 export interface IoredisClient {
   readonly status: string;
   readonly options: IoredisOptions;
   /** The socket (absent before the first connect). */
-  readonly stream?: { readonly writable: boolean } | undefined;
+  readonly stream?: IoredisSocket | undefined;
   duplicate(override?: Record<string, unknown>): IoredisClient;
   connect(): Promise<void>;
   disconnect(reconnect?: boolean): void;

@@ -1,0 +1,33 @@
+/**
+ * One socket write for what is sent together. ioredis writes each command to its socket as it is
+ * made, one system call each; node-redis writes what it was given at once, once per turn of the
+ * event loop. Corking an ioredis socket for a while gives the engine's batches one write each
+ * again. Used by `ioredis-connection.ts` (a dedicated connection: the WATCH, a fence's probe and
+ * fn's first reads; MULTI…EXEC, the write after it and the next transaction chained behind it)
+ * and `ioredis-lock-connections.ts` (the lock scripts of concurrent calls).
+ */
+import type { IoredisClient, IoredisSocket } from './ioredis-types.js';
+
+/**
+ * How long writes are held: to the end of this tick (the current run of JavaScript, before any
+ * reply can be read), or to the end of this turn of the event loop (as node-redis does: also
+ * what the callbacks of replies read in the same turn send).
+ */
+export type WriteGathering = 'tick' | 'loop-turn';
+
+/**
+ * Holds `client`'s socket writes for `until`, then writes them at once, in the order they were
+ * made. Safe to call any number of times meanwhile.
+ */
+export function gatherWrites(client: IoredisClient, until: WriteGathering = 'tick'): void {
+  const socket = client.stream;
+  // Already corked: by an earlier call, which will write it all (ioredis never corks).
+  if (!socket || socket.writableCorked > 0) return;
+  socket.cork();
+  if (until === 'tick') process.nextTick(uncork, socket);
+  else setImmediate(uncork, socket);
+}
+
+function uncork(socket: IoredisSocket): void {
+  socket.uncork();
+}
