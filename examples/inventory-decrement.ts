@@ -43,7 +43,8 @@ is never oversold. Exits 1 if an invariant breaks.
   --buyers <n>            buyers, one purchase each (default 200)
   --stock <n>             items in stock (default 50)
   --concurrency <n>       purchases in flight at once, over all processes (default 64)
-  --mode <mode>           optimistic, lock or auto (default optimistic)
+  --mode <mode>           optimistic, lock or auto (default optimistic, which shows the retries;
+                          the library's own default is auto)
   --client <client>       what the purchases run on, in every process: ${CLIENT_NAMES.join(', ')}
                           (default node-redis; the set-up and the checks use node-redis)
   --processes <n>         split the buyers over n processes, as over the instances of an app;

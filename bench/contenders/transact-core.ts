@@ -75,7 +75,7 @@ async function probeCall(client: TransactClient, url: string, options: TransactO
 
 /**
  * The options a contender with `settings` passes on every call, found by trying them with
- * `tryCall`; or why it cannot run (shown as n/a). Optimistic mode, the default, goes without
+ * `tryCall`; or why it cannot run (shown as n/a). Optimistic mode, the default of libraries older than auto mode, goes without
  * `mode` on a library that does not know the option; nothing else is left out.
  */
 export async function probeCallOptions(

@@ -1,7 +1,7 @@
 import { IOREDIS } from './transact-clients.js';
 import { TRANSACT_RETRY, transactContender } from './transact-core.js';
 
-/** redis-transact's optimistic mode (WATCH/MULTI/EXEC with its retry policy); the default mode. */
+/** redis-transact's optimistic mode (WATCH/MULTI/EXEC with its retry policy). */
 export const transactOptimistic = transactContender(
   'transact-optimistic',
   `redis-transact tx.transact(keys, fn, { mode: 'optimistic' }) (no mode option if unsupported), maxAttempts ${TRANSACT_RETRY.maxAttempts}, default backoff`,
