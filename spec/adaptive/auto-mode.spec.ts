@@ -1,5 +1,4 @@
 import {
-  type CommitEvent,
   createTransactor,
   type EscalationEvent,
   type TransactHooks,
@@ -24,26 +23,8 @@ function recorder() {
   return { hooks, events, of };
 }
 
+// Escalating after conflicts with another process, for every client: spec/clients/locks.spec.ts.
 describe("mode: 'auto'", () => {
-  it('starts optimistic and escalates to lock mode after repeated conflicts', async () => {
-    const other = await redis.connect();
-    const { hooks, of } = recorder();
-    const tx = createTransactor(await redis.connect(), { hooks, auto: { escalateAfter: 2 }, retry: { backoff: 'none' } });
-
-    const result = await tx.transact(['hot'], async (t) => {
-      const v = Number(await t.read.get('hot'));
-      if (t.attempt <= 2) await other.incr('hot'); // another process wins twice
-      t.write.set('hot', String(v + 100));
-    }, { mode: 'auto' });
-
-    expect(result.attempts).toBe(3);
-    expect(of<EscalationEvent>('onEscalate')).toEqual([{ keys: ['hot'], attempt: 2, reason: 'conflicts' }]);
-    expect(of<{ mode: string }>('onAttempt').map((e) => e.mode)).toEqual(['optimistic', 'optimistic', 'lock']);
-    expect(of<CommitEvent>('onCommit')[0]).toMatchObject({ mode: 'lock', attempts: 3 });
-    expect(await other.get('hot')).toBe('102');
-    await tx.close();
-  });
-
   it('does not escalate on conflicts its own process caused (overlapping key sets of one transactor)', async () => {
     const { hooks, of } = recorder();
     const tx = createTransactor(await redis.connect(), { hooks, auto: { escalateAfter: 2 }, retry: { backoff: 'none' } });

@@ -9,7 +9,7 @@ import {
 } from '../../lib';
 import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
 import { bump } from '../support/bump-script';
-import { useRedis, waitFor, waitUntilExecIsHeld } from '../support/redis';
+import { useRedis, waitFor } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -32,55 +32,9 @@ function debit(order: string, amount: number, calls: { n: number }) {
   };
 }
 
+// A cut reply settled as committed, a killed held EXEC settled as not committed, and tx.settle once
+// Redis is back, for every client and mode: spec/clients/faults.spec.ts.
 describe.each(MODES)('mode %s, exactlyOnce', (mode) => {
-  it('resolves as committed, applied once, when the reply was cut after the server ran EXEC', async () => {
-    const proxy = await TcpProxy.inFrontOf(redis.url);
-    const admin = await redis.connect();
-    await admin.set('balance', '100');
-    // One connection: the settlement needs the one whose reply was lost to be given back first.
-    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, maxConnections: 1 });
-    const calls = { n: 0 };
-    proxy.atExec('cut-after-reply', { every: true });
-
-    const result = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls), { mode });
-
-    expect(result).toMatchObject({ value: 70, attempts: 1, repliesLost: true, replies: [] });
-    expect(calls.n).toBe(1);
-    expect(await admin.get('balance')).toBe('70');
-    expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
-    await tx.close();
-    expect(await admin.keys('rtlock:lock:*')).toEqual([]);
-    await proxy.stop();
-  });
-
-  it('settles as not committed and retries once, when the held EXEC died with its killed connection', async () => {
-    const client = await redis.connect();
-    const admin = await redis.connect();
-    await admin.set('balance', '100');
-    const tx = createTransactor(client, { maxConnections: 1 });
-    let id = 0;
-    const calls = { n: 0 };
-    const pay = debit('o-1', 30, calls);
-
-    const result = tx.transact(['balance', 'orders'], async (t) => {
-      if (t.attempt === 1) {
-        id = await t.read.clientId();
-        await admin.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
-      }
-      return pay(t);
-    }, { mode, exactlyOnce: true });
-    await waitFor(() => id !== 0, 'fn to run');
-    await waitUntilExecIsHeld(admin, id);
-    await admin.clientKill({ filter: 'ID', id }); // the held EXEC is discarded with its client
-    await admin.sendCommand(['CLIENT', 'UNPAUSE']); // lets the claim through
-
-    await expect(result).resolves.toMatchObject({ value: 70, attempts: 2, repliesLost: false });
-    expect(calls.n).toBe(2);
-    expect(await admin.get('balance')).toBe('70');
-    expect(await admin.lRange('orders', 0, -1)).toEqual(['o-1']);
-    await tx.close();
-  });
-
   it('settles as not committed when the claim runs first: the EXEC that arrives later aborts', async () => {
     // CLIENT PAUSE releases held clients in arrival order, so an EXEC held there always runs
     // before a claim sent after it; to run the claim first, the proxy holds the EXEC instead.
@@ -258,32 +212,6 @@ describe('exactlyOnce when the server is restarted without persistence between E
 });
 
 describe('exactlyOnce when Redis cannot be reached in time', () => {
-  it('rejects with a settleable TransactOutcomeUnknownError; tx.settle answers committed once Redis is back', async () => {
-    const proxy = await TcpProxy.inFrontOf(redis.url);
-    const admin = await redis.connect();
-    await admin.set('balance', '100');
-    const tx = createTransactor(await proxy.connectClient(), { exactlyOnce: true, retry: { deadlineMs: 200 } });
-    const calls = { n: 0 };
-    proxy.atExec('cut-after-reply', { every: true, thenRefuse: true }); // from then on, no new connection gets through
-
-    const failure = await tx.transact(['balance', 'orders'], debit('o-1', 30, calls)).catch((err: unknown) => err);
-
-    expect(failure).toBeInstanceOf(TransactOutcomeUnknownError);
-    const unknown = failure as TransactOutcomeUnknownError;
-    expect(unknown.commitMarker).toMatchObject({ key: expect.stringMatching(/^rtonce:/), attemptId: expect.any(String) });
-    expect(unknown.commitMarker!.settleBy).toBeGreaterThan(Date.now());
-    expect(unknown.message).toMatch(/tx\.settle\(error\)/);
-    await expect(tx.settle(unknown)).rejects.toMatchObject({ code: 'ERR_TRANSACT_CONNECTION' });
-
-    proxy.refuse = false;
-    await expect(tx.settle(unknown)).resolves.toBe('committed');
-    await expect(tx.settle(unknown)).resolves.toBe('committed'); // the same answer every time
-    expect(await admin.get('balance')).toBe('70');
-    expect(calls.n).toBe(1);
-    await tx.close();
-    await proxy.stop();
-  });
-
   it('tx.settle answers not committed for an EXEC still held back, which then aborts', async () => {
     const proxy = await TcpProxy.inFrontOf(redis.url);
     const admin = await redis.connect();

@@ -1,26 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import Valkey from 'iovalkey';
-import { createTransactor, TransactConnectionError, type Transactor } from '../../lib';
-import { startEmbeddedRedis } from '../../examples/support/embedded-redis';
-import { useIoredis } from '../support/ioredis';
+import type { Transactor } from '../../lib';
+import { IOREDIS, IOVALKEY, useClients } from '../support/clients';
 import { waitFor } from '../support/redis';
 
 /**
- * What the ioredis driver (`lib/connection/ioredis-*.ts`) relies on in ioredis, and in iovalkey
- * (the Valkey fork of ioredis 5 it also serves), beyond their documented API. Fails first if a
- * release of either changes one of them.
+ * What the ioredis driver (`lib/connection/ioredis-*.ts`) relies on in ioredis (and in iovalkey,
+ * its fork) beyond the documented API. Fails first if a release changes one of them.
  */
-const redis = useIoredis();
-const valkey = useIoredis({ Client: Valkey as unknown as typeof Redis });
+const redis = useClients();
 
-describe.each([
-  ['ioredis', redis],
-  ['iovalkey', valkey],
-])('the installed %s, as the driver uses it', (_name, lib) => {
+describe.each([IOREDIS, IOVALKEY])('the installed $name, as the driver uses it', (kind) => {
   it('queues a MULTI command first in a fresh multi(), whose class makes commands without the key prefix', async () => {
-    const client = await lib.connect({ keyPrefix: 'app:' });
+    const client = await redis.connect(kind, { keyPrefix: 'app:' });
     const probe = client.multi() as unknown as { _queue: { name: string; constructor: new (...args: unknown[]) => { args: unknown[] } }[] };
 
     expect(probe._queue.map((c) => c.name)).toEqual(['multi']);
@@ -29,7 +22,7 @@ describe.each([
   });
 
   it('duplicates with the app’s options under the overrides, and refuses, unwritten, a command it cannot send at once', async () => {
-    const client = await lib.connect({ keyPrefix: 'app:', db: 1 });
+    const client = await redis.connect(kind, { keyPrefix: 'app:', native: { db: 1 } });
     const dedicated = client.duplicate({ lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     dedicated.on('error', () => {});
 
@@ -40,7 +33,7 @@ describe.each([
   });
 
   it('writes a whole pipeline before exec() returns, in one socket write (what follows it goes after)', async () => {
-    const client = await lib.connect();
+    const client = await redis.connect(kind);
     const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
     const write = stream.write.bind(stream);
     let writes = 0;
@@ -58,8 +51,8 @@ describe.each([
   });
 
   it('resolves an aborted EXEC as null (not an error), and EXEC replies as [err, reply] pairs', async () => {
-    const client = await lib.connect();
-    const other = await lib.connect();
+    const client = await redis.connect(kind);
+    const other = await redis.connect(kind);
     await client.watch('k');
     await other.set('k', 'x');
     expect(await client.multi().set('k', 'y').exec()).toBeNull();
@@ -69,8 +62,8 @@ describe.each([
   });
 
   it('delivers sharded pub/sub messages as smessage (channel, message)', async () => {
-    const subscriber = await lib.connect();
-    const publisher = await lib.connect();
+    const subscriber = await redis.connect(kind);
+    const publisher = await redis.connect(kind);
     const messages: [string, string][] = [];
     subscriber.on('smessage', (channel: string, message: string) => messages.push([channel, message]));
     await subscriber.ssubscribe('ch');
@@ -108,42 +101,3 @@ describe('packaging', () => {
   });
 });
 
-describe('a server that is down', () => {
-  it('ends a call with TransactConnectionError, and serves calls again once the server is back', async () => {
-    const server = await startEmbeddedRedis();
-    const client = await redis.connect({}, server.url);
-    const tx = createTransactor(client, { retry: { maxAttempts: 3, backoff: 'none' } });
-    redis.track(tx);
-    await server.stop();
-
-    await expect(tx.transact(['n'], (t) => t.read.get('n'))).rejects.toBeInstanceOf(TransactConnectionError);
-
-    await server.start(); // the transactor opens its connections anew, whatever the app client's state
-    try {
-      await expect(tx.transact(['n'], (t) => void t.write.incr('n'))).resolves.toMatchObject({ replies: [1] });
-    } finally {
-      await redis.cleanUp();
-      await server.stop();
-    }
-  });
-
-  it('takes a lock once the server is back, having waited for its lock connection', async () => {
-    const server = await startEmbeddedRedis();
-    const tx = createTransactor(await redis.connect({}, server.url));
-    redis.track(tx);
-    await server.stop();
-
-    const lock = tx.lock(['r'], { acquireTimeoutMs: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // several failed connects
-    await server.start();
-
-    try {
-      const held = await lock;
-      expect(held.fencingToken).toBeGreaterThan(0);
-      await held.release();
-    } finally {
-      await redis.cleanUp();
-      await server.stop();
-    }
-  });
-});

@@ -6,9 +6,9 @@
 import type Redis from 'ioredis';
 import type { IoredisClient } from '../../lib/connection/ioredis-types';
 import { gatherWrites } from '../../lib/connection/ioredis-writes';
-import { useIoredis } from '../support/ioredis';
+import { IOREDIS, useClients } from '../support/clients';
 
-const redis = useIoredis();
+const redis = useClients();
 
 /** Counts `client`'s socket writes (each a system call) from now on. */
 function countWrites(client: Redis): { readonly count: number } {
@@ -28,7 +28,7 @@ const gather = (client: Redis) => gatherWrites(client as unknown as IoredisClien
 
 describe('gatherWrites', () => {
   it('sends the commands of a tick in one write, in order', async () => {
-    const client = await redis.connect();
+    const client = (await redis.connect(IOREDIS)) as Redis;
     const writes = countWrites(client);
 
     gather(client);
@@ -41,7 +41,7 @@ describe('gatherWrites', () => {
   });
 
   it('holds nothing past its tick: a later command goes out at once', async () => {
-    const client = await redis.connect();
+    const client = (await redis.connect(IOREDIS)) as Redis;
     gather(client);
     await client.get('k');
     const writes = countWrites(client);
@@ -52,7 +52,7 @@ describe('gatherWrites', () => {
   });
 
   it('holds them to the end of the event loop\'s turn when asked: what later ticks of the turn send goes with them', async () => {
-    const client = await redis.connect();
+    const client = (await redis.connect(IOREDIS)) as Redis;
     const writes = countWrites(client);
 
     gatherWrites(client as unknown as IoredisClient, 'loop-turn');
@@ -66,7 +66,7 @@ describe('gatherWrites', () => {
   });
 
   it('is needed: ioredis alone writes each command as it is made', async () => {
-    const client = await redis.connect();
+    const client = (await redis.connect(IOREDIS)) as Redis;
     const writes = countWrites(client);
 
     await Promise.all([client.watch('k'), client.get('k'), client.incr('n')]);

@@ -1,4 +1,4 @@
-import { createTransactor, isTransactorClosedError, isTransactUsageError, TransactorClosedError, TransactUsageError } from '../../lib';
+import { createTransactor, isTransactorClosedError, isTransactUsageError, TransactUsageError } from '../../lib';
 import { useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
@@ -10,6 +10,8 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
+// Calls accepted before close() finish, later ones are refused, and the app's client stays open, for
+// every client: spec/clients/lifecycle.spec.ts.
 describe('tx.close()', () => {
   it('returns the same promise when called again', async () => {
     const tx = createTransactor(await redis.connect());
@@ -42,30 +44,6 @@ describe('tx.close()', () => {
     // The server notices the dropped socket on its own time: wait for that, not for the BLPOP.
     await waitFor(async () => !/cmd=blpop/.test(await admin.sendCommand<string>(['CLIENT', 'LIST'])), 'the blocked connection to be dropped');
     expect(await admin.keys('rtlock:lock:*')).toEqual([]);
-  });
-
-  it('lets every call accepted before it finish, and refuses calls made after it', async () => {
-    const admin = await redis.connect();
-    const tx = createTransactor(await redis.connect(), { maxConnections: 1 });
-    const calls = Array.from({ length: 50 }, (_, i) =>
-      tx.transact([`k${i}`], async (t) => {
-        await t.read.get(`k${i}`);
-        t.write.incr(`k${i}`);
-        return i;
-      }),
-    );
-    const closing = tx.close();
-    const late = tx.transact(['late'], (t) => void t.write.set('late', 'x'));
-
-    await expect(late).rejects.toBeInstanceOf(TransactorClosedError);
-    expect(isTransactorClosedError(await late.catch((err: unknown) => err))).toBe(true);
-    const settled = await Promise.allSettled(calls);
-    await closing;
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(50);
-    expect((await admin.mGet(Array.from({ length: 50 }, (_, i) => `k${i}`))).every((v) => v === '1')).toBe(true);
-    expect(await admin.exists('late')).toBe(0);
-    await expect(tx.lock(['r'])).rejects.toBeInstanceOf(TransactorClosedError);
-    await expect(tx.withLock(['r'], () => 1)).rejects.toBeInstanceOf(TransactorClosedError);
   });
 
   it('waits for a withLock in flight, which then releases its lock', async () => {

@@ -6,29 +6,9 @@ import { TcpProxy } from '../support/tcp-proxy';
 const redis = useRedis();
 
 
+// Committing under the lock, and one fn at a time within and across transactors, for every client:
+// spec/clients/locks.spec.ts.
 describe("transact(..., { mode: 'lock' })", () => {
-  it('commits under the lock and releases it in the same EXEC', async () => {
-    const admin = await redis.connect();
-    const tx = createTransactor(await redis.connect());
-    await admin.set('stock:1', '5');
-
-    const result = await tx.transact(['stock:1'], async (t) => {
-      const stock = Number(await t.read.get('stock:1'));
-      // Held while fn runs: a lock token, with a lease (the default 10 s).
-      expect(await admin.get(resourceKeys('stock:1').lock)).toMatch(/^[0-9a-f]{32}$/);
-      const lease = await admin.pTTL(resourceKeys('stock:1').lock);
-      expect(lease).toBeGreaterThan(0);
-      expect(lease).toBeLessThanOrEqual(10_000);
-      t.write.set('stock:1', String(stock - 1));
-      return stock;
-    }, { mode: 'lock' });
-
-    expect(result).toEqual({ value: 5, replies: ['OK'], attempts: 1, repliesLost: false });
-    expect(await admin.get('stock:1')).toBe('4');
-    expect(await admin.exists(resourceKeys('stock:1').lock)).toBe(0);
-    await tx.close();
-  });
-
   it('costs one round trip more than optimistic for the first transaction of a burst, and none for its siblings', async () => {
     const proxy = await TcpProxy.inFrontOf(redis.url);
     const tx = createTransactor(await proxy.connectClient(), { maxConnections: 1 });
@@ -51,30 +31,6 @@ describe("transact(..., { mode: 'lock' })", () => {
     expect(await (await redis.connect()).get('n')).toBe('12');
     await tx.close();
     await proxy.stop();
-  });
-
-  it('never runs fn outside the lock: one fn at a time across transactors, one attempt each', async () => {
-    const admin = await redis.connect();
-    // Two transactors with their own connections and lanes stand for two processes.
-    const transactors = [createTransactor(await redis.connect()), createTransactor(await redis.connect())];
-    let running = 0;
-    let most = 0;
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        transactors[i % 2]!.transact(['one'], async (t) => {
-          most = Math.max(most, ++running);
-          const n = Number(await t.read.get('one'));
-          await new Promise((resolve) => setImmediate(resolve)); // let the other transactor try to get in
-          t.write.set('one', String(n + 1));
-          running--;
-        }, { mode: 'lock' }),
-      ),
-    );
-
-    expect(most).toBe(1);
-    expect(results.map((r) => r.attempts)).toEqual(Array.from({ length: 10 }, () => 1));
-    expect(await admin.get('one')).toBe('10');
-    for (const tx of transactors) await tx.close();
   });
 
   it('shares a hot key fairly between processes: bursts bounded by the burst budget while the other waits', async () => {
@@ -142,24 +98,6 @@ describe("transact(..., { mode: 'lock' })", () => {
     expect(await commandCalls(admin, 'evalsha')).toBe(4);
     await a.close();
     await b.close();
-  });
-
-  it('serialises concurrent callers: no conflicts, exact result', async () => {
-    const admin = await redis.connect();
-    const tx = createTransactor(await redis.connect(), { retry: { maxAttempts: 1 } });
-
-    const results = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        tx.transact(['counter'], async (t) => {
-          const n = Number(await t.read.get('counter'));
-          t.write.set('counter', String(n + 1));
-        }, { mode: 'lock' }),
-      ),
-    );
-
-    expect(await admin.get('counter')).toBe('40'); // maxAttempts 1: a single conflict would have failed a call
-    expect(results.map((r) => r.attempts)).toEqual(Array.from({ length: 40 }, () => 1)); // fn ran once per call
-    await tx.close();
   });
 
   it('rejects the commit of a holder paused past its lease: LockLostError, data untouched', async () => {

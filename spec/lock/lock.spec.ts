@@ -1,39 +1,19 @@
 import {
   createTransactor,
-  InvalidOptionsError,
   LockLostError,
   LockUnavailableError,
-  TransactorClosedError,
 } from '../../lib';
 import { runScript } from '../../lib/lock/run-script';
 import { ACQUIRE, EXTEND, RELEASE } from '../../lib/lock/scripts';
 import { LockKeyspace, resourceKeys } from '../../lib/lock/lock-keys';
-import { commandCalls, commandsProcessed, useRedis, waitFor } from '../support/redis';
+import { commandCalls, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
 
 
+// One holder at a time, waking a waiter, and locks refused after close(), for every client:
+// spec/clients/locks.spec.ts and spec/clients/lifecycle.spec.ts; bad input: spec/clients/bad-input.spec.ts.
 describe('tx.lock', () => {
-  it('gives one holder at a time, and the next one after release', async () => {
-    const admin = await redis.connect();
-    const a = createTransactor(await redis.connect());
-    const b = createTransactor(await redis.connect());
-
-    const first = await a.lock(['invoice:7']);
-    const busy = b.lock(['invoice:7'], { acquireTimeoutMs: 0 });
-    await expect(busy).rejects.toBeInstanceOf(LockUnavailableError);
-    await expect(busy).rejects.toMatchObject({ code: 'ERR_LOCK_UNAVAILABLE', reason: 'timeout', resources: ['invoice:7'] });
-    expect(await admin.get(resourceKeys('invoice:7').lock)).toBe(first.token);
-
-    expect(await first.release()).toBe(true);
-    const second = await b.lock(['invoice:7'], { acquireTimeoutMs: 0 });
-    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-    expect(first.signal.aborted).toBe(true);
-    await second.release();
-    await a.close();
-    await b.close();
-  });
-
   it('issues fencing tokens that strictly increase per resource, across multi-resource locks', async () => {
     const tx = createTransactor(await redis.connect());
     const tokens: number[] = [];
@@ -120,27 +100,6 @@ describe('tx.lock', () => {
     await waiter.close();
   });
 
-  it('wakes a waiter when the holder releases, without polling', async () => {
-    const admin = await redis.connect();
-    const a = createTransactor(await redis.connect());
-    const b = createTransactor(await redis.connect());
-    const held = await a.lock(['hot'], { ttlMs: 60_000 });
-    await admin.configResetStat();
-
-    const waiting = b.lock(['hot'], { acquireTimeoutMs: 30_000 });
-    await waitFor(async () => (await admin.zCard(resourceKeys('hot').queue)) === 1, 'the waiter to queue');
-    await held.release();
-    const next = await waiting;
-
-    // A first try, one after subscribing, one after the release named it, and the release: 4, no
-    // polling loop (3 when the release handed it the lock before its try after subscribing).
-    expect([3, 4]).toContain(await commandCalls(admin, 'evalsha'));
-    expect(next.fencingToken).toBeGreaterThan(held.fencingToken);
-    await next.release();
-    await a.close();
-    await b.close();
-  });
-
   it('serves waiters first come, first served', async () => {
     const admin = await redis.connect();
     const tx = createTransactor(await redis.connect());
@@ -190,13 +149,6 @@ describe('tx.lock', () => {
 
     expect(await admin.zRange(resourceKeys('A').queue, 0, -1)).toEqual([w2, w1]);
     expect(await admin.zRange(resourceKeys('B').queue, 0, -1)).toEqual([w2, w1]);
-  });
-
-  it('refuses work after close()', async () => {
-    const tx = createTransactor(await redis.connect());
-    await tx.close();
-    await expect(tx.lock(['r'])).rejects.toBeInstanceOf(TransactorClosedError);
-    await expect(tx.withLock(['r'], () => 1)).rejects.toBeInstanceOf(TransactorClosedError);
   });
 });
 
@@ -262,28 +214,3 @@ describe('tx.withLock', () => {
   });
 });
 
-describe('lock bad input', () => {
-  it.each([
-    [{ ttlMs: 0 }, 'options.ttlMs: must be a positive number of milliseconds, at least 20 (a lease must outlast a round trip), got 0'],
-    [{ ttlMs: -5 }, 'options.ttlMs: must be a positive number of milliseconds, at least 20'],
-    [{ acquireTimeoutMs: -1 }, 'options.acquireTimeoutMs: must be 0 or a positive number of milliseconds, got -1'],
-    [{ ttl: 100 }, 'options.ttl: is not a known option'],
-  ])('refuses %j before sending anything', async (options, message) => {
-    const admin = await redis.connect();
-    const tx = createTransactor(await redis.connect());
-    const before = await commandsProcessed(admin);
-
-    await expect(tx.lock(['r'], options as never)).rejects.toThrow(InvalidOptionsError);
-    await expect(tx.lock(['r'], options as never)).rejects.toThrow(message);
-    expect(await commandsProcessed(admin)).toBe(before + 1);
-    await tx.close();
-  });
-
-  it('refuses empty or non-string resources', async () => {
-    const tx = createTransactor(await redis.connect());
-    await expect(tx.lock([])).rejects.toThrow('resources: must name at least one key');
-    await expect(tx.withLock([7] as never, () => 1)).rejects.toThrow('resources[0]: must be a non-empty string, got 7');
-    await expect(tx.withLock(['r'], 'x' as never)).rejects.toThrow('fn: must be a function');
-    await tx.close();
-  });
-});

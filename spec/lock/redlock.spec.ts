@@ -30,33 +30,13 @@ async function exclusionCheck(holders: number, rounds: number) {
   return { mostInside, fences };
 }
 
+// Taking, excluding and releasing on a majority, for each client library: spec/clients/redlock.spec.ts.
 describe('createRedlock over 5 independent servers', () => {
-  it('locks on a majority and releases on every node', async () => {
-    const r = redlock();
-    expect(r.quorum).toBe(3);
-
-    const lock = await r.lock(['payout:1']);
-    const holders = await Promise.all(nodes.clients.map((c) => c.get(resourceKeys('payout:1').lock)));
-    expect(holders.filter((h) => h === lock.token).length).toBe(5);
-    await expect(redlock().lock(['payout:1'], { acquireTimeoutMs: 0 })).rejects.toBeInstanceOf(LockUnavailableError);
-
-    expect(await lock.release()).toBe(true);
-    expect(await Promise.all(nodes.clients.map((c) => c.exists(resourceKeys('payout:1').lock)))).toEqual([0, 0, 0, 0, 0]);
-  });
-
   it('takes a free lock on the very first try of a new Redlock (acquireTimeoutMs 0)', async () => {
     // A generous node timeout: what is checked is that the first try works (scripts, connections), not how fast.
     const lock = await redlock({ nodeTimeoutMs: 5_000 }).lock(['fresh'], { acquireTimeoutMs: 0 });
     expect(lock.fencingToken).toBeGreaterThan(0);
     await lock.release();
-  });
-
-  it('never lets two holders in at once, with fencing tokens rising in order', async () => {
-    const { mostInside, fences } = await exclusionCheck(4, 10);
-
-    expect(mostInside).toBe(1);
-    expect(fences).toHaveLength(40);
-    expect(fences.every((f, i) => i === 0 || f > fences[i - 1]!)).toBe(true);
   });
 
   it('keeps working, and exclusive, with 2 of 5 servers stopped', async () => {

@@ -25,6 +25,8 @@ export class TcpProxy {
   onRequest: ((chunk: Buffer) => ProxyAction) | undefined;
   /** While true, new connections are accepted and dropped at once: the server looks unreachable. */
   refuse = false;
+  /** Connections dropped at once because of {@link refuse}, so far. */
+  refused = 0;
   /**
    * While true, every byte in either direction is dropped and every connection stays open: a
    * network partition without resets (the client waits for answers that never come).
@@ -123,6 +125,7 @@ export class TcpProxy {
 
   #pipe(client: Socket, target: { host: string; port: number }): void {
     if (this.refuse) {
+      this.refused++;
       client.destroy();
       return;
     }

@@ -19,24 +19,8 @@ describe('injectFaults on one redis-server', () => {
   }));
 });
 
-describe('what the kit catches', () => {
-  it('an fn that charges a payment service on every run is charged 3 times for one commit under conflicts: 2', async () => {
-    const charges: string[] = [];
-    const payments = { charge: (orderId: string) => Promise.resolve(void charges.push(orderId)) };
-    const faulty = injectFaults(await redis.transactor({ retry: { backoff: 'none' } }), { conflicts: 2 });
-
-    // The mistake: a side effect outside Redis inside fn, which may run more than once.
-    const { attempts } = await faulty.transact(['order:7'], async (t) => {
-      await payments.charge('order:7');
-      t.write.set('order:7', 'paid');
-    });
-
-    expect(attempts).toBe(3);
-    expect(charges).toEqual(['order:7', 'order:7', 'order:7']);
-    expect(await (await redis.connect()).get('order:7')).toBe('paid');
-  });
-});
-
+// What the kit catches (fn run again under injected conflicts), for every client:
+// spec/clients/transactions.spec.ts.
 describe('the plan', () => {
   it('as a function picks faults per call and attempt', async () => {
     const faulty = injectFaults(await redis.transactor({ retry: { backoff: 'none' } }), (call, attempt) =>
