@@ -48,6 +48,8 @@ function ready(client: IoredisClient): Promise<void> {
 /** One shared connection: raw commands (a {@link ScriptClient}), or sharded subscriptions. */
 class IoredisShared implements ScriptClient, ShardedSubscriber {
   readonly #listeners = new Map<string, { readonly listeners: Set<Listener>; readonly subscribed: Promise<unknown> }>();
+  /** Fails each command written on the current socket and not answered yet. */
+  readonly #unanswered = new Set<(err: Error) => void>();
 
   constructor(
     readonly client: IoredisClient,
@@ -57,12 +59,36 @@ class IoredisShared implements ScriptClient, ShardedSubscriber {
     client.on('smessage', (channel: string, message: string) => {
       for (const listener of this.#listeners.get(channel)?.listeners ?? []) listener(message, channel);
     });
+    // Without re-sending, ioredis drops what was unanswered when the socket closed and never
+    // settles it (event_handler.js, readyHandler: prevCommandQueue = null): a lock try would wait
+    // out its whole acquireTimeoutMs. Its reply is lost, as node-redis reports it; the caller tries again.
+    client.on('close', () => {
+      const lost = new Error('the lock connection closed before the reply (it is not re-sent)');
+      for (const fail of this.#unanswered) fail(lost);
+      this.#unanswered.clear();
+    });
   }
 
   sendCommand(args: readonly string[]): Promise<unknown> {
     // The scripts of the calls that take or release a lock in this turn of the event loop: one write.
     gatherWrites(this.client, 'loop-turn');
-    return this.client.sendCommand(rawCommand(this.Command, args));
+    const reply = this.client.sendCommand(rawCommand(this.Command, args));
+    // Queued while offline: ioredis sends it once connected, and answers it then.
+    if (this.client.status !== 'ready') return reply;
+    return new Promise((resolve, reject) => {
+      this.#unanswered.add(reject);
+      const answered = () => this.#unanswered.delete(reject);
+      reply.then(
+        (value) => {
+          answered();
+          resolve(value);
+        },
+        (err: unknown) => {
+          answered();
+          reject(err);
+        },
+      );
+    });
   }
 
   sSubscribe(channels: string | string[], listener: Listener): Promise<unknown> {
