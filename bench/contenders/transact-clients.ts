@@ -3,7 +3,15 @@
  * client's command API (node-redis `incrBy`, ioredis `incrby`). Everything else about the
  * contenders is in `transact-core.ts`, the same on every client.
  */
-import { createTransactor, type TransactOptions, type TransactorOptions, type TransactResult } from '../../lib/index.js';
+import {
+  createTransactor,
+  type TransactOptions,
+  type Transactor,
+  type TransactorSource,
+  type TransactorOptions,
+  type TransactResult,
+  type WriteBuilderOf,
+} from '../../lib/index.js';
 import { connectClient, connectIoredis } from '../redis-client.js';
 import type { Op } from '../types.js';
 
@@ -26,27 +34,38 @@ export interface TransactClient {
   open(url: string, options: TransactorOptions): Promise<OpTransactor>;
 }
 
+/**
+ * The contenders' op on `tx`: `fn` reads `op.reads` and queues `op.decide`'s writes with `incrBy`
+ * (the client's spelling of INCRBY on `t.write`); closing ends `tx`, then the client (`closeClient`).
+ */
+function opTransactor<C extends TransactorSource>(
+  tx: Transactor<C>,
+  incrBy: (write: WriteBuilderOf<C>, key: string, by: number) => unknown,
+  closeClient: () => Promise<unknown>,
+): OpTransactor {
+  return {
+    transact: (op, callOptions) =>
+      tx.transact(
+        op.keys,
+        async (t) => {
+          const values = await Promise.all(op.reads.map((k) => (t.read as { get(key: string): Promise<string | null> }).get(k)));
+          for (const w of op.decide(values)) incrBy(t.write, w.key, w.by);
+        },
+        callOptions,
+      ),
+    async close() {
+      await tx.close();
+      await closeClient();
+    },
+  };
+}
+
 /** A node-redis client (`createClient`, RESP3). */
 export const NODE_REDIS: TransactClient = {
   name: 'node-redis',
   async open(url, options) {
     const client = await connectClient(url);
-    const tx = createTransactor(client, options);
-    return {
-      transact: (op, callOptions) =>
-        tx.transact(
-          op.keys,
-          async (t) => {
-            const values = await Promise.all(op.reads.map((k) => t.read.get(k)));
-            for (const w of op.decide(values)) t.write.incrBy(w.key, w.by);
-          },
-          callOptions,
-        ),
-      async close() {
-        await tx.close();
-        await client.close();
-      },
-    };
+    return opTransactor(createTransactor(client, options), (write, key, by) => write.incrBy(key, by), () => client.close());
   },
 };
 
@@ -55,21 +74,6 @@ export const IOREDIS: TransactClient = {
   name: 'ioredis',
   async open(url, options) {
     const client = await connectIoredis(url);
-    const tx = createTransactor(client, options);
-    return {
-      transact: (op, callOptions) =>
-        tx.transact(
-          op.keys,
-          async (t) => {
-            const values = await Promise.all(op.reads.map((k) => t.read.get(k)));
-            for (const w of op.decide(values)) t.write.incrby(w.key, w.by);
-          },
-          callOptions,
-        ),
-      async close() {
-        await tx.close();
-        await client.quit();
-      },
-    };
+    return opTransactor(createTransactor(client, options), (write, key, by) => write.incrby(key, by), () => client.quit());
   },
 };

@@ -49,6 +49,24 @@ export async function setupWatchLoop(ctx: CellContext, connect: (url: string, co
 }
 
 /**
+ * `count` connected duplicates of `base`, one per worker (WATCH belongs to a connection), of
+ * either client library; their failures surface through their commands.
+ */
+export function connectedDuplicates<C extends { on(event: 'error', listener: () => void): unknown; connect(): Promise<unknown> }>(
+  base: { duplicate(): C },
+  count: number,
+): Promise<C[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const c = base.duplicate(); // ioredis: lazyConnect, as the base
+      c.on('error', () => {});
+      await c.connect();
+      return c;
+    }),
+  );
+}
+
+/**
  * node-redis connections, duplicates of one client: `pipelined` sends WATCH together with the
  * reads (two round trips per uncontended op) instead of awaiting WATCH first (three); an aborted
  * EXEC is a WatchError.
@@ -56,14 +74,7 @@ export async function setupWatchLoop(ctx: CellContext, connect: (url: string, co
 export function nodeRedisWatchConnections(pipelined: boolean) {
   return async (url: string, count: number): Promise<WatchLoopConnections> => {
     const base = await connectClient(url);
-    const clients: BenchClient[] = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const c = base.duplicate();
-        c.on('error', () => {});
-        await c.connect();
-        return c;
-      }),
-    );
+    const clients = await connectedDuplicates<BenchClient>(base, count);
     const perWorker = clients.map(
       (c): WatchLoopConnection => ({
         async read(op) {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { connectIoredis } from '../redis-client.js';
 import type { Contender } from '../types.js';
-import { setupWatchLoop, WATCH_LOOP_MAX_ATTEMPTS, type WatchLoopConnection, type WatchLoopConnections } from './watch-loop-core.js';
+import { connectedDuplicates, setupWatchLoop, WATCH_LOOP_MAX_ATTEMPTS, type WatchLoopConnection, type WatchLoopConnections } from './watch-loop-core.js';
 
 /**
  * The hand-written loop as a careful ioredis user writes it: a dedicated connection per worker
@@ -23,14 +23,7 @@ function repliesOf(results: Array<[Error | null, unknown]>): unknown[] {
 
 async function ioredisWatchConnections(url: string, count: number): Promise<WatchLoopConnections> {
   const base = await connectIoredis(url);
-  const clients: Redis[] = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const c = base.duplicate(); // lazyConnect, as the base
-      c.on('error', () => {});
-      await c.connect();
-      return c;
-    }),
-  );
+  const clients: Redis[] = await connectedDuplicates(base, count);
   const perWorker = clients.map(
     (c): WatchLoopConnection => ({
       async read(op) {

@@ -30,9 +30,8 @@ export class AutoLocking implements CallLocking {
   readonly #tracker: ContentionTracker;
   readonly #observer: Observer;
   readonly #escalateAfter: number;
+  /** Conflicts of this call with other processes (after the first, its attempts read the lock keys). */
   #conflicts = 0;
-  /** An attempt of this call conflicted with another process: its next ones read the lock keys. */
-  #retrying = false;
   /** Why it runs under the lock: a switch of its own, or its keys were hot when it started. */
   #escalated: EscalationEvent['reason'] | 'hot-keys' | undefined;
 
@@ -72,7 +71,7 @@ export class AutoLocking implements CallLocking {
    * contention soon (its own attempt aborts when the holder commits) and gives way from then on.
    */
   expectsLock(laneBusy: boolean): boolean {
-    return this.#retrying || laneBusy || this.#tracker.contendedLately(this.#keySet);
+    return this.#conflicts > 0 || laneBusy || this.#tracker.contendedLately(this.#keySet);
   }
 
   gaveWay(attempt: number): void {
@@ -85,7 +84,6 @@ export class AutoLocking implements CallLocking {
     // conflict do better retrying optimistically (two round trips) than locking (three, plus waits),
     // and no lock of another process is to be expected from such a conflict.
     if (local) return;
-    this.#retrying = true;
     this.#tracker.contended(this.#keySet);
     if (++this.#conflicts >= this.#escalateAfter) this.#escalate('conflicts', attempt);
   }

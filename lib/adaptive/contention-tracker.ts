@@ -61,11 +61,10 @@ export class ContentionTracker {
     this.#lately.set(keySet.id, now);
   }
 
-  /** Whether `keys` met contention within the cool-down, or are hot. */
+  /** Whether `keys` met contention within the cool-down. (Hot keys never ask: they run under the lock.) */
   contendedLately(keySet: KeySet): boolean {
     const at = this.#lately.get(keySet.id);
-    if (at !== undefined && performance.now() - at <= this.#coolDownMs) return true;
-    return this.#hot.has(keySet.id);
+    return at !== undefined && performance.now() - at <= this.#coolDownMs;
   }
 
   /**

@@ -77,17 +77,7 @@ class IoredisShared implements ScriptClient, ShardedSubscriber {
     if (this.client.status !== 'ready') return reply;
     return new Promise((resolve, reject) => {
       this.#unanswered.add(reject);
-      const answered = () => this.#unanswered.delete(reject);
-      reply.then(
-        (value) => {
-          answered();
-          resolve(value);
-        },
-        (err: unknown) => {
-          answered();
-          reject(err);
-        },
-      );
+      reply.then(resolve, reject).finally(() => this.#unanswered.delete(reject));
     });
   }
 
