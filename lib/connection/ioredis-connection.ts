@@ -11,6 +11,7 @@ import type { DedicatedConnection, Transaction } from './connection.js';
 import { IoredisTransaction, type IoredisTransactionBase } from './ioredis-transaction.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { rawCommand } from './ioredis-command.js';
+import { endNow } from './ioredis-end.js';
 import { gatherWrites } from './ioredis-writes.js';
 import { prefixedKey, prefixOf } from './key-prefix.js';
 import { refuse } from './multi-refusals.js';
@@ -88,8 +89,7 @@ export class IoredisConnection implements DedicatedConnection {
     try {
       await client.connect();
     } catch (err) {
-      // Not once it has ended: ioredis would arm a 2 s timer for a socket that is already closed.
-      if (client.status !== 'end') client.disconnect();
+      endNow(client);
       throw err;
     }
     return new IoredisConnection(client, Command);
@@ -146,7 +146,9 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   destroy(): void {
-    if (this.client.status !== 'end') this.#disconnect();
+    if (this.client.status === 'end') return;
+    this.#disconnect();
+    this.client.stream?.destroy();
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { LockConnections, ScriptClient, ShardedSubscriber } from './connection.js';
 import { rawCommand } from './ioredis-command.js';
+import { endNow } from './ioredis-end.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { gatherWrites } from './ioredis-writes.js';
 import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from './lock-connection-pair.js';
@@ -124,7 +125,7 @@ export function ioredisLockConnections(template: IoredisClient, Command: Ioredis
       connect: ({ client }) => ready(client),
       end: async ({ client }) => {
         if (client.status === 'ready') await settleWithin(client.quit().catch(noop), CLOSE_WAIT_MS);
-        if (client.status !== 'end') client.disconnect();
+        endNow(client);
       },
     },
     options,

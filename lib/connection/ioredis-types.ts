@@ -37,6 +37,7 @@ export interface IoredisSocket {
   readonly writableCorked: number;
   cork(): void;
   uncork(): void;
+  destroy(): void;
 }
 
 /** An ioredis `Redis` instance (one connection). */

@@ -1,4 +1,4 @@
-import { isTransactorClosedError, TransactorClosedError } from '../../lib';
+import { isTransactorClosedError, TransactorClosedError, TransactTimeoutError } from '../../lib';
 import { CLIENTS, useClients } from '../support/clients';
 import { waitFor } from '../support/redis';
 
@@ -44,5 +44,28 @@ describe.each(CLIENTS)('tx.close() on $name', (kind) => {
     expect(await clientIds()).toEqual(before);
     expect(kind.isReady(client)).toBe(true);
     expect(await client.incr('n')).toBe(2);
+  });
+
+  it('ends a connection to a stalled server at once: none is left half-closed when the call and close() are done', async () => {
+    const admin = await clients.admin();
+    const pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+    const { tx } = await clients.transactor(kind, { retry: { deadlineMs: 300 } });
+    let read: unknown;
+    try {
+      const call = tx.transact(['stalled'], async (t) => {
+        read = t.read;
+        process.kill(pid, 'SIGSTOP'); // the server still takes bytes, but answers nothing (nor closes)
+        await kind.command(t.read, ['GET', 'stalled']);
+      });
+      await expect(call).rejects.toBeInstanceOf(TransactTimeoutError);
+      await tx.close();
+      // A socket only half-closed waits for the frozen server's side of the close: ioredis's own
+      // disconnect() leaves it so for 2 s, with a timer holding the process.
+      // A destroyed socket reports its close in the event loop's next turns, not 2 s later.
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(kind.isEnded(read)).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   });
 });
