@@ -46,9 +46,13 @@ export function pairedSideTimeMs(fromMs: number, toMs: number, sliceMs: number):
 /**
  * Drives one paired cell: the same `concurrency` workers on the same workload cell, switching all
  * together between `sides[0]` and `sides[1]` every `sliceMs` (warm-up included), so that both sides
- * share whatever the machine does meanwhile. An op belongs to the side whose slice it started in
- * (one started just before a switch may end in the other side's slice); each side's ops count as
- * in `driveCell`. Rejects only if workers outlive the drain time.
+ * share whatever the machine does meanwhile. An op belongs to the side whose slice it started in;
+ * each side's ops count as in `driveCell`. Rejects only if workers outlive the drain time.
+ *
+ * The sides never overlap: at a switch, a worker starts its first op of the new side only once the
+ * old side's last ops have ended. Two transactors on one hot key would otherwise conflict at every
+ * switch, as two processes do, and the cell would measure that (auto mode's side escalating) rather
+ * than what each side costs.
  */
 export async function drivePairedCell(
   sides: readonly [ContenderCell, ContenderCell],
@@ -80,9 +84,17 @@ async function driveSides(
   const delay = Math.max(0, perfStart - performance.now());
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
 
+  const switches = new SideSwitches(sides.length);
   async function worker(index: number): Promise<void> {
     for (let started = performance.now(); started < windowEnd; started = performance.now()) {
-      const side = sideAt(started - perfStart);
+      let side = sideAt(started - perfStart);
+      if (!switches.enter(side)) {
+        await switches.othersEnded(side);
+        started = performance.now();
+        if (started >= windowEnd) return;
+        side = sideAt(started - perfStart);
+        if (!switches.enter(side)) continue;
+      }
       const op = cell.nextOp();
       try {
         const result = await sides[side]!.run(op, index);
@@ -91,6 +103,8 @@ async function driveSides(
       } catch (err) {
         recordError(stats[side]!, err);
         return; // an unexpected error fails the cell; looping on it would only repeat it
+      } finally {
+        switches.leave(side);
       }
     }
   }
@@ -107,4 +121,33 @@ async function driveSides(
     clearTimeout(timer);
   }
   return stats;
+}
+
+/** Keeps the sides of a paired cell apart: ops of one side run only while none of another side does. */
+class SideSwitches {
+  readonly #running: number[];
+  #ended: Array<() => void> = [];
+
+  constructor(sides: number) {
+    this.#running = Array.from({ length: sides }, () => 0);
+  }
+
+  /** Counts an op of `side` as running, unless another side still has ops running. */
+  enter(side: number): boolean {
+    if (this.#running.some((n, s) => s !== side && n > 0)) return false;
+    this.#running[side]!++;
+    return true;
+  }
+
+  leave(side: number): void {
+    if (--this.#running[side]! > 0) return;
+    const waiting = this.#ended;
+    this.#ended = [];
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves once no side other than `side` has ops running. */
+  async othersEnded(side: number): Promise<void> {
+    while (this.#running.some((n, s) => s !== side && n > 0)) await new Promise<void>((resolve) => this.#ended.push(resolve));
+  }
 }

@@ -27,7 +27,7 @@ import { emptyStats, quarterTrend, type RawStats, recordError, summarize } from 
 import { runMultiProcess } from './multi-process.js';
 import { connectClient } from './redis-client.js';
 import { formatMs, formatShares } from './report/format.js';
-import { formatSlowest, pairRunsOn, ratiosSection, renderMarkdown, runnablePairs } from './report/markdown.js';
+import { formatSlowest, ratiosSection, renderMarkdown, runnablePairs } from './report/markdown.js';
 import type { BenchReport, CellRecord, ContenderInfo, MachineInfo, PairedRecord } from './report/results.js';
 import { medianCells } from './report/rounds.js';
 import { renderSvg } from './report/svg.js';
@@ -77,7 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
           }
           cells.push(await runCell(admin, CONTENDERS[info.name], workload, concurrency, flags, nextTag(), url));
         }
-        for (const [plain, once] of pairs.filter((pair) => pairRunsOn(pair, workload.name))) {
+        for (const [plain, once] of pairs) {
           paired.push(await runPairedCell(admin, [CONTENDERS[plain], CONTENDERS[once]], workload, concurrency, flags, nextTag(), url));
         }
       }

@@ -95,15 +95,6 @@ export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, o
 export const AUTO_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [['transact-optimistic', 'transact-auto']];
 
 /**
- * Whether `pair` gets a paired cell on `workload`. Not auto mode's on one hot key: the two sides are
- * two transactors on that key, whose calls overlap at every switch of sides and conflict like two
- * processes would, so auto mode's side escalates and the cell measures that, not its cost.
- */
-export function pairRunsOn([, variant]: readonly [ContenderName, ContenderName], workload: WorkloadName): boolean {
-  return !(workload === 'hot-key' && AUTO_PAIRS.some(([, auto]) => auto === variant));
-}
-
-/**
  * ioredis against node-redis: each mode's contender on ioredis against the
  * same on node-redis, and optimistic mode on ioredis against the hand-written ioredis loop. Paired,
  * because the question is a ratio near 1.00×, which the noise between two separate cells swamps.
@@ -136,7 +127,8 @@ export function autoVersusOptimistic(report: Pick<BenchReport, 'paired'>): strin
   return [
     `transact-auto ÷ transact-optimistic, measured side by side in one paired cell per workload and c (the same workers ` +
       `on the same keys, alternating in ${slices} ms time slices): the cost of auto mode's lock-awareness where one process ` +
-      'runs (≥ 1.00×: none; ⚠: a cell failed). Across processes on one hot key see the multi-process ratios.',
+      'runs (≥ 1.00×: none; ⚠: a cell failed); on one hot key, what its lock read costs where its lane is busy. Across ' +
+        'processes on one hot key see the multi-process ratios.',
     '',
     '| workload | c | ops/s | p99 |',
     '| --- | --: | --: | --: |',
