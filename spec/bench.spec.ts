@@ -8,7 +8,7 @@ import { parseFlags, USAGE } from '../bench/cli';
 import { probeCallOptions, probeFailure, type ProbeOutcome } from '../bench/contenders/transact-core';
 import type { CellStats } from '../bench/measure';
 import { formatShares } from '../bench/report/format';
-import { autoVersusOptimistic, EXACTLY_ONCE_PAIRS, exactlyOnceCost, IOREDIS_PAIRS, ioredisVersusNodeRedis, PAIRS, runnablePairs } from '../bench/report/markdown';
+import { autoVersusOthers, EXACTLY_ONCE_PAIRS, exactlyOnceCost, IOREDIS_PAIRS, ioredisVersusNodeRedis, PAIRS, runnablePairs } from '../bench/report/markdown';
 import type { BenchReport, CellRecord, PairedRecord } from '../bench/report/results';
 import { median, medianCells, ratiosTable } from '../bench/report/rounds';
 import { CONTENDER_NAMES, type ContenderCell, type ContenderName, type Op, WORKLOAD_NAMES, type WorkloadCell, type WorkloadName } from '../bench/types';
@@ -72,7 +72,7 @@ describe('npm run bench -- --smoke', () => {
     expect(markdown).toMatch(/measured side by side in one paired cell/);
     expect(markdown).toMatch(/^invariant paired: ok\b/m);
     for (const [plain, once] of EXACTLY_ONCE_PAIRS) expect(markdown).toContain(`${once} ÷ ${plain}`);
-    expect(markdown).toMatch(/^## auto mode against optimistic$/m);
+    expect(markdown).toMatch(/^## auto mode against optimistic and lock$/m);
     expect(markdown).toMatch(/^\| spread \| 8 \| \d+\.\d+× \| \d+\.\d+× \|$/m);
     expect(markdown).toMatch(/^## ioredis against node-redis$/m);
     const ioredisHeader = `| workload | c | ${IOREDIS_PAIRS.map(([plain, variant]) => `${variant} ÷ ${plain}`).join(' | ')} |`;
@@ -188,17 +188,27 @@ describe('the exactly-once cost table', () => {
     ]);
   });
 
-  it('pairs auto mode with optimistic mode, and reports their ratios per cell', () => {
-    expect(PAIRS).toEqual([...EXACTLY_ONCE_PAIRS, ['transact-optimistic', 'transact-auto'], ...IOREDIS_PAIRS]);
-    const autoPair = (workload: WorkloadName, concurrency: number, optimistic: number, auto: number): PairedRecord => ({
-      ...pair(workload, 'transact-optimistic', concurrency, optimistic, auto),
+  it('pairs auto mode with optimistic and with lock mode, and reports their ratios per cell', () => {
+    expect(PAIRS).toEqual([...EXACTLY_ONCE_PAIRS, ['transact-optimistic', 'transact-auto'], ['transact-lock', 'transact-auto'], ...IOREDIS_PAIRS]);
+    const autoPair = (workload: WorkloadName, plain: ContenderName, concurrency: number, other: number, auto: number, otherP99 = 10): PairedRecord => ({
+      ...pair(workload, plain, concurrency, other, auto),
       once: 'transact-auto',
-      plainStats: { opsPerSec: optimistic, errors: 0, p99Ms: 10 } as CellStats,
+      plainStats: { opsPerSec: other, errors: 0, p99Ms: otherP99 } as CellStats,
       onceStats: { opsPerSec: auto, errors: 0, p99Ms: 12 } as CellStats,
     });
-    const lines = autoVersusOptimistic({ paired: [autoPair('spread', 128, 2000, 1900), pair('spread', 'transact-lock', 128, 1000, 500)] });
-    expect(lines.filter((l) => l.startsWith('| spread'))).toEqual(['| spread | 128 | 0.95× | 1.20× |']);
-    expect(autoVersusOptimistic({ paired: [pair('spread', 'transact-lock', 128, 1000, 500)] })).toEqual([]);
+    const lines = autoVersusOthers({
+      paired: [
+        autoPair('spread', 'transact-optimistic', 128, 2000, 1900),
+        autoPair('spread', 'transact-lock', 128, 1000, 1900, 24),
+        pair('spread', 'transact-lock', 128, 1000, 500),
+        autoPair('hot-key', 'transact-lock', 32, 4000, 4000, 12),
+      ],
+    });
+    expect(lines.filter((l) => l.startsWith('| spread') || l.startsWith('| hot-key'))).toEqual([
+      '| spread | 128 | 0.95× | 1.90× | 1.20× | 0.50× |',
+      '| hot-key | 32 | – | 1.00× | – | 1.00× |',
+    ]);
+    expect(autoVersusOthers({ paired: [pair('spread', 'transact-lock', 128, 1000, 500)] })).toEqual([]);
   });
 
   it('runs paired cells only for pairs whose two sides are selected and available', () => {

@@ -88,11 +88,15 @@ export const EXACTLY_ONCE_PAIRS: ReadonlyArray<readonly [plain: ContenderName, o
 });
 
 /**
- * Auto mode against the mode it must keep up with where nothing is contended. Paired, because the
- * question (does auto mode cost anything over optimistic?) is a ratio near 1.00×, which the
- * machine's noise between two separate cells swamps.
+ * Auto mode against the modes it must keep up with in one process: optimistic (where nothing is
+ * contended) and lock (on a hot key, where lock mode's hand-over shines). Paired, because the
+ * question (does auto mode cost anything over the better of the two?) is a ratio near 1.00×, which
+ * the machine's noise between two separate cells swamps.
  */
-export const AUTO_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [['transact-optimistic', 'transact-auto']];
+export const AUTO_PAIRS: ReadonlyArray<readonly [plain: ContenderName, variant: ContenderName]> = [
+  ['transact-optimistic', 'transact-auto'],
+  ['transact-lock', 'transact-auto'],
+];
 
 /**
  * ioredis against node-redis: each mode's contender on ioredis against the
@@ -116,26 +120,31 @@ export function runnablePairs(contenders: readonly ContenderInfo[]): Array<reado
 }
 
 /**
- * The "auto mode against optimistic" table, from the paired cells: ops/s and p99 of
- * `transact-auto` ÷ those of `transact-optimistic`, per workload and c, both measured in the same
- * cell. No lines when no such cell ran.
+ * The "auto mode against optimistic and lock" table, from the paired cells: ops/s and p99 of
+ * `transact-auto` ÷ those of `transact-optimistic` and of `transact-lock`, each measured in its own
+ * paired cell, per workload and c. No lines when no such cell ran.
  */
-export function autoVersusOptimistic(report: Pick<BenchReport, 'paired'>): string[] {
+export function autoVersusOthers(report: Pick<BenchReport, 'paired'>): string[] {
   const paired = (report.paired ?? []).filter((p) => AUTO_PAIRS.some(([plain, variant]) => p.plain === plain && p.once === variant));
   if (paired.length === 0) return [];
   const slices = [...new Set(paired.map((p) => p.sliceMs))].join('/');
+  const rows = [...new Map(paired.map((p) => [`${p.workload}/${p.concurrency}`, p])).values()];
+  const ratio = (plain: ContenderName, row: PairedRecord, of: 'opsPerSec' | 'p99Ms'): string => {
+    const p = paired.find((c) => c.plain === plain && c.workload === row.workload && c.concurrency === row.concurrency);
+    if (!p || !(p.plainStats[of] > 0)) return '–';
+    return `${formatRatio(p.onceStats[of], p.plainStats[of])}${p.ok ? '' : ' ⚠'}`;
+  };
   return [
-    `transact-auto ÷ transact-optimistic, measured side by side in one paired cell per workload and c (the same workers ` +
-      `on the same keys, alternating in ${slices} ms time slices): the cost of auto mode's lock-awareness where one process ` +
-      'runs (≥ 1.00×: none; ⚠: a cell failed); on one hot key, what its lock read costs where its lane is busy. Across ' +
-        'processes on one hot key see the multi-process ratios.',
+    `transact-auto ÷ transact-optimistic and ÷ transact-lock, each measured side by side in one paired cell per workload and c ` +
+      `(the same workers on the same keys, alternating in ${slices} ms time slices, never both at once): the cost of auto ` +
+      'mode where one process runs (ops/s ≥ 1.00×: none; ⚠: a cell failed); on one hot key, its lock read where the lane is ' +
+      'busy. Across processes on one hot key see the multi-process ratios.',
     '',
-    '| workload | c | ops/s | p99 |',
-    '| --- | --: | --: | --: |',
-    ...paired.map((p) => {
-      const ops = p.plainStats.opsPerSec > 0 ? formatRatio(p.onceStats.opsPerSec, p.plainStats.opsPerSec) : '–';
-      const p99 = p.plainStats.p99Ms > 0 ? formatRatio(p.onceStats.p99Ms, p.plainStats.p99Ms) : '–';
-      return `| ${p.workload} | ${p.concurrency} | ${ops}${p.ok ? '' : ' ⚠'} | ${p99} |`;
+    '| workload | c | ops/s ÷ optimistic | ops/s ÷ lock | p99 ÷ optimistic | p99 ÷ lock |',
+    '| --- | --: | --: | --: | --: | --: |',
+    ...rows.map((row) => {
+      const cells = (['opsPerSec', 'p99Ms'] as const).flatMap((of) => [ratio('transact-optimistic', row, of), ratio('transact-lock', row, of)]);
+      return `| ${row.workload} | ${row.concurrency} | ${cells.join(' | ')} |`;
     }),
   ];
 }
@@ -335,8 +344,8 @@ export function renderMarkdown(report: BenchReport): string {
   }
   const cost = exactlyOnceCost(report);
   if (cost.length > 0) out.push('', '## exactly-once cost', '', ...cost);
-  const auto = autoVersusOptimistic(report);
-  if (auto.length > 0) out.push('', '## auto mode against optimistic', '', ...auto);
+  const auto = autoVersusOthers(report);
+  if (auto.length > 0) out.push('', '## auto mode against optimistic and lock', '', ...auto);
   const ioredis = ioredisVersusNodeRedis(report);
   if (ioredis.length > 0) out.push('', '## ioredis against node-redis', '', ...ioredis);
   if (cost.length > 0 || auto.length > 0 || ioredis.length > 0) out.push('', ...pairedVerdict(report.paired ?? []));
