@@ -133,11 +133,14 @@ export function describeFaults(target: () => FaultTarget): void {
   });
 
   describe('lockLost (the lease runs out while fn runs)', () => {
+    // Short, since the fault waits it out; not shorter: a lock whose acquiring outlasts the lease's
+    // validity is not taken (LockUnavailableError), which a loaded machine did with 100 ms.
+    const lock = { ttlMs: 500 };
     it('in lock mode → LockLostError, nothing applied, no lock left', async () => {
       const keys = target().keys();
       const faulty = injectFaults(await target().transactor(), { lockLost: true });
 
-      await expect(faulty.transact(keys, order(keys).fn, { mode: 'lock', lock: { ttlMs: 100 } })).rejects.toBeInstanceOf(LockLostError);
+      await expect(faulty.transact(keys, order(keys).fn, { mode: 'lock', lock })).rejects.toBeInstanceOf(LockLostError);
 
       expect(await applied(keys)).toBe(0);
       expect(faulty.faults).toEqual([expect.objectContaining({ kind: 'lock-lost', attempt: 1 })]);
@@ -149,7 +152,7 @@ export function describeFaults(target: () => FaultTarget): void {
       const tx = await target().transactor({ auto: { escalateAfter: 1 }, retry: { backoff: 'none' } });
       const faulty = injectFaults(tx, { conflicts: 1, lockLost: true });
 
-      await expect(faulty.transact(keys, order(keys).fn, { mode: 'auto', lock: { ttlMs: 100 } })).rejects.toBeInstanceOf(LockLostError);
+      await expect(faulty.transact(keys, order(keys).fn, { mode: 'auto', lock })).rejects.toBeInstanceOf(LockLostError);
 
       expect(await applied(keys)).toBe(0);
       expect(faulty.faults.map((f) => [f.kind, f.attempt])).toEqual([
