@@ -5,11 +5,17 @@
  * the installed ioredis by `spec/ioredis/ioredis-contract.spec.ts`.
  */
 
-/** An ioredis command object (`Command`): a name, its arguments, and a promise of its reply. */
+/**
+ * An ioredis command object (`Command`): a name, its arguments, a promise of its reply, how its
+ * reply becomes what it returns (`transformReply`: decoding, `hgetall`'s object...), and its place
+ * in a pipeline (`pipelineIndex`, set by whoever sends it in one).
+ */
 export interface IoredisCommand {
   readonly name: string;
   readonly args: unknown[];
   readonly promise: Promise<unknown>;
+  pipelineIndex?: number | undefined;
+  transformReply(reply: unknown): unknown;
 }
 
 /** ioredis's `Command` class, taken from the user's own copy of ioredis (see `ioredis-connection.ts`). */

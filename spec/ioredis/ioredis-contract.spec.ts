@@ -21,6 +21,20 @@ describe.each([IOREDIS, IOVALKEY])('the installed $name, as the driver uses it',
     expect(new Command('get', ['k'], {}).args).toEqual(['k']);
   });
 
+  it('makes MULTI pipelines of a subclass of its pipeline class, and turns a raw reply into what a command returns', async () => {
+    type Probe = { _queue: { name: string; transformReply(reply: unknown): unknown }[] };
+    const client = await redis.connect(kind);
+    const Pipeline = client.pipeline().constructor as new (redis: unknown) => Probe;
+    class Subclass extends Pipeline {}
+
+    const builder = new Subclass(client);
+    (Pipeline.prototype as unknown as { multi(this: Probe): unknown }).multi.call(builder);
+    void (builder as unknown as Redis).hgetall('h');
+
+    expect(builder._queue.map((c) => c.name)).toEqual(['multi', 'hgetall']);
+    expect(builder._queue[1]!.transformReply([Buffer.from('f'), Buffer.from('v')])).toEqual({ f: 'v' });
+  });
+
   it('duplicates with the app’s options under the overrides, and refuses, unwritten, a command it cannot send at once', async () => {
     const client = await redis.connect(kind, { keyPrefix: 'app:', native: { db: 1 } });
     const dedicated = client.duplicate({ lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
