@@ -1,8 +1,9 @@
 /**
  * The slice of ioredis (and iovalkey, its fork) that redis-transact drives, typed by shape so that
  * the library loads, and its declarations compile, without ioredis installed: nothing here names
- * ioredis. What of it is ioredis's internals (a pipeline's `_queue`, `Command`) is checked against
- * the installed ioredis by `spec/ioredis/ioredis-contract.spec.ts`.
+ * ioredis. What of it is ioredis's internals (a pipeline's `_queue` and class, `Command`, its
+ * `transformReply` and `pipelineIndex`) is checked against the installed ioredis by
+ * `spec/ioredis/ioredis-contract.spec.ts`.
  */
 
 /**
