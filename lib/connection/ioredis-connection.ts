@@ -8,7 +8,7 @@
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, Transaction } from './connection.js';
-import { IoredisTransaction, type IoredisTransactionBase } from './ioredis-transaction.js';
+import { IoredisTransaction, multiBuilders, type IoredisTransactionBase } from './ioredis-transaction.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { rawCommand } from './ioredis-command.js';
 import { endNow } from './ioredis-end.js';
@@ -70,8 +70,8 @@ export class IoredisConnection implements DedicatedConnection {
     this.#send = (args) => client.sendCommand(rawCommand(Command, args));
     this.#base = {
       Command,
-      multi: client.multi.bind(client),
-      pipeline: client.pipeline.bind(client),
+      builder: multiBuilders(client),
+      write: (command) => void client.sendCommand(command),
       send: this.#send,
       ready: () => this.alive,
       gatherWrites: () => gatherWrites(client),

@@ -1,29 +1,31 @@
 /**
  * One attempt's MULTI on an ioredis dedicated connection. `fn` queues on ioredis's own MULTI
  * pipeline (`t.write`: typed commands, scripts, `call`, the key prefix applied by ioredis), which
- * is never sent itself: at EXEC its commands are moved into a plain pipeline between MULTI (and
- * the commit marker's SET) and the trailer and EXEC, so everything goes out in one write and
- * ioredis still turns each reply into what the command returns. ioredis's answers (`null` for an
- * aborted EXEC, `[err, reply]` pairs) become the driver's errors (`ioredis-errors.ts`).
+ * is never exec'd itself: at EXEC the connection writes its MULTI, the commit marker's SET, what
+ * `fn` queued, the trailer and EXEC, one command after another into its held socket (one write),
+ * and turns EXEC's replies into what each command returns, as ioredis's pipeline does. ioredis's
+ * answers (`null` for an aborted EXEC, rejected commands) become the driver's errors
+ * (`ioredis-errors.ts`).
  */
 import { noop } from '../util/noop.js';
 import type { ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
 import { Flight } from './exec-flight.js';
 import { rawCommand } from './ioredis-command.js';
 import { IoredisExecAbortedError, IoredisFailedCommandsError, IoredisNotSentError } from './ioredis-errors.js';
-import type { IoredisCommand, IoredisCommandClass, IoredisPipeline } from './ioredis-types.js';
+import type { IoredisClient, IoredisCommand, IoredisCommandClass, IoredisPipeline } from './ioredis-types.js';
 import { REFUSED_IN_MULTI, refuse, refuseLateWrite, refusedInMulti } from './multi-refusals.js';
 
 /** What one connection's transactions share (made once per connection, not per attempt). */
 export interface IoredisTransactionBase {
   /** ioredis's `Command`, from the app's own copy of ioredis. */
   readonly Command: IoredisCommandClass;
-  /** The connection's own `multi()` and `pipeline()` (the reader's `multi` is refused to `fn`). */
-  readonly multi: () => IoredisPipeline;
-  readonly pipeline: () => IoredisPipeline;
+  /** A fresh builder for `fn` (see {@link multiBuilders}). */
+  readonly builder: () => IoredisPipeline;
+  /** Writes one command, made by ioredis or {@link rawCommand}, on the connection: its `promise` answers. */
+  readonly write: (command: IoredisCommand) => void;
   /** Sends a raw command (keys as the server names them). */
   readonly send: (args: readonly (string | Buffer)[]) => Promise<unknown>;
-  /** The socket is up: a pipeline written now goes out whole. */
+  /** The socket is up: commands written now go out. */
   readonly ready: () => boolean;
   /** Holds the connection's writes until the end of the tick: what is sent meanwhile goes out in one write. */
   readonly gatherWrites: () => void;
@@ -42,6 +44,24 @@ const WRITE_REFUSALS = [...GUARDED_WRITE_COMMANDS, ...GUARDED_WRITE_COMMANDS.map
   (method) => [method, refuse(`t.write.${method}()`)] as const,
 );
 
+/**
+ * Makes `fn`'s builders for `client`: what `client.multi()` makes (ioredis's pipeline, its MULTI
+ * queued first), of a subclass of ioredis's `Pipeline` whose prototype refuses the guarded methods,
+ * made once per connection rather than fourteen properties set on every attempt's builder.
+ */
+export function multiBuilders(client: IoredisClient): () => IoredisPipeline {
+  const Pipeline = client.pipeline().constructor as new (redis: IoredisClient) => IoredisPipeline;
+  // `multi()` queues the MULTI and counts the transaction (ioredis marks the commands queued
+  // after it as in a transaction); the builder's own `multi` is refused.
+  const queueMulti = Pipeline.prototype.multi as (this: IoredisPipeline) => unknown;
+  class MultiBuilder extends Pipeline {}
+  for (const [method, refusal] of WRITE_REFUSALS) (MultiBuilder.prototype as Record<string, unknown>)[method] = refusal;
+  return () => {
+    const builder = new MultiBuilder(client);
+    queueMulti.call(builder);
+    return builder;
+  };
+}
 
 /** See {@link Transaction}. */
 export class IoredisTransaction implements Transaction {
@@ -51,9 +71,7 @@ export class IoredisTransaction implements Transaction {
 
   constructor(base: IoredisTransactionBase) {
     this.#base = base;
-    const builder = base.multi();
-    for (const [method, refusal] of WRITE_REFUSALS) builder[method] = refusal;
-    this.builder = builder;
+    this.builder = base.builder();
   }
 
   exec(plan: ExecPlan): ExecFlight {
@@ -80,19 +98,28 @@ export class IoredisTransaction implements Transaction {
       flight.reply = Promise.reject(new IoredisNotSentError());
       return flight;
     }
-    const pipeline = this.#base.pipeline();
-    const { Command } = this.#base;
-    // One write for the pipeline, `after`, and what the connection sends next in this tick (the
+    const { Command, write } = this.#base;
+    const markerSet = marker && this.#markerSet(marker);
+    const trailing = trailer.map((args) => rawCommand(Command, args));
+    const exec = rawCommand(Command, ['exec'], null);
+    // The builder's own MULTI first (the builder handles the rejections of the commands queued on
+    // it: its MULTI and fn's; the driver, of its own).
+    const sent = [this.builder._queue[0]!, ...(markerSet ? [markerSet] : []), ...queued, ...trailing, exec];
+    // One write for all of it, `after`, and what the connection sends next in this tick (the
     // WATCH and reads of the next transaction on the same keys, chained behind this one).
     this.#base.gatherWrites();
-    pipeline.sendCommand(rawCommand(Command, ['multi'], null));
-    if (marker) pipeline.sendCommand(this.#markerSet(marker));
-    for (const command of queued) pipeline.sendCommand(command);
-    for (const args of trailer) pipeline.sendCommand(rawCommand(Command, args));
-    pipeline.sendCommand(rawCommand(Command, ['exec'], null));
-    // ioredis writes the whole pipeline before exec() returns (here into the corked socket, whole
-    // or not at all): `after` follows it on the wire.
-    flight.reply = pipeline.exec().then((results) => repliesOf(results ?? [], marker ? 1 : 0, queued.length, flight));
+    for (let i = 0; i < sent.length; i++) {
+      // Numbered as an ioredis pipeline numbers its commands: when the socket closes after a part
+      // of them was answered, ioredis fails the rest as it fails a pipeline's.
+      sent[i]!.pipelineIndex = i;
+      write(sent[i]!);
+    }
+    markerSet?.promise.catch(noop);
+    for (const command of trailing) command.promise.catch(noop);
+    flight.reply = exec.promise.then(
+      (reply) => repliesOf(transformed(sent, reply), marker ? 1 : 0, queued.length, flight),
+      (err: Error) => execFailed(sent, err),
+    );
     if (plan.after && wrote) {
       flight.after = this.#base.send(plan.after);
       flight.after.catch(noop);
@@ -118,17 +145,25 @@ export class IoredisTransaction implements Transaction {
 const NO_TRAILER: readonly (readonly string[])[] = Object.freeze([]);
 
 /**
- * `fn`'s replies out of the pipeline's `[err, reply]` pairs (MULTI, marker?, fn's, trailer, EXEC),
- * or the error node-redis would have raised in its place.
+ * EXEC's replies, each as its command returns it (ioredis's pipeline does the same for its own
+ * EXEC): the commands sent right before EXEC answer in order; error replies stay as they are.
  */
-function repliesOf(results: [Error | null, unknown][], head: number, count: number, flight: Flight): unknown[] {
-  const [execError, execReply] = results[results.length - 1] ?? [new IoredisNotSentError(), undefined];
-  if (execError) {
-    // EXECABORT: Redis refused a command at queue time and discarded the transaction; that refusal
-    // is the error (READONLY, OOM, MOVED...), as node-redis reports it. Otherwise the reply was lost.
-    if (execError.message.startsWith('EXECABORT')) throw results.find(([error]) => error)?.[0] ?? execError;
-    throw execError;
+function transformed(sent: readonly IoredisCommand[], reply: unknown): unknown {
+  if (!Array.isArray(reply)) return reply;
+  const execAt = sent.length - 1;
+  for (let i = 0; i < reply.length; i++) {
+    if (reply[i] instanceof Error) continue;
+    try {
+      reply[i] = sent[execAt - (reply.length - i)]!.transformReply(reply[i]);
+    } catch (err) {
+      reply[i] = err;
+    }
   }
+  return reply;
+}
+
+/** `fn`'s replies out of EXEC's (marker?, fn's, trailer), or the error node-redis would have raised in its place. */
+function repliesOf(execReply: unknown, head: number, count: number, flight: Flight): unknown[] {
   if (execReply === null) throw new IoredisExecAbortedError();
   const all = execReply as unknown[];
   // Only fn's replies (no marker, no trailer): no copies.
@@ -138,4 +173,18 @@ function repliesOf(results: [Error | null, unknown][], head: number, count: numb
   for (let i = 0; i < replies.length; i++) if (replies[i] instanceof Error) errorIndexes.push(i);
   if (errorIndexes.length > 0) throw new IoredisFailedCommandsError(replies, errorIndexes);
   return replies;
+}
+
+/**
+ * EXEC failed. EXECABORT: Redis refused a command at queue time and discarded the transaction;
+ * that refusal (the first, in the order sent) is the error (READONLY, OOM, MOVED...), as node-redis
+ * reports it. Otherwise the reply was lost.
+ */
+async function execFailed(sent: readonly IoredisCommand[], execError: Error): Promise<never> {
+  if (execError.message.startsWith('EXECABORT')) {
+    for (const outcome of await Promise.allSettled(sent.map((command) => command.promise))) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+    }
+  }
+  throw execError;
 }

@@ -1,15 +1,22 @@
 /**
  * The slice of ioredis (and iovalkey, its fork) that redis-transact drives, typed by shape so that
  * the library loads, and its declarations compile, without ioredis installed: nothing here names
- * ioredis. What of it is ioredis's internals (a pipeline's `_queue`, `Command`) is checked against
- * the installed ioredis by `spec/ioredis/ioredis-contract.spec.ts`.
+ * ioredis. What of it is ioredis's internals (a pipeline's `_queue` and class, `Command`, its
+ * `transformReply` and `pipelineIndex`) is checked against the installed ioredis by
+ * `spec/ioredis/ioredis-contract.spec.ts`.
  */
 
-/** An ioredis command object (`Command`): a name, its arguments, and a promise of its reply. */
+/**
+ * An ioredis command object (`Command`): a name, its arguments, a promise of its reply, how its
+ * reply becomes what it returns (`transformReply`: decoding, `hgetall`'s object...), and its place
+ * in a pipeline (`pipelineIndex`, set by whoever sends it in one).
+ */
 export interface IoredisCommand {
   readonly name: string;
   readonly args: unknown[];
   readonly promise: Promise<unknown>;
+  pipelineIndex?: number | undefined;
+  transformReply(reply: unknown): unknown;
 }
 
 /** ioredis's `Command` class, taken from the user's own copy of ioredis (see `ioredis-connection.ts`). */

@@ -21,6 +21,20 @@ describe.each([IOREDIS, IOVALKEY])('the installed $name, as the driver uses it',
     expect(new Command('get', ['k'], {}).args).toEqual(['k']);
   });
 
+  it('makes MULTI pipelines of a subclass of its pipeline class, numbers their commands, and turns a raw reply into what a command returns', async () => {
+    type Probe = { _queue: { name: string; pipelineIndex?: number; transformReply(reply: unknown): unknown }[] };
+    const client = await redis.connect(kind);
+    const Pipeline = client.pipeline().constructor as new (redis: unknown) => Probe;
+    class Subclass extends Pipeline {}
+
+    const builder = new Subclass(client);
+    (Pipeline.prototype as unknown as { multi(this: Probe): unknown }).multi.call(builder);
+    void (builder as unknown as Redis).hgetall('h');
+
+    expect(builder._queue.map((c) => [c.name, c.pipelineIndex])).toEqual([['multi', 0], ['hgetall', 1]]);
+    expect(builder._queue[1]!.transformReply([Buffer.from('f'), Buffer.from('v')])).toEqual({ f: 'v' });
+  });
+
   it('duplicates with the app’s options under the overrides, and refuses, unwritten, a command it cannot send at once', async () => {
     const client = await redis.connect(kind, { keyPrefix: 'app:', native: { db: 1 } });
     const dedicated = client.duplicate({ lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
@@ -32,22 +46,24 @@ describe.each([IOREDIS, IOVALKEY])('the installed $name, as the driver uses it',
     dedicated.disconnect();
   });
 
-  it('writes a whole pipeline before exec() returns, in one socket write (what follows it goes after)', async () => {
+  it('writes a command to its socket before sendCommand() returns (what is sent after it goes after)', async () => {
     const client = await redis.connect(kind);
+    const Command = (client.multi() as unknown as { _queue: { constructor: new (...args: unknown[]) => unknown }[] })._queue[0]!.constructor;
     const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
     const write = stream.write.bind(stream);
-    let writes = 0;
+    const written: string[] = [];
     stream.write = (...args: unknown[]) => {
-      writes++;
+      written.push(String(args[0]));
       return write(...args);
     };
 
-    const done = client.pipeline().set('a', '1').get('a').exec();
-    const writesAtReturn = writes;
-    await done;
+    const replies = [client.sendCommand(new Command('set', ['a', '1'], { replyEncoding: 'utf8' })), client.get('a')];
+    const writtenAtReturn = written.length;
+    expect(await Promise.all(replies)).toEqual(['OK', '1']);
 
-    expect(writesAtReturn).toBe(1);
-    expect(writes).toBe(1);
+    expect(writtenAtReturn).toBe(2);
+    expect(written[0]).toContain('set');
+    expect(written[1]).toContain('get');
   });
 
   it('resolves an aborted EXEC as null (not an error), and EXEC replies as [err, reply] pairs', async () => {
