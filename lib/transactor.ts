@@ -190,7 +190,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
     const marker = (call?.exactlyOnce ?? parsed.exactlyOnce) ? topology.commitMarker(keySet, call?.markerTtlMs ?? markerTtlMs) : undefined;
     const scope = new CallScope(call?.signal, callPolicy.deadlineMs);
     const transaction = { keySet, fn, idempotent: call?.idempotent ?? false, scope, route, lanes, locking, ledger, observer, marker, replication, faults };
-    return traced(parsed.tracer, { 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }, () =>
+    return traced(parsed.tracer, () => ({ 'redis_transact.mode': mode, 'redis_transact.keys': keySet.keys.length }), () =>
       runTransaction(transaction, callPolicy),
       (err) => observer.tracerFailed(err),
     );

@@ -21,16 +21,25 @@ const STATUS_ERROR = 2;
 
 /**
  * Runs one transaction inside a span when a tracer is configured; without one, this is a single
- * `undefined` check per call.
+ * `undefined` check per call (`attributes` are only made for a span).
  * @internal
  */
-export async function traced<T>(
+export function traced<T>(
   tracer: TracerLike | undefined,
+  attributes: () => Record<string, string | number | boolean>,
+  run: () => Promise<T & { attempts: number }>,
+  failed: (error: unknown) => void,
+): Promise<T & { attempts: number }> {
+  // Not an async function: that would wrap every untraced call's promise in one more.
+  return tracer ? inSpan(tracer, attributes(), run, failed) : run();
+}
+
+async function inSpan<T>(
+  tracer: TracerLike,
   attributes: Record<string, string | number | boolean>,
   run: () => Promise<T & { attempts: number }>,
   failed: (error: unknown) => void,
 ): Promise<T & { attempts: number }> {
-  if (!tracer) return run();
   // The tracer observes, like a hook: whatever its spans throw never changes the call's outcome.
   const guarded = (use: () => unknown) => {
     try {
