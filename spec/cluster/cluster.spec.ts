@@ -2,12 +2,11 @@ import { createTransactor, CrossSlotError, type RetryEvent, type Transactor, typ
 import { keyHashSlot } from '../../lib/cluster/hash-slot';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import type { Cluster } from 'ioredis';
-import { CLUSTER_CLIENTS, type ClusterClient, type RedisClusterHarness, useRedisCluster } from '../support/redis-cluster';
+import { CLUSTER_CLIENTS, type RedisClusterHarness, useRedisCluster } from '../support/redis-cluster';
 import { waitFor, waitUntilExecIsHeld } from '../support/redis';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const redis = useRedisCluster();
-const nodeRedisTransactor = (options?: TransactorOptions): Transactor<ClusterClient> => redis.transactor(options);
 
 /** Commands processed by every node so far (each count includes the INFO that asks). */
 async function commandsOnAllNodes(nodes: ReadonlyArray<Awaited<ReturnType<RedisClusterHarness['connectNode']>>>): Promise<number[]> {
@@ -235,11 +234,13 @@ describe.each(CLUSTER_CLIENTS)('createTransactor on Redis Cluster: $name', (clus
   });
 });
 
-describe('exactly-once on Redis Cluster', () => {
+describe.each(CLUSTER_CLIENTS)('exactly-once on Redis Cluster: $name', (cluster) => {
+  const { kind } = cluster;
+
   it('settles an EXEC held by CLIENT PAUSE and killed as not committed, with the marker in the keys’ slot', async () => {
-    const tx = nodeRedisTransactor({ exactlyOnce: true });
-    const balance = '{once:paused}:balance';
-    const orders = '{once:paused}:orders';
+    const tx = await redis.transactorOn(cluster, { exactlyOnce: true });
+    const balance = `{once:paused:${kind.name}}:balance`;
+    const orders = `{once:paused:${kind.name}}:orders`;
     await redis.client.set(balance, '100');
     const node = await redis.cluster.connectNode(redis.cluster.nodeForKey(balance));
     let id = 0;
@@ -248,11 +249,11 @@ describe('exactly-once on Redis Cluster', () => {
     const result = tx.transact([balance, orders], async (t) => {
       runs++;
       if (t.attempt === 1) {
-        id = await t.read.clientId();
+        id = Number(await kind.command(t.read, ['CLIENT', 'ID']));
         await node.sendCommand(['CLIENT', 'PAUSE', '10000', 'WRITE']);
       }
       const b = Number(await t.read.get(balance));
-      t.write.set(balance, String(b - 30)).rPush(orders, 'o-1');
+      kind.queue(t.write.set(balance, String(b - 30)), ['RPUSH', orders, 'o-1']);
       return b - 30;
     });
     await waitFor(() => id !== 0, 'fn to run');
@@ -264,40 +265,37 @@ describe('exactly-once on Redis Cluster', () => {
     expect(runs).toBe(2);
     expect(await redis.client.get(balance)).toBe('70');
     expect(await redis.client.lRange(orders, 0, -1)).toEqual(['o-1']);
-    const markers = await node.keys('rtonce:*'); // attempt 1's claim and attempt 2's commit
+    const markers = (await node.keys('rtonce:*')).filter((m) => keyHashSlot(m) === keyHashSlot(balance)); // attempt 1's claim and attempt 2's commit
     expect(markers).toHaveLength(2);
     for (const marker of markers) expect(keyHashSlot(marker)).toBe(keyHashSlot(balance));
   });
 
   it('resolves as committed, applied once, when the reply was cut after the node ran EXEC', async () => {
-    const balance = '{once:cut}:balance';
+    const balance = `{once:cut:${kind.name}}:balance`;
+    const orders = `{once:cut:${kind.name}}:orders`;
     const owner = redis.cluster.nodeForKey(balance);
     const proxy = await TcpProxy.inFrontOf(owner.url);
     const { port } = new URL(proxy.url);
-    // Every connection to the key's master goes through the proxy; the other masters are direct.
-    const proxied = await redis.cluster.createClusterClient({
-      nodeAddressMap: (address: string) => {
-        const [host, nodePort] = address.split(':');
-        return Number(nodePort) === owner.port ? { host: '127.0.0.1', port: Number(port) } : { host: host!, port: Number(nodePort) };
-      },
+    // Every connection to the key's master goes through the proxy (node-redis's nodeAddressMap,
+    // ioredis's natMap); the other masters are direct.
+    const tx = await redis.transactorOn(cluster, { exactlyOnce: true }, {
+      addressMap: (host, nodePort) => (nodePort === owner.port ? { host: '127.0.0.1', port: Number(port) } : { host, port: nodePort }),
     });
-    const tx = createTransactor(proxied, { exactlyOnce: true });
-    redis.track(tx);
     await redis.client.set(balance, '100');
     let runs = 0;
     proxy.atExec('cut-after-reply', { every: true });
 
-    const result = await tx.transact([balance, '{once:cut}:orders'], async (t) => {
+    const result = await tx.transact([balance, orders], async (t) => {
       runs++;
       const b = Number(await t.read.get(balance));
-      t.write.set(balance, String(b - 30)).rPush('{once:cut}:orders', 'o-1');
+      kind.queue(t.write.set(balance, String(b - 30)), ['RPUSH', orders, 'o-1']);
       return b - 30;
     });
 
     expect(result).toMatchObject({ value: 70, attempts: 1, repliesLost: true, replies: [] });
     expect(runs).toBe(1);
     expect(await redis.client.get(balance)).toBe('70');
-    expect(await redis.client.lRange('{once:cut}:orders', 0, -1)).toEqual(['o-1']);
+    expect(await redis.client.lRange(orders, 0, -1)).toEqual(['o-1']);
     await tx.close();
     await proxy.stop();
   });
@@ -377,5 +375,29 @@ describe('ioredis Cluster: release notifications', () => {
     const lock = await waiter;
     expect(lock.fencingToken).toBeGreaterThan(holder.fencingToken);
     await lock.release();
+  });
+});
+
+describe.each(CLUSTER_CLIENTS)('close() on Redis Cluster: $name', (cluster) => {
+  it('leaves no connection of the transactor open on any node', async () => {
+    const nodes = await Promise.all(redis.cluster.nodes.map((_, i) => redis.cluster.connectNode(i)));
+    const app = await redis.connect(cluster);
+    const clientsOnNodes = () => Promise.all(nodes.map(async (node) => Number(/connected_clients:(\d+)/.exec(await node.info('clients'))?.[1])));
+    const before = await clientsOnNodes();
+    const tx = createTransactor(app);
+    const keys = ['{left:a}:n', '{left:b}:n', '{left:c}:n', '{left:d}:n'];
+    expect(new Set(keys.map((k) => redis.cluster.nodeForKey(k))).size).toBeGreaterThan(1);
+
+    for (const key of keys) {
+      for (const mode of ['optimistic', 'lock'] as const) await tx.transact([key], (t) => void t.write.incr(key), { mode });
+      const holder = await tx.lock([key]);
+      const waiter = tx.lock([key]); // subscribes to the release channel on the key's master
+      await holder.release();
+      await (await waiter).release();
+    }
+    expect((await clientsOnNodes()).some((n, i) => n > before[i]!)).toBe(true);
+    await tx.close();
+
+    await waitFor(async () => (await clientsOnNodes()).every((n, i) => n === before[i]), 'every node back to the connections it had');
   });
 });

@@ -382,6 +382,14 @@ export interface ClusterKindOptions {
   keyPrefix?: string;
   /** Options only this library knows, passed as they are. */
   native?: Record<string, unknown>;
+  /** Where the client connects for each node the cluster announces (node-redis's `nodeAddressMap`, ioredis's `natMap`). */
+  addressMap?: (host: string, port: number) => { host: string; port: number };
+}
+
+/** `host:port` split, as both libraries' address maps are given it. */
+function splitAddress(address: string): [string, number] {
+  const separator = address.lastIndexOf(':');
+  return [address.slice(0, separator), Number(address.slice(separator + 1))];
 }
 
 /**
@@ -402,10 +410,15 @@ function ioredisClusterKind(Library: typeof Redis | typeof Valkey, kind: ClientK
   return {
     name: `${kind.name} Cluster`,
     kind,
-    async open(cluster, { keyPrefix, native } = {}) {
+    async open(cluster, { keyPrefix, native, addressMap } = {}) {
       const client = new (Library as typeof Redis).Cluster(
-        cluster.nodes.map(({ host, port }) => ({ host, port })),
-        { lazyConnect: true, ...(keyPrefix === undefined ? {} : { keyPrefix }), ...native },
+        cluster.nodes.map(({ host, port }) => addressMap?.(host, port) ?? { host, port }),
+        {
+          lazyConnect: true,
+          ...(keyPrefix === undefined ? {} : { keyPrefix }),
+          ...(addressMap ? { natMap: (address: string) => addressMap(...splitAddress(address)) } : {}),
+          ...native,
+        },
       );
       client.on('error', () => {}); // a node stopped by a test must not crash jest
       await client.connect();
@@ -423,8 +436,12 @@ export const CLUSTER_CLIENTS: readonly ClusterClientKind[] = [
   {
     name: 'node-redis cluster',
     kind: NODE_REDIS,
-    open: (cluster, { keyPrefix, native } = {}) =>
-      cluster.createClusterClient({ ...(keyPrefix === undefined ? {} : { keyPrefix }), ...native }),
+    open: (cluster, { keyPrefix, native, addressMap } = {}) =>
+      cluster.createClusterClient({
+        ...(keyPrefix === undefined ? {} : { keyPrefix }),
+        ...(addressMap ? { nodeAddressMap: (address: string) => addressMap(...splitAddress(address)) } : {}),
+        ...native,
+      }),
     close: (client: ClusterClient) => {
       if (client.isOpen) client.destroy();
       return Promise.resolve();
