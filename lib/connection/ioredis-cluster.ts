@@ -50,14 +50,14 @@ export function isIoredisCluster(value: unknown): value is IoredisCluster {
 /** Wraps an ioredis `Cluster` (one {@link isIoredisCluster} recognised). */
 export function ioredisClusterSourceFor(cluster: IoredisCluster): ClusterSource {
   const Command = commandClassOf(cluster);
-  // The Cluster applies its keyPrefix (also one given in redisOptions: its constructor copies it)
-  // to the commands it sends; its node connections do not. Our dedicated connections carry it
-  // themselves, the Cluster's value, so that a key is prefixed once.
+  // The Cluster adds its keyPrefix (also one given in redisOptions: its constructor copies it) to
+  // the commands it sends, made before they reach a node connection. Our dedicated connections
+  // are given the Cluster's value themselves, whatever the node's options say: a key prefixed once.
   const keyPrefix = cluster.options.keyPrefix ?? '';
   return {
     keyPrefix: prefixText(keyPrefix),
     masterOf: (slot) => cluster.slots[slot]?.[0],
-    openDedicated: (address) => {
+    openDedicated: async (address) => {
       const { template, overrides } = nodeTemplate(cluster, address);
       // The master's own address, whatever template it was copied from; never a replica.
       return IoredisConnection.open(template, Command, { ...overrides, keyPrefix, readOnly: false });

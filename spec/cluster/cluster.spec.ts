@@ -323,6 +323,18 @@ describe.each(CLUSTER_CLIENTS.filter((c) => c.kind.library !== 'node-redis'))('$
     expect(sent).toEqual([]);
   });
 
+  it('serves a call made while the Cluster is still connecting: tried again until it knows the slot map', async () => {
+    const app = await redis.connect(cluster, { connecting: true });
+    expect(app.status).not.toBe('ready');
+    const tx = redis.track(createTransactor(app));
+
+    const key = `{early:${cluster.name}}:n`;
+    const result = await tx.transact([key], (t) => void t.write.incr(key), { retry: { maxAttempts: 1_000, baseDelayMs: 1, maxDelayMs: 5 } });
+
+    expect(result.replies).toEqual([1]);
+    expect(app.status).toBe('ready');
+  });
+
   it('applies a keyPrefix given in redisOptions once', async () => {
     const tx = await redis.transactorOn(cluster, {}, { native: { redisOptions: { keyPrefix: 'opt:' } } });
     await redis.client.del(['opt:{p}:n', 'opt:opt:{p}:n', '{p}:n']); // ioredis and iovalkey share these keys

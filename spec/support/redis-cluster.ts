@@ -382,6 +382,8 @@ export interface ClusterKindOptions {
   keyPrefix?: string;
   /** Options only this library knows, passed as they are. */
   native?: Record<string, unknown>;
+  /** ioredis only: hand the client over while it is still connecting (it connects by itself). */
+  connecting?: boolean;
   /** Where the client connects for each node the cluster announces (node-redis's `nodeAddressMap`, ioredis's `natMap`). */
   addressMap?: (host: string, port: number) => { host: string; port: number };
 }
@@ -410,18 +412,18 @@ function ioredisClusterKind(Library: typeof Redis | typeof Valkey, kind: ClientK
   return {
     name: `${kind.name} Cluster`,
     kind,
-    async open(cluster, { keyPrefix, native, addressMap } = {}) {
+    async open(cluster, { keyPrefix, native, addressMap, connecting = false } = {}) {
       const client = new (Library as typeof Redis).Cluster(
         cluster.nodes.map(({ host, port }) => addressMap?.(host, port) ?? { host, port }),
         {
-          lazyConnect: true,
+          lazyConnect: !connecting,
           ...(keyPrefix === undefined ? {} : { keyPrefix }),
           ...(addressMap ? { natMap: (address: string) => addressMap(...splitAddress(address)) } : {}),
           ...native,
         },
       );
       client.on('error', () => {}); // a node stopped by a test must not crash jest
-      await client.connect();
+      if (!connecting) await client.connect();
       return client;
     },
     close: (client: Cluster) => {
