@@ -163,11 +163,12 @@ class IoredisClusterLockConnections implements LockConnections {
  * its slot (SSUBSCRIBE is served by the slot's owner only), one connection per master, opened on
  * first use; each reconnects and subscribes again by itself.
  *
- * When a slot moves away, its master unsubscribes its channels (an unsolicited SUNSUBSCRIBE,
- * which ioredis 6 reports as `moved`): they are subscribed again on the new owner once the slot
- * map is read again. A release published between the two is missed; its waiter finds the lock
- * free at the end of its bounded wait instead. (iovalkey does not report it: there, a moved
- * channel stays silent until its last waiter leaves, and waiters rely on their bounded waits.)
+ * When a slot moves away, its master drops the slot's subscriptions (an unsolicited SUNSUBSCRIBE).
+ * Whenever the lock service's Cluster reads the slot map again, every channel whose slot has a
+ * new owner is subscribed there: ioredis 6 reports the SUNSUBSCRIBE (`moved`), which makes it read
+ * the map at once; iovalkey does not, and its Cluster reads the map when a lock script meets the
+ * MOVED. A release published before that is missed; its waiter finds the lock free at the end of
+ * its bounded wait instead.
  */
 class ClusterSubscriber implements ShardedSubscriber {
   readonly #cluster: () => Promise<IoredisCluster>;
@@ -177,6 +178,7 @@ class ClusterSubscriber implements ShardedSubscriber {
   /** Each channel subscribed, the master it is subscribed on, and its listeners. */
   readonly #channels = new Map<string, { address: string; readonly listeners: Set<Listener> }>();
   #closed = false;
+  #following = false;
 
   constructor(cluster: () => Promise<IoredisCluster>, Command: IoredisCommandClass) {
     this.#cluster = cluster;
@@ -185,6 +187,10 @@ class ClusterSubscriber implements ShardedSubscriber {
 
   async sSubscribe(channels: string | string[], listener: Listener): Promise<unknown> {
     const cluster = await this.#cluster();
+    if (!this.#following) {
+      this.#following = true;
+      cluster.on('refresh', () => this.#follow(cluster));
+    }
     return Promise.all(
       [channels].flat().map(async (channel) => {
         const address = cluster.slots[keyHashSlot(channel)]?.[0];
@@ -224,9 +230,16 @@ class ClusterSubscriber implements ShardedSubscriber {
   #connection(cluster: IoredisCluster, address: string): Promise<IoredisShared> {
     const known = this.#connections.get(address);
     if (known) return known.ready;
-    const { template, overrides } = nodeTemplate(cluster, address);
+    let template: IoredisClient;
+    let overrides: Record<string, unknown>;
+    try {
+      ({ template, overrides } = nodeTemplate(cluster, address));
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const shared = new IoredisShared(template.duplicate({ ...overrides, ...LOCK_OPTIONS, readOnly: false }), this.#Command);
-    shared.client.on('moved', () => cluster.refreshSlotsCache(() => this.#resubscribe(cluster, address)));
+    // ioredis 6: the master dropped a moved slot's channels. The map read again, #follow moves them.
+    shared.client.on('moved', () => cluster.refreshSlotsCache(noop));
     const connection = { shared, ready: ready(shared.client).then(() => shared) };
     connection.ready.catch(() => {
       if (this.#connections.get(address) === connection) this.#connections.delete(address);
@@ -235,15 +248,16 @@ class ClusterSubscriber implements ShardedSubscriber {
     return connection.ready;
   }
 
-  /** Subscribes the channels of `address` whose slot has moved on their new owner. */
-  #resubscribe(cluster: IoredisCluster, address: string): void {
+  /** Subscribes each channel whose slot has moved (as the Cluster's slot map says now) on its new owner. */
+  #follow(cluster: IoredisCluster): void {
     if (this.#closed) return;
     for (const [channel, entry] of this.#channels) {
       const owner = cluster.slots[keyHashSlot(channel)]?.[0];
-      if (entry.address !== address || !owner || owner === address) continue;
+      if (!owner || owner === entry.address) continue;
+      const previous = entry.address;
       entry.address = owner;
-      // Forget it on the old master (the server has already dropped it there).
-      this.#connections.get(address)?.shared.sUnsubscribe(channel).catch(noop);
+      // Forget it on the old master (which has dropped it already, or drops it now).
+      this.#connections.get(previous)?.shared.sUnsubscribe(channel).catch(noop);
       void this.#connection(cluster, owner)
         .then((connection) => Promise.all([...entry.listeners].map((listener) => connection.sSubscribe(channel, listener))))
         .catch(noop);

@@ -365,24 +365,26 @@ describe.each(CLUSTER_CLIENTS.filter((c) => c.kind.library !== 'node-redis'))('$
   });
 });
 
-describe('ioredis Cluster: release notifications', () => {
-  const ioredis = CLUSTER_CLIENTS.find((c) => c.kind.library === 'ioredis')!;
-
+describe.each(CLUSTER_CLIENTS.filter((c) => c.kind.library !== 'node-redis'))('$name: release notifications', (cluster) => {
   it('subscribes a waiter’s release channel again on the slot’s new master after the slot moved', async () => {
-    const tx = await redis.transactorOn(ioredis);
-    const key = '{resubscribed}:k';
+    const tx = await redis.transactorOn(cluster);
+    const key = `{resubscribed:${cluster.name}}:k`;
     const slot = keyHashSlot(key);
-    const from = redis.cluster.nodeForSlot(slot);
-    const to = (redis.cluster.nodes.indexOf(from) + 1) % redis.cluster.nodes.length;
+    const from = redis.cluster.nodes.indexOf(redis.cluster.nodeForSlot(slot));
+    const to = (from + 1) % redis.cluster.nodes.length;
     const nodes = await Promise.all(redis.cluster.nodes.map((_, i) => redis.cluster.connectNode(i)));
-    const shardChannels = (node: number) => nodes[node]!.sendCommand<string[]>(['PUBSUB', 'SHARDCHANNELS']);
+    const channelsOfSlot = async (node: number) =>
+      (await nodes[node]!.sendCommand<string[]>(['PUBSUB', 'SHARDCHANNELS'])).filter((c) => keyHashSlot(c) === slot);
     const holder = await tx.lock([key]);
     const waiter = tx.lock([key], { acquireTimeoutMs: 30_000 });
-    await waitFor(async () => (await shardChannels(redis.cluster.nodes.indexOf(from))).length > 0, 'the waiter to subscribe');
+    await waitFor(async () => (await channelsOfSlot(from)).length > 0, 'the waiter to subscribe');
 
     await redis.cluster.moveSlot(slot, to);
+    // ioredis 6 hears the old master drop the channel; iovalkey does not, and follows the slot when
+    // the lock service's Cluster next reads the slot map: here, when a lock script meets the MOVED.
+    if (cluster.kind.library === 'iovalkey') await (await tx.lock([`{resubscribed:${cluster.name}}:other`])).release();
 
-    await waitFor(async () => (await shardChannels(to)).some((c) => keyHashSlot(c) === slot), 'the channel on the new master');
+    await waitFor(async () => (await channelsOfSlot(to)).length > 0, 'the channel on the new master');
     await holder.release();
     const lock = await waiter;
     expect(lock.fencingToken).toBeGreaterThan(holder.fencingToken);
