@@ -332,7 +332,7 @@ describe.each(CLUSTER_CLIENTS.filter((c) => c.kind.library !== 'node-redis'))('$
     const result = await tx.transact([key], (t) => void t.write.incr(key), { retry: { maxAttempts: 1_000, baseDelayMs: 1, maxDelayMs: 5 } });
 
     expect(result.replies).toEqual([1]);
-    expect(app.status).toBe('ready');
+    expect(await redis.client.get(key)).toBe('1');
   });
 
   it('applies a keyPrefix given in redisOptions once', async () => {
