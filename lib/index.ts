@@ -6,6 +6,7 @@ export type {
   Transactor,
   ClusterClientSource,
   IoredisClientSource,
+  IoredisClusterSource,
   SentinelClientSource,
   ServerClientSource,
   TransactorSource,

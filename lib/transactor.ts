@@ -3,6 +3,7 @@
  */
 import type { ClusterClientSource, ReadClientOf, SentinelClientSource, ServerClientSource, TransactorSource, WriteBuilderOf } from './connection/client-types.js';
 import { serverSourceFor } from './connection/connection-source.js';
+import { ioredisClusterSourceFor, isIoredisCluster } from './connection/ioredis-cluster.js';
 import { clusterSourceFor, isCluster } from './connection/node-redis-cluster.js';
 import { isSentinel, sentinelSourceFor } from './connection/node-redis-sentinel.js';
 import { InvalidOptionsError, TransactUsageError } from './errors/usage-errors.js';
@@ -45,7 +46,7 @@ import { ClusterTopology } from './topology/cluster-topology.js';
 import { StandaloneTopology } from './topology/standalone-topology.js';
 import type { Topology } from './topology/topology.js';
 
-export type { IoredisClientSource } from './connection/client-types.js';
+export type { IoredisClientSource, IoredisClusterSource } from './connection/client-types.js';
 export type { ClusterClientSource, ReadClientOf, SentinelClientSource, ServerClientSource, TransactorSource, WriteBuilderOf };
 
 /**
@@ -121,7 +122,7 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
 
 /**
  * Creates a transactor on a connected node-redis client, client pool, cluster client or Sentinel
- * client, or on a standalone ioredis `Redis` instance. The transactor opens its own dedicated
+ * client, or on an ioredis (or iovalkey) `Redis` instance or `Cluster`. The transactor opens its own dedicated
  * connections (same server, credentials, TLS and key prefix; on a cluster, to the master that owns
  * each transaction's slot; on Sentinel, to the primary the Sentinels name now) so that concurrent
  * transactions never share a WATCH; the client itself is never left watching.
@@ -130,7 +131,7 @@ export interface Transactor<C extends TransactorSource = any> extends Locker {
  * ```ts
  * const client = await createClient({ url }).connect();
  * const tx = createTransactor(client, { retry: { maxAttempts: 20 } });
- * // or, on ioredis: createTransactor(new Redis(url))
+ * // or, on ioredis: createTransactor(new Redis(url)), createTransactor(new Cluster(nodes))
  * ```
  * @throws {@link InvalidOptionsError} when `client` or an option is invalid.
  */
@@ -145,8 +146,9 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
 
   // Where calls run, and what they share.
   const maxConnections = parsed.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const topology: Topology = isCluster(client)
-    ? new ClusterTopology(clusterSourceFor(client), maxConnections)
+  const cluster = isCluster(client) ? clusterSourceFor(client) : isIoredisCluster(client) ? ioredisClusterSourceFor(client) : undefined;
+  const topology: Topology = cluster
+    ? new ClusterTopology(cluster, maxConnections)
     : new StandaloneTopology(isSentinel(client) ? sentinelSourceFor(client) : serverSourceFor(client), maxConnections);
   const stats = new StatsRecorder();
   const observer = new Observer(parsed.hooks ?? {}, stats, parsed.onHookError);

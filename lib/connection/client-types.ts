@@ -8,9 +8,9 @@ import type { RedisClientMultiCommandTyped } from '@redis/client/dist/lib/client
 import type { RedisClientType as CoreClientType } from '@redis/client';
 import type { RedisFunctions, RedisModules, RedisScripts, RedisSentinelType, RespVersions } from 'redis';
 import type { ServerClientSource } from './connection-source.js';
-import type { IoredisClientSource, IoredisWriteBuilderOf } from './ioredis-types.js';
+import type { IoredisClientSource, IoredisClusterSource, IoredisNodeOf, IoredisWriteBuilderOf } from './ioredis-types.js';
 
-export type { IoredisClientSource, ServerClientSource };
+export type { IoredisClientSource, IoredisClusterSource, ServerClientSource };
 
 /**
  * A node-redis cluster client (`createCluster`), matched by the methods redis-transact uses:
@@ -31,12 +31,13 @@ export interface SentinelClientSource {
 
 /**
  * What `createTransactor` accepts: a node-redis client, client pool, cluster client, or Sentinel
- * client, or an ioredis `Redis` instance (in {@link ServerClientSource}).
+ * client, or an ioredis (or iovalkey) `Redis` instance (in {@link ServerClientSource}) or `Cluster`.
  */
-export type TransactorSource = ServerClientSource | ClusterClientSource | SentinelClientSource;
+export type TransactorSource = ServerClientSource | ClusterClientSource | SentinelClientSource | IoredisClusterSource;
 
 /**
- * The client type `fn` reads with (`t.read`): for ioredis, the instance's own type; for node-redis,
+ * The client type `fn` reads with (`t.read`): for ioredis, the instance's own type (on a `Cluster`,
+ * its nodes' `Redis` type: `t.read` is a connection to the slot's master); for node-redis,
  * the client's own, a pool member's, (on a cluster) a node client's, or (on Sentinel) the
  * Sentinel's master client's. node-redis builds a Sentinel's node clients from
  * `nodeClientOptions`, which has no modules, functions or scripts: those of `createSentinel` are
@@ -44,6 +45,8 @@ export type TransactorSource = ServerClientSource | ClusterClientSource | Sentin
  */
 export type ReadClientOf<C> = 0 extends 1 & C
   ? any // an untyped source (the default of Transactor)
+  : C extends IoredisClusterSource
+    ? IoredisNodeOf<C>
   : C extends IoredisClientSource
     ? C
   : C extends { execute(fn: (client: infer Client) => any): any }
@@ -63,6 +66,8 @@ export type ReadClientOf<C> = 0 extends 1 & C
  */
 export type WriteBuilderOf<C> = 0 extends 1 & C
   ? any // an untyped source (the default of Transactor): untyped writes, like node-redis's own
+  : C extends IoredisClusterSource
+    ? IoredisWriteBuilderOf<IoredisNodeOf<C>>
   : C extends IoredisClientSource
     ? IoredisWriteBuilderOf<C>
   : ReadClientOf<C> extends { readonly options: { modules?: infer M; functions?: infer F; scripts?: infer S; RESP?: infer RESP } }

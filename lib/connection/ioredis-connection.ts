@@ -81,9 +81,12 @@ export class IoredisConnection implements DedicatedConnection {
     for (const method of GUARDED_METHODS) (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
   }
 
-  /** Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of `template`. */
-  static async open(template: IoredisClient, Command: IoredisCommandClass): Promise<IoredisConnection> {
-    const client = template.duplicate(DEDICATED_OPTIONS);
+  /**
+   * Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of
+   * `template`, but for `overrides` (on a cluster: the master's address and the cluster's prefix).
+   */
+  static async open(template: IoredisClient, Command: IoredisCommandClass, overrides?: Record<string, unknown>): Promise<IoredisConnection> {
+    const client = template.duplicate({ ...overrides, ...DEDICATED_OPTIONS });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', noop);
     try {

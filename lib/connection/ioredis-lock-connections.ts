@@ -1,7 +1,8 @@
 /**
  * The ordinary (reconnecting) ioredis connections a transactor's locks use on one server: one
  * that runs the lock scripts and one subscribed to release notifications (SSUBSCRIBE; ioredis
- * emits `smessage` and subscribes again after a reconnect). Made by `ioredis-source.ts`.
+ * emits `smessage` and subscribes again after a reconnect). Made by `ioredis-source.ts`; the
+ * cluster driver (`ioredis-cluster.ts`) subscribes through one {@link IoredisShared} per master.
  */
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
@@ -19,7 +20,7 @@ import { CLOSE_WAIT_MS, type LockConnectionOptions, LockConnectionPair } from '.
  * prefix: lock keys and channels are named as the server names them. RESP2, the protocol the lock
  * scripts' replies are read in (node-redis's default; the app never sees these replies).
  */
-const LOCK_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
+export const LOCK_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
   lazyConnect: true,
   keyPrefix: '',
   protocol: 2,
@@ -31,14 +32,14 @@ const LOCK_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
   commandTimeout: undefined,
 });
 
-type Listener = (message: string, channel: string) => void;
+export type Listener = (message: string, channel: string) => void;
 
 /**
  * Connects `client` and resolves once it is ready, through as many reconnects as that takes (as
  * node-redis's `connect()` does); rejects once it has ended (closed by the transactor). ioredis's own
  * `connect()` rejects at the first failed try while the client goes on reconnecting.
  */
-function ready(client: IoredisClient): Promise<void> {
+export function ready(client: IoredisClient): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
     client.once('end', () => reject(new Error('the lock connection was closed before it was ready')));
@@ -47,7 +48,7 @@ function ready(client: IoredisClient): Promise<void> {
 }
 
 /** One shared connection: raw commands (a {@link ScriptClient}), or sharded subscriptions. */
-class IoredisShared implements ScriptClient, ShardedSubscriber {
+export class IoredisShared implements ScriptClient, ShardedSubscriber {
   readonly #listeners = new Map<string, { readonly listeners: Set<Listener>; readonly subscribed: Promise<unknown> }>();
   /** Fails each command written on the current socket and not answered yet. */
   readonly #unanswered = new Set<(err: Error) => void>();
@@ -112,6 +113,12 @@ class IoredisShared implements ScriptClient, ShardedSubscriber {
   }
 }
 
+/** Ends a shared connection: gracefully (after the replies of what it sent), but never longer than CLOSE_WAIT_MS. */
+export async function endShared(client: IoredisClient): Promise<void> {
+  if (client.status === 'ready') await settleWithin(client.quit().catch(noop), CLOSE_WAIT_MS);
+  endNow(client);
+}
+
 /**
  * The lock service's connections to one server for an ioredis instance: duplicates that reconnect
  * (with {@link LOCK_OPTIONS}), closed gracefully (after the replies of what they sent) but never
@@ -123,10 +130,7 @@ export function ioredisLockConnections(template: IoredisClient, Command: Ioredis
       create: (failFast) =>
         Promise.resolve(new IoredisShared(template.duplicate({ ...LOCK_OPTIONS, ...(failFast ? { enableOfflineQueue: false } : {}) }), Command)),
       connect: ({ client }) => ready(client),
-      end: async ({ client }) => {
-        if (client.status === 'ready') await settleWithin(client.quit().catch(noop), CLOSE_WAIT_MS);
-        endNow(client);
-      },
+      end: ({ client }) => endShared(client),
     },
     options,
   );

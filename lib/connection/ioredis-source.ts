@@ -23,7 +23,8 @@ export function isIoredis(value: unknown): value is IoredisClient {
 /** Wraps the ioredis instance handed to `createTransactor` (or to `createRedlock`); `path` names it in errors. */
 export function ioredisSourceFor(client: IoredisClient, path = 'client'): ServerSource {
   if (client.isCluster === true) {
-    throw new InvalidOptionsError([{ path, message: 'an ioredis Cluster is not supported yet: pass a standalone ioredis Redis instance' }]);
+    // createTransactor takes a Cluster before it gets here (ioredis-cluster.ts): this is one server.
+    throw new InvalidOptionsError([{ path, message: 'an ioredis Cluster is not one server: pass a standalone ioredis Redis instance' }]);
   }
   if (Array.isArray(client.options.sentinels) && client.options.sentinels.length > 0) {
     throw new InvalidOptionsError([{ path, message: 'an ioredis instance configured for Sentinel is not supported yet: pass one connected to a server' }]);
@@ -41,7 +42,7 @@ export function ioredisSourceFor(client: IoredisClient, path = 'client'): Server
  * ioredis): the class of the MULTI command a fresh, never-sent `multi()` queues. Raw commands are
  * made with it, so that they carry no key prefix.
  */
-function commandClassOf(client: IoredisClient): IoredisCommandClass {
+export function commandClassOf(client: Pick<IoredisClient, 'multi'>): IoredisCommandClass {
   const probe = client.multi()._queue[0];
   if (!probe || typeof probe.constructor !== 'function' || probe.name !== 'multi') {
     throw new Error('redis-transact: could not find ioredis\'s Command class (unsupported ioredis version)');

@@ -83,5 +83,44 @@ export interface IoredisClientSource {
   multi(...args: any[]): unknown;
 }
 
+/** An ioredis (or iovalkey) `Cluster`: the slice of it the cluster driver (`ioredis-cluster.ts`) uses. */
+export interface IoredisCluster {
+  readonly isCluster: true;
+  readonly status: string;
+  readonly options: IoredisOptions & { redisOptions?: Record<string, unknown> | undefined };
+  /** For each slot, the `host:port` of its master, then of its replicas (after `natMap`). */
+  readonly slots: ReadonlyArray<readonly string[] | undefined>;
+  /** The cluster's connections to its nodes, one `Redis` each. */
+  nodes(role?: 'all' | 'master' | 'slave'): IoredisClient[];
+  duplicate(startupNodes?: unknown[], options?: Record<string, unknown>): IoredisCluster;
+  connect(): Promise<void>;
+  disconnect(reconnect?: boolean): void;
+  quit(): Promise<unknown>;
+  /** Asks a node for CLUSTER SLOTS again (ioredis marks it `@ignore`, but it is public in both libraries). */
+  refreshSlotsCache(callback?: (err?: Error | null) => void): void;
+  /** Maps an address the cluster announces to one the app reaches (the `natMap` option). */
+  natMapper?(address: string): { host: string; port: number };
+  sendCommand(command: IoredisCommand): Promise<unknown>;
+  multi(): IoredisPipeline;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/**
+ * An ioredis (or iovalkey) `Cluster`, as `createTransactor` takes it, matched by shape (see
+ * {@link IoredisClientSource}): what sets it apart from a `Redis` is its `nodes()` and `slots`.
+ */
+export interface IoredisClusterSource extends IoredisClientSource {
+  readonly isCluster: boolean;
+  readonly slots: unknown;
+  nodes(...args: any[]): unknown[];
+}
+
+/**
+ * The `Redis` type of an ioredis Cluster's nodes (what its `nodes()` lists): `t.read` on a
+ * Cluster is a dedicated connection to the slot's master, one such `Redis`.
+ */
+export type IoredisNodeOf<C> = C extends { nodes(...args: any[]): Array<infer R> } ? R : never;
+
 /** ioredis's typed pipeline for client `C` (`ChainableCommander`), read off its own `pipeline()`: `t.write`. */
 export type IoredisWriteBuilderOf<C> = C extends { pipeline(...args: any[]): infer W } ? W : never;

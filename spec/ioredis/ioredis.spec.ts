@@ -1,4 +1,4 @@
-import { createTransactor, type TransactMode } from '../../lib';
+import { createRedlock, createTransactor, type TransactMode } from '../../lib';
 import { IOREDIS, IOREDIS_RESP2, IOVALKEY, useClients } from '../support/clients';
 
 /**
@@ -44,9 +44,10 @@ describe.each([IOREDIS, IOREDIS_RESP2, IOVALKEY])('$name', (kind) => {
     expect(lockKeys.map((k) => k.slice(0, 'app:rtlock:'.length))).toEqual(mode === 'lock' ? ['app:rtlock:'] : []);
   });
 
-  it('refuses a Cluster and a Sentinel-configured instance, for now, by name', async () => {
+  it('refuses a Cluster as a Redlock node and a Sentinel-configured instance, for now, by name', async () => {
+    // A Cluster is a transactor's source (spec/cluster/cluster.spec.ts), but not one server.
     const cluster = Object.create(await clients.connect(kind), { isCluster: { value: true } });
-    expect(() => createTransactor(cluster)).toThrow('client: an ioredis Cluster is not supported yet');
+    expect(() => createRedlock([cluster])).toThrow('clients[0]: an ioredis Cluster is not one server');
     const client = await clients.connect(kind);
     const sentinel = Object.create(client, { options: { value: { ...client.options, sentinels: [{ port: 1 }] } } });
     expect(() => createTransactor(sentinel)).toThrow('client: an ioredis instance configured for Sentinel is not supported yet');

@@ -10,8 +10,11 @@ import {
   type RedisClusterOptions,
   type RedisClusterType,
 } from 'redis';
+import Redis, { type Cluster } from 'ioredis';
+import Valkey from 'iovalkey';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../../examples/support/embedded-redis';
 import { createTransactor, type Transactor, type TransactorOptions } from '../../lib';
+import { type ClientKind, IOREDIS, IOVALKEY, NODE_REDIS } from './clients';
 
 /** Hash slots in every Redis Cluster. */
 export const CLUSTER_SLOTS = 16384;
@@ -328,6 +331,7 @@ export function useRedisCluster() {
   let cluster: RedisClusterHarness | undefined;
   let client: ClusterClient | undefined;
   const transactors: Transactor<any>[] = [];
+  const opened: { kind: ClusterClientKind; client: unknown }[] = [];
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3 });
     client = await cluster.createClusterClient();
@@ -337,6 +341,7 @@ export function useRedisCluster() {
   });
   afterEach(async () => {
     await Promise.all(transactors.splice(0).map((tx) => tx.close()));
+    await Promise.all(opened.splice(0).map(({ kind, client }) => kind.close(client)));
   });
   const started = <T>(value: T | undefined): T => {
     if (value === undefined) throw new Error('useRedisCluster: cluster not started');
@@ -353,6 +358,16 @@ export function useRedisCluster() {
     transactor(options?: TransactorOptions): Transactor<ClusterClient> {
       return this.track(createTransactor(started(client), options));
     },
+    /** A connected cluster client of `kind`, closed after the test (after the transactors). */
+    async connect(kind: ClusterClientKind, options?: ClusterKindOptions): Promise<any> {
+      const opening = await kind.open(started(cluster), options);
+      opened.push({ kind, client: opening });
+      return opening;
+    },
+    /** A transactor on a new cluster client of `kind`, both closed after the test. */
+    async transactorOn(kind: ClusterClientKind, options?: TransactorOptions, clientOptions?: ClusterKindOptions): Promise<Transactor> {
+      return this.track(createTransactor(await this.connect(kind, clientOptions), options));
+    },
     /** Closes `tx` after the test. */
     track<T extends Transactor<any>>(tx: T): T {
       transactors.push(tx);
@@ -360,3 +375,80 @@ export function useRedisCluster() {
     },
   };
 }
+
+/** What a cluster spec may ask of a new cluster client, beyond the library's defaults. */
+export interface ClusterKindOptions {
+  /** The cluster client's own key prefix. */
+  keyPrefix?: string;
+  /** Options only this library knows, passed as they are. */
+  native?: Record<string, unknown>;
+  /** ioredis only: hand the client over while it is still connecting (it connects by itself). */
+  connecting?: boolean;
+  /** Where the client connects for each node the cluster announces (node-redis's `nodeAddressMap`, ioredis's `natMap`). */
+  addressMap?: (host: string, port: number) => { host: string; port: number };
+}
+
+/** `host:port` split, as both libraries' address maps are given it. */
+function splitAddress(address: string): [string, number] {
+  const separator = address.lastIndexOf(':');
+  return [address.slice(0, separator), Number(address.slice(separator + 1))];
+}
+
+/**
+ * One client library's cluster client, for the cluster behaviour specs (a client matrix, like
+ * `clients.ts`): `kind` says how to read and queue on `t.read`/`t.write`, `open` how to make its
+ * cluster client on the harness's nodes. The harness's node-redis `client` stays the admin.
+ */
+export interface ClusterClientKind {
+  readonly name: string;
+  readonly kind: ClientKind;
+  /** A connected cluster client of this library on `cluster`'s nodes. */
+  open(cluster: RedisClusterHarness, options?: ClusterKindOptions): Promise<any>;
+  /** Closes it at once. */
+  close(client: any): Promise<void>;
+}
+
+function ioredisClusterKind(Library: typeof Redis | typeof Valkey, kind: ClientKind): ClusterClientKind {
+  return {
+    name: `${kind.name} Cluster`,
+    kind,
+    async open(cluster, { keyPrefix, native, addressMap, connecting = false } = {}) {
+      const client = new (Library as typeof Redis).Cluster(
+        cluster.nodes.map(({ host, port }) => addressMap?.(host, port) ?? { host, port }),
+        {
+          lazyConnect: !connecting,
+          ...(keyPrefix === undefined ? {} : { keyPrefix }),
+          ...(addressMap ? { natMap: (address: string) => addressMap(...splitAddress(address)) } : {}),
+          ...native,
+        },
+      );
+      client.on('error', () => {}); // a node stopped by a test must not crash jest
+      if (!connecting) await client.connect();
+      return client;
+    },
+    close: (client: Cluster) => {
+      if (client.status !== 'end') client.disconnect();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** node-redis's cluster client (`createCluster`), ioredis's and iovalkey's `Cluster`. */
+export const CLUSTER_CLIENTS: readonly ClusterClientKind[] = [
+  {
+    name: 'node-redis cluster',
+    kind: NODE_REDIS,
+    open: (cluster, { keyPrefix, native, addressMap } = {}) =>
+      cluster.createClusterClient({
+        ...(keyPrefix === undefined ? {} : { keyPrefix }),
+        ...(addressMap ? { nodeAddressMap: (address: string) => addressMap(...splitAddress(address)) } : {}),
+        ...native,
+      }),
+    close: (client: ClusterClient) => {
+      if (client.isOpen) client.destroy();
+      return Promise.resolve();
+    },
+  },
+  ioredisClusterKind(Redis, IOREDIS),
+  ioredisClusterKind(Valkey, IOVALKEY),
+];
