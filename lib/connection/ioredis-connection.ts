@@ -57,9 +57,11 @@ export class IoredisConnection implements DedicatedConnection {
   #staleWatch = false;
   /** Commands whose effect must land before their call's cleanup, until their replies (see `retire`). */
   readonly #landing = new Set<Promise<unknown>>();
+  readonly #retiredWhen: (() => boolean) | undefined;
 
-  private constructor(client: IoredisClient, Command: IoredisCommandClass) {
+  private constructor(client: IoredisClient, Command: IoredisCommandClass, retiredWhen: (() => boolean) | undefined) {
     this.client = client;
+    this.#retiredWhen = retiredWhen;
     this.#watch = client.watch.bind(client);
     this.#unwatch = client.unwatch.bind(client);
     this.#quit = client.quit.bind(client);
@@ -80,9 +82,17 @@ export class IoredisConnection implements DedicatedConnection {
     for (const method of GUARDED_METHODS) (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
   }
 
-  /** Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of `template`. */
-  static async open(template: IoredisClient, Command: IoredisCommandClass): Promise<IoredisConnection> {
-    const client = template.duplicate(DEDICATED_OPTIONS);
+  /**
+   * Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of
+   * `template`, and `overrides` (a Sentinel deployment's). `retiredWhen` says when the connection
+   * is no longer to be used for another attempt (a new primary was named since it opened).
+   */
+  static async open(
+    template: IoredisClient,
+    Command: IoredisCommandClass,
+    { overrides, retiredWhen }: { overrides?: Readonly<Record<string, unknown>>; retiredWhen?: () => boolean } = {},
+  ): Promise<IoredisConnection> {
+    const client = template.duplicate({ ...DEDICATED_OPTIONS, ...overrides });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', noop);
     try {
@@ -92,7 +102,7 @@ export class IoredisConnection implements DedicatedConnection {
       if (client.status !== 'end') client.disconnect();
       throw err;
     }
-    return new IoredisConnection(client, Command);
+    return new IoredisConnection(client, Command, retiredWhen);
   }
 
   get reader(): IoredisClient {
@@ -100,6 +110,10 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   get alive(): boolean {
+    return this.#connected && !this.#retiredWhen?.();
+  }
+
+  get #connected(): boolean {
     // ioredis says 'ready' until its socket's close event; a socket the server closed stops being
     // writable before that, and ioredis already refuses commands then.
     return this.client.status === 'ready' && this.client.stream?.writable === true;
@@ -138,7 +152,7 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   retire(): Promise<void> {
-    if (this.#landing.size === 0 || !this.alive) {
+    if (this.#landing.size === 0 || !this.#connected) {
       this.destroy();
       return Promise.resolve();
     }
@@ -151,7 +165,7 @@ export class IoredisConnection implements DedicatedConnection {
 
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
-    if (this.alive) await this.#quit().catch(noop);
+    if (this.#connected) await this.#quit().catch(noop);
     this.destroy();
   }
 }
