@@ -311,20 +311,24 @@ describe.each(SENTINEL_CLIENTS)('failover, on a $name client of the Sentinels', 
       ),
     );
 
-    for (let round = 0; round < 2; round++) {
+    try {
+      for (let round = 0; round < 2; round++) {
+        const mark = committed;
+        await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
+        const promoted = await redis.deployment.failover();
+        // New calls reach the new primary without the app doing anything.
+        await tx.transact([`after-failover-${round}`], (t) => {
+          t.write.set(`after-failover-${round}`, String(promoted.port));
+        });
+        expect(await (await redis.deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+      }
       const mark = committed;
-      await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
-      const promoted = await redis.deployment.failover();
-      // New calls reach the new primary without the app doing anything.
-      await tx.transact([`after-failover-${round}`], (t) => {
-        t.write.set(`after-failover-${round}`, String(promoted.port));
-      });
-      expect(await (await redis.deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+      await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);
+    } finally {
+      // Also when a wait above failed: the workers must not go on for ever.
+      running = false;
+      await traffic;
     }
-    const mark = committed;
-    await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);
-    running = false;
-    await traffic;
 
     const primary = await primaryAdmin();
     const balances = (await primary.mGet(ACCOUNTS)).map(Number);
