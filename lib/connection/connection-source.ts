@@ -33,11 +33,16 @@ export interface ServerSource {
   lockConnections(options?: LockConnectionOptions): LockConnections;
   /** The key prefix the client adds to keys ('' for none). */
   readonly keyPrefix: string;
+  /** Ends what the source opened for itself (a Sentinel deployment's `+switch-master` watch), after the connections. */
+  close?(): Promise<void>;
 }
 
-/** Wraps the client or pool handed to `createTransactor`; `path` names it in errors. */
-export function serverSourceFor(source: unknown, path = 'client'): ServerSource {
-  if (isIoredis(source)) return ioredisSourceFor(source, path);
+/**
+ * Wraps the client or pool handed to `createTransactor` (or one node of `createRedlock`:
+ * `redlockNode`); `path` names it in errors.
+ */
+export function serverSourceFor(source: unknown, path = 'client', options: { redlockNode?: boolean } = {}): ServerSource {
+  if (isIoredis(source)) return ioredisSourceFor(source, path, options);
   let template: () => Promise<NodeRedisClient>;
   let keyPrefix: unknown;
   if (isPool(source)) {

@@ -61,7 +61,7 @@ export function ioredisClusterSourceFor(cluster: IoredisCluster): ClusterSource 
     openDedicated: async (address) => {
       const { template, overrides } = nodeTemplate(cluster, address);
       // The master's own address, whatever template it was copied from; never a replica.
-      return IoredisConnection.open(template, Command, { ...overrides, keyPrefix, readOnly: false });
+      return IoredisConnection.open(template, Command, { overrides: { ...overrides, keyPrefix, readOnly: false } });
     },
     // Our dedicated connections never tell the Cluster about a failover: it asks a node again.
     refresh: () => cluster.refreshSlotsCache(noop),

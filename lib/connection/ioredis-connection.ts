@@ -58,9 +58,11 @@ export class IoredisConnection implements DedicatedConnection {
   #staleWatch = false;
   /** Commands whose effect must land before their call's cleanup, until their replies (see `retire`). */
   readonly #landing = new Set<Promise<unknown>>();
+  readonly #retiredWhen: (() => boolean) | undefined;
 
-  private constructor(client: IoredisClient, Command: IoredisCommandClass) {
+  private constructor(client: IoredisClient, Command: IoredisCommandClass, retiredWhen: (() => boolean) | undefined) {
     this.client = client;
+    this.#retiredWhen = retiredWhen;
     this.#watch = client.watch.bind(client);
     this.#unwatch = client.unwatch.bind(client);
     this.#quit = client.quit.bind(client);
@@ -83,9 +85,16 @@ export class IoredisConnection implements DedicatedConnection {
 
   /**
    * Opens a dedicated connection with the options (server, auth, TLS, database, prefix, RESP) of
-   * `template`, but for `overrides` (on a cluster: the master's address and the cluster's prefix).
+   * `template`, but for `overrides` (on a cluster: the master's address and the cluster's prefix; on
+   * Sentinel: the deployment's settings). `retiredWhen` says when the connection
+   * is no longer to be used for another attempt (a new primary was named since it opened).
    */
-  static async open(template: IoredisClient, Command: IoredisCommandClass, overrides?: Record<string, unknown>): Promise<IoredisConnection> {
+  static async open(
+    template: IoredisClient,
+    Command: IoredisCommandClass,
+    { overrides, retiredWhen }: { overrides?: Readonly<Record<string, unknown>>; retiredWhen?: () => boolean } = {},
+  ): Promise<IoredisConnection> {
+    // The dedicated options last: nothing may turn reconnects, queueing or re-sending back on.
     const client = template.duplicate({ ...overrides, ...DEDICATED_OPTIONS });
     // Errors surface through the rejected commands; an unhandled 'error' event would crash.
     client.on('error', noop);
@@ -95,7 +104,7 @@ export class IoredisConnection implements DedicatedConnection {
       endNow(client);
       throw err;
     }
-    return new IoredisConnection(client, Command);
+    return new IoredisConnection(client, Command, retiredWhen);
   }
 
   get reader(): IoredisClient {
@@ -103,6 +112,10 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   get alive(): boolean {
+    return this.#connected && !this.#retiredWhen?.();
+  }
+
+  get #connected(): boolean {
     // ioredis says 'ready' until its socket's close event; a socket the server closed stops being
     // writable before that, and ioredis already refuses commands then.
     return this.client.status === 'ready' && this.client.stream?.writable === true;
@@ -141,7 +154,7 @@ export class IoredisConnection implements DedicatedConnection {
   }
 
   retire(): Promise<void> {
-    if (this.#landing.size === 0 || !this.alive) {
+    if (this.#landing.size === 0 || !this.#connected) {
       this.destroy();
       return Promise.resolve();
     }
@@ -156,7 +169,7 @@ export class IoredisConnection implements DedicatedConnection {
 
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
-    if (this.alive) await this.#quit().catch(noop);
+    if (this.#connected) await this.#quit().catch(noop);
     this.destroy();
   }
 }

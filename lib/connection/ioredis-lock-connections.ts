@@ -119,18 +119,49 @@ export async function endShared(client: IoredisClient): Promise<void> {
   endNow(client);
 }
 
+/** How lock connections follow the primary of a Sentinel deployment (see `ioredis-sentinel.ts`). */
+export interface FollowPrimary {
+  /** What the connections override in the app's options on a Sentinel deployment. */
+  readonly overrides: Readonly<Record<string, unknown>>;
+  /** Calls `listener` each time the Sentinels name a new primary; returns how to stop. */
+  onSwitch(listener: () => void): () => void;
+}
+
 /**
  * The lock service's connections to one server for an ioredis instance: duplicates that reconnect
  * (with {@link LOCK_OPTIONS}), closed gracefully (after the replies of what they sent) but never
- * longer than CLOSE_WAIT_MS.
+ * longer than CLOSE_WAIT_MS. On a Sentinel deployment (`follow`), each reconnects when the
+ * Sentinels name a new primary: ioredis asks them again then, instead of staying on a primary that
+ * may be unreachable, or still take locks that the failover loses.
  */
-export function ioredisLockConnections(template: IoredisClient, Command: IoredisCommandClass, options: LockConnectionOptions): LockConnections {
+export function ioredisLockConnections(
+  template: IoredisClient,
+  Command: IoredisCommandClass,
+  options: LockConnectionOptions,
+  follow?: FollowPrimary,
+): LockConnections {
+  const unfollow = new Map<IoredisClient, () => void>();
   return new LockConnectionPair<IoredisShared>(
     {
-      create: (failFast) =>
-        Promise.resolve(new IoredisShared(template.duplicate({ ...LOCK_OPTIONS, ...(failFast ? { enableOfflineQueue: false } : {}) }), Command)),
+      create: (failFast) => {
+        const client = template.duplicate({ ...LOCK_OPTIONS, ...follow?.overrides, ...(failFast ? { enableOfflineQueue: false } : {}) });
+        if (follow) {
+          unfollow.set(
+            client,
+            // Not while it waits to reconnect: it asks the Sentinels then anyway.
+            follow.onSwitch(() => {
+              if (client.status === 'ready' || client.status === 'connect') client.disconnect(true);
+            }),
+          );
+        }
+        return Promise.resolve(new IoredisShared(client, Command));
+      },
       connect: ({ client }) => ready(client),
-      end: ({ client }) => endShared(client),
+      end: ({ client }) => {
+        unfollow.get(client)?.();
+        unfollow.delete(client);
+        return endShared(client);
+      },
     },
     options,
   );

@@ -9,6 +9,7 @@ import { InvalidOptionsError } from '../errors/usage-errors.js';
 import type { ServerSource } from './connection-source.js';
 import { IoredisConnection } from './ioredis-connection.js';
 import { ioredisLockConnections } from './ioredis-lock-connections.js';
+import { ioredisSentinelSourceFor } from './ioredis-sentinel.js';
 import { prefixText } from './key-prefix.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 
@@ -20,16 +21,28 @@ export function isIoredis(value: unknown): value is IoredisClient {
     typeof v.options === 'object' && v.options !== null;
 }
 
-/** Wraps the ioredis instance handed to `createTransactor` (or to `createRedlock`); `path` names it in errors. */
-export function ioredisSourceFor(client: IoredisClient, path = 'client'): ServerSource {
+/**
+ * Wraps the ioredis instance handed to `createTransactor` (or to `createRedlock`, a node of which
+ * is one server: `redlockNode`); `path` names it in errors.
+ */
+export function ioredisSourceFor(client: IoredisClient, path = 'client', { redlockNode = false } = {}): ServerSource {
   if (client.isCluster === true) {
     // createTransactor takes a Cluster before it gets here (ioredis-cluster.ts): this is one server.
     throw new InvalidOptionsError([{ path, message: 'an ioredis Cluster is not one server: pass a standalone ioredis Redis instance' }]);
   }
-  if (Array.isArray(client.options.sentinels) && client.options.sentinels.length > 0) {
-    throw new InvalidOptionsError([{ path, message: 'an ioredis instance configured for Sentinel is not supported yet: pass one connected to a server' }]);
+  const sentinel = Array.isArray(client.options.sentinels) && client.options.sentinels.length > 0;
+  if (sentinel && redlockNode) {
+    throw new InvalidOptionsError([
+      { path, message: 'an ioredis instance configured for Sentinel is not a Redlock node: pass one connected to a server' },
+    ]);
+  }
+  if (sentinel && client.options['role'] === 'slave') {
+    throw new InvalidOptionsError([
+      { path, message: "an ioredis instance with role 'slave' reaches a replica, and transactions and locks need the primary: pass one with role 'master' (the default)" },
+    ]);
   }
   const Command = commandClassOf(client);
+  if (sentinel) return ioredisSentinelSourceFor(client, Command);
   return {
     keyPrefix: prefixText(client.options.keyPrefix),
     openDedicated: () => IoredisConnection.open(client, Command),

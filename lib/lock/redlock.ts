@@ -70,7 +70,7 @@ export function createRedlock(clients: readonly ServerClientSource[], options?: 
     parseInput(z.array(z.unknown()).min(1, { error: 'must list at least one node-redis client' }), clients, 'clients');
   }
   const nodeTimeoutMs = parsed.nodeTimeoutMs ?? 100;
-  const servers = clients.map((client, i) => serverSourceFor(client, `clients[${i}]`));
+  const servers = clients.map((client, i) => serverSourceFor(client, `clients[${i}]`, { redlockNode: true }));
   // A node that is down must cost a bounded wait, never hold a lock operation: fail fast.
   const connections = servers.map((server) => server.lockConnections({ failFastAfterMs: nodeTimeoutMs }));
   const nodes: QuorumNode[] = servers.map((server, i) => ({

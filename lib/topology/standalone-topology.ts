@@ -15,8 +15,10 @@ export class StandaloneTopology implements Topology {
   readonly locks: LockService;
   readonly #pool: ConnectionPool;
   readonly #route: Route;
+  readonly #server: ServerSource;
 
   constructor(server: ServerSource, maxConnections: number) {
+    this.#server = server;
     this.#pool = new ConnectionPool(server.openDedicated, maxConnections);
     this.#route = { pool: () => this.#pool, check: noop, redirected: () => false, unreachable: noop };
     this.locks = new LockService(server.lockConnections(), new LockKeyspace(server.keyPrefix));
@@ -37,5 +39,6 @@ export class StandaloneTopology implements Topology {
   async close(): Promise<void> {
     await this.#pool.close();
     await this.locks.close();
+    await this.#server.close?.();
   }
 }

@@ -89,6 +89,21 @@ describe.each([IOREDIS, IOVALKEY])('the installed $name, as the driver uses it',
     await waitFor(() => messages.length === 1, 'the message');
     expect(messages).toEqual([['ch', 'hello']]);
   });
+
+  it('configured for Sentinel: duplicates keep the Sentinels, the connector checks the role a node reports, a disabled sentinelRetryStrategy gives up at once', async () => {
+    // What `ioredis-sentinel.ts` and `ioredis-primary-watch.ts` build on. Port 1: no Sentinel there.
+    const viaSentinels = (await redis.connect(kind)).duplicate({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', lazyConnect: true });
+    const dedicated = viaSentinels.duplicate({ retryStrategy: () => null, sentinelRetryStrategy: null, enableReadyCheck: true });
+    dedicated.on('error', () => {});
+    const connector = (dedicated as unknown as { connector: { check(info: { role?: string }): boolean } }).connector;
+
+    expect(dedicated.options).toMatchObject({ sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', role: 'master', failoverDetector: false, sentinelMaxConnections: 10 });
+    expect(connector.check({ role: 'master' })).toBe(true);
+    expect(connector.check({ role: 'slave' })).toBe(false);
+    await expect(dedicated.connect()).rejects.toThrow('All sentinels are unreachable and retry is disabled');
+    expect(dedicated.status).toBe('end');
+    viaSentinels.disconnect();
+  });
 });
 
 describe('packaging', () => {

@@ -1,4 +1,4 @@
-import { createRedlock, createTransactor, type TransactMode } from '../../lib';
+import { createRedlock, createTransactor, InvalidOptionsError, type TransactMode } from '../../lib';
 import { IOREDIS, IOREDIS_RESP2, IOVALKEY, useClients } from '../support/clients';
 
 /**
@@ -44,12 +44,18 @@ describe.each([IOREDIS, IOREDIS_RESP2, IOVALKEY])('$name', (kind) => {
     expect(lockKeys.map((k) => k.slice(0, 'app:rtlock:'.length))).toEqual(mode === 'lock' ? ['app:rtlock:'] : []);
   });
 
-  it('refuses a Cluster as a Redlock node and a Sentinel-configured instance, for now, by name', async () => {
+  it('refuses a Cluster or a Sentinel-configured instance as a Redlock node, and a replica of a Sentinel deployment, by name, before connecting', async () => {
     // A Cluster is a transactor's source (spec/cluster/cluster.spec.ts), but not one server.
     const cluster = Object.create(await clients.connect(kind), { isCluster: { value: true } });
     expect(() => createRedlock([cluster])).toThrow('clients[0]: an ioredis Cluster is not one server');
     const client = await clients.connect(kind);
-    const sentinel = Object.create(client, { options: { value: { ...client.options, sentinels: [{ port: 1 }] } } });
-    expect(() => createTransactor(sentinel)).toThrow('client: an ioredis instance configured for Sentinel is not supported yet');
+    const viaSentinels = (role: string) => Object.create(client, { options: { value: { ...client.options, sentinels: [{ port: 1 }], name: 'mymaster', role } } });
+
+    const replica = () => createTransactor(viaSentinels('slave'));
+    expect(replica).toThrow(InvalidOptionsError);
+    expect(replica).toThrow("client: an ioredis instance with role 'slave' reaches a replica, and transactions and locks need the primary");
+    expect(() => createRedlock([client, viaSentinels('master')])).toThrow('clients[1]: an ioredis instance configured for Sentinel is not a Redlock node');
+    // Accepted as a transactor's client: nothing is opened until a call.
+    await createTransactor(viaSentinels('master')).close();
   });
 });

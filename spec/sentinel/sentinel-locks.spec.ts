@@ -5,15 +5,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTransactor, type Lock, type Transactor, type TransactorOptions } from '../../lib';
-import { useRedisSentinel } from '../support/redis-sentinel';
+import { SENTINEL_CLIENTS, type SentinelClientKind, useRedisSentinel } from '../support/redis-sentinel';
 import { waitFor } from '../support/redis';
 
-const redis = useRedisSentinel({ replicas: 2, sentinels: 3 });
-
-/** A transactor on a Sentinel client of its own: as another process would have. */
-async function transactor(options?: TransactorOptions): Promise<Transactor> {
-  return redis.track(createTransactor(await redis.sentinel(), options) as Transactor);
-}
 
 /** Counts, per resource, how often a holder entered while another was still inside. */
 class Occupancy {
@@ -34,7 +28,15 @@ class Occupancy {
   }
 }
 
-describe('locks through a failover', () => {
+describe.each(SENTINEL_CLIENTS)('locks through a failover, on $name clients of the Sentinels', (kind: SentinelClientKind) => {
+  // A deployment for each client: the second test kills its primary for good.
+  const redis = useRedisSentinel({ replicas: 2, sentinels: 3 });
+
+  /** A transactor on a client of the Sentinels of its own: as another process would have. */
+  async function transactor(options?: TransactorOptions): Promise<Transactor> {
+    return redis.track(createTransactor(await redis.client(kind, {}), options));
+  }
+
   it('with the replication wait, no two holders run fn at once, also with a process that still uses the old primary', async () => {
     const options: TransactorOptions = {
       replication: { replicas: 2, timeoutMs: 500 },
@@ -99,7 +101,8 @@ describe('locks through a failover', () => {
     try {
       await (await redis.deployment.connect(primary)).sendCommand(['CLIENT', 'KILL', 'TYPE', 'replica']);
       first = await unreplicated.lock(['limit'], { ttlMs: 60_000 });
-      refused = await replicated.lock(['limit-with-wait'], { acquireTimeoutMs: 500 }).catch((err: unknown) => err);
+      // Long enough for the replication wait under load (500 ms once ended as 'timeout' instead).
+      refused = await replicated.lock(['limit-with-wait'], { acquireTimeoutMs: 5_000 }).catch((err: unknown) => err);
       // Before a replica gets it, the primary crashes; the Sentinels promote one that lacks the lock.
       await redis.deployment.kill(primary);
     } finally {

@@ -1,7 +1,8 @@
 /**
- * A transactor on a node-redis Sentinel client (`createSentinel`), against a real deployment: one
- * primary, two replicas and three Sentinels on loopback, failed over for real with
- * `SENTINEL FAILOVER`.
+ * A transactor on a client that reaches the primary through the Sentinels (node-redis
+ * `createSentinel`, ioredis and iovalkey `new Redis({ sentinels, name })`), against a real
+ * deployment: one primary, two replicas and three Sentinels on loopback, failed over for real with
+ * `SENTINEL FAILOVER`. What every client must do is written once, for `SENTINEL_CLIENTS`.
  */
 import { createSentinel } from 'redis';
 import {
@@ -12,7 +13,8 @@ import {
   type TransactMode,
   type TransactorOptions,
 } from '../../lib';
-import { MASTER_NAME, type SentinelClient, useRedisSentinel } from '../support/redis-sentinel';
+import type { Client } from '../support/clients';
+import { MASTER_NAME, SENTINEL_CLIENTS, type SentinelClient, type SentinelClientKind, useRedisSentinel } from '../support/redis-sentinel';
 import { waitFor } from '../support/redis';
 import { injectFaults } from '../../lib/testing';
 import { LIBRARY_ACL, SENTINEL_DISCOVERY_ACL } from '../support/acl';
@@ -23,8 +25,8 @@ async function connectSentinel(options: { keyPrefix?: string } = {}): Promise<Se
   return redis.sentinel(options);
 }
 
-function transactorOn(sentinel: SentinelClient, options?: TransactorOptions) {
-  return redis.track(createTransactor(sentinel, options));
+function transactorOn(sentinel: Client, options?: TransactorOptions) {
+  return redis.track(createTransactor(sentinel as SentinelClient, options));
 }
 
 /** An admin client to the node that is primary now. */
@@ -32,12 +34,18 @@ async function primaryAdmin() {
   return redis.deployment.connect(await redis.deployment.primary());
 }
 
-describe('a transactor on a Sentinel client', () => {
+describe.each(SENTINEL_CLIENTS)('a transactor on a $name client of the Sentinels', (sentinelKind: SentinelClientKind) => {
+  const { kind } = sentinelKind;
+  const connect = (options?: { keyPrefix?: string }) => redis.client(sentinelKind, options);
+  // Each client's tests start from an empty primary (and replicas), whichever node it is now.
+  beforeEach(async () => {
+    await (await primaryAdmin()).flushAll();
+  });
+
   it('runs optimistic, lock and auto mode transactions, locks and exactly-once calls on the primary', async () => {
-    const tx = transactorOn(await connectSentinel(), { retry: { maxAttempts: 200 } });
+    const tx = transactorOn(await connect(), { retry: { maxAttempts: 200 } });
     const increment = (mode: TransactMode) =>
       tx.transact(['counter'], async (t) => {
-        // t.read is the Sentinel's master client, typed as one.
         const n: string | null = await t.read.get('counter');
         t.write.set('counter', String(Number(n) + 1));
       }, { mode, exactlyOnce: mode === 'lock' });
@@ -58,7 +66,7 @@ describe('a transactor on a Sentinel client', () => {
   });
 
   it('settles an exactly-once call whose EXEC reply was lost, on the primary: committed once, replies lost', async () => {
-    const tx = transactorOn(await connectSentinel());
+    const tx = transactorOn(await connect());
     // The testing kit drops the connection with EXEC's reply, after the primary ran it.
     const faulty = injectFaults(tx, { lostReply: 'committed' });
 
@@ -71,8 +79,8 @@ describe('a transactor on a Sentinel client', () => {
     expect(await (await primaryAdmin()).get('once')).toBe('1');
   });
 
-  it('applies the Sentinel client’s key prefix once, to keys and lock keys alike', async () => {
-    const tx = transactorOn(await connectSentinel({ keyPrefix: 'app:' }));
+  it('applies the client’s key prefix once, to keys and lock keys alike', async () => {
+    const tx = transactorOn(await connect({ keyPrefix: 'app:' }));
 
     await tx.transact(['k'], async (t) => {
       t.write.set('k', String(Number(await t.read.get('k')) + 1));
@@ -83,8 +91,69 @@ describe('a transactor on a Sentinel client', () => {
     expect(await admin.get('app:k')).toBe('1');
     expect(await admin.exists('k')).toBe(0);
     expect(inside).toEqual([expect.stringMatching(/^app:rtlock:lock:.*r$/)]);
+    expect((await admin.keys('*')).filter((key) => !key.startsWith('app:') || key.startsWith('app:app:'))).toEqual([]);
   });
 
+  it('closes every connection it opened, to the data nodes and to the Sentinels, and leaves the app’s client usable', async () => {
+    const client = await connect();
+    // Admin connections made once: the ids each server lists before the transactor opened anything.
+    const servers = [
+      ...(await Promise.all(redis.deployment.nodes.map((node) => redis.deployment.connect(node)))),
+      ...(await Promise.all(redis.deployment.sentinelRootNodes.map((_, i) => redis.deployment.connectSentinel(i)))),
+    ];
+    // The Sentinels' links to each other and to the nodes carry their names: not the app's, nor ours.
+    const ids = async (server: (typeof servers)[number]) =>
+      (await server.sendCommand<string>(['CLIENT', 'LIST'])).trim().split('\n').filter((line) => !/ name=sentinel-/.test(line)).map((line) => /\bid=(\d+)/.exec(line)![1]!);
+    const opened = async () => Promise.all(servers.map(async (server, i) => (await ids(server)).filter((id) => !before[i]!.includes(id))));
+    const before = await Promise.all(servers.map(ids));
+    const tx = createTransactor(client as SentinelClient, { maxConnections: 4 });
+
+    await Promise.all(
+      (['optimistic', 'lock', 'auto'] as const).flatMap((mode) => Array.from({ length: 4 }, () => tx.transact(['n'], (t) => void t.write.incr('n'), { mode }))),
+    );
+    await tx.withLock(['r'], () => undefined);
+    const during = await opened();
+    await tx.close();
+
+    expect(during.slice(0, redis.deployment.nodes.length).flat().length).toBeGreaterThan(0);
+    // Lock connections follow the primary through the Sentinels: something of ours was on them.
+    expect(during.slice(redis.deployment.nodes.length).flat().length).toBeGreaterThan(0);
+    await waitFor(async () => (await opened()).every((extra) => extra.length === 0), 'every connection of the transactor to close');
+    expect(Number(await sentinelKind.command(client, ['INCR', 'n']))).toBe(13);
+  });
+
+  // Known gap of the node-redis driver: node-redis's Sentinel client reports the new primary
+  // (MASTER_CHANGE) only once it rediscovers on another event (it pattern-subscribes to
+  // `switch-master`, which does not match the `+switch-master` the Sentinels publish), so the
+  // attempt still runs on the old primary's idle connection and the failover loses its commit.
+  (sentinelKind.name === 'node-redis' ? it.failing : it)('does not run an attempt on a connection opened before the Sentinels named a new primary, while the old one still serves', async () => {
+    const tx = transactorOn(await connect());
+    const old = await redis.deployment.primary();
+    await tx.transact(['before'], (t) => void t.write.set('before', 'x'));
+    // The old primary stops answering (its sockets stay open) until the Sentinels promote a
+    // replica; then it runs again, still a primary until they reconfigure it, with the
+    // transactor's idle connection to it open and usable.
+    await redis.deployment.freeze(old);
+    try {
+      await waitFor(async () => (await redis.deployment.primary().catch(() => old)).port !== old.port, 'the Sentinels to promote a replica', 30_000);
+    } finally {
+      redis.deployment.thaw(old);
+    }
+
+    const ran = await tx.transact(['after'], async (t) => {
+      const role = await kind.command(t.read, ['ROLE']);
+      t.write.set('after', 'x');
+      return (role as unknown[])[0];
+    });
+    const promoted = await redis.deployment.promotedAfter(old);
+
+    expect(ran.value).toBe('master');
+    expect(await (await redis.deployment.connect(promoted)).get('after')).toBe('x');
+  }, 60_000);
+
+});
+
+describe('a transactor on a node-redis Sentinel client', () => {
   it('does not use a connection again once the Sentinel client reports a new primary (MASTER_CHANGE)', async () => {
     const sentinel = await connectSentinel();
     const tx = transactorOn(sentinel);
@@ -186,7 +255,7 @@ function errorName(err: unknown): string {
   return [e.code ?? e.message, e.reason].filter(Boolean).join('/');
 }
 
-describe('failover', () => {
+describe.each(SENTINEL_CLIENTS)('failover, on a $name client of the Sentinels', (sentinelKind: SentinelClientKind) => {
   /** Bank accounts, their opening balance, and the log every transfer appends its id to in its MULTI. */
   const ACCOUNTS = Array.from({ length: 100 }, (_, i) => `acct:${i}`);
   const OPENING = 1_000;
@@ -195,10 +264,11 @@ describe('failover', () => {
 
   it('moves money through two failovers: the total holds, no commit reported is lost, nothing doubles, failed calls applied nothing', async () => {
     const admin = await primaryAdmin();
+    await admin.flushAll();
     await admin.mSet(ACCOUNTS.map((account) => [account, String(OPENING)] as [string, string]));
     await admin.wait(REPLICAS, 5_000);
     const retries: string[] = [];
-    const tx = transactorOn(await connectSentinel(), {
+    const tx = transactorOn(await redis.client(sentinelKind), {
       // A failover takes seconds: calls wait it out under the policy.
       retry: { maxAttempts: 10_000, backoff: 'exponential', baseDelayMs: 5, maxDelayMs: 100, deadlineMs: 60_000 },
       // A call resolves only once both replicas have its commit; one that committed on the
@@ -222,7 +292,9 @@ describe('failover', () => {
         const result = await tx.transact([from, to], async (t) => {
           const [a, b] = await Promise.all([t.read.get(from), t.read.get(to)]);
           const amount = Math.min(Number(a), 1 + Math.floor(Math.random() * 10));
-          t.write.set(from, String(Number(a) - amount)).set(to, String(Number(b) + amount)).rPush(LOG, id);
+          t.write.set(from, String(Number(a) - amount));
+          t.write.set(to, String(Number(b) + amount));
+          sentinelKind.kind.queue(t.write, ['RPUSH', LOG, id]);
         }, { mode, exactlyOnce: worker % 2 === 0 });
         outcomes.set(id, { end: 'committed', replicatedTo: result.replicatedTo });
         committed++;
@@ -239,20 +311,24 @@ describe('failover', () => {
       ),
     );
 
-    for (let round = 0; round < 2; round++) {
+    try {
+      for (let round = 0; round < 2; round++) {
+        const mark = committed;
+        await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
+        const promoted = await redis.deployment.failover();
+        // New calls reach the new primary without the app doing anything.
+        await tx.transact([`after-failover-${round}`], (t) => {
+          t.write.set(`after-failover-${round}`, String(promoted.port));
+        });
+        expect(await (await redis.deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+      }
       const mark = committed;
-      await waitFor(() => committed >= mark + 50, 'transfers to flow before the failover', 30_000);
-      const promoted = await redis.deployment.failover();
-      // New calls reach the new primary without the app doing anything.
-      await tx.transact([`after-failover-${round}`], (t) => {
-        t.write.set(`after-failover-${round}`, String(promoted.port));
-      });
-      expect(await (await redis.deployment.connect(promoted)).get(`after-failover-${round}`)).toBe(String(promoted.port));
+      await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);
+    } finally {
+      // Also when a wait above failed: the workers must not go on for ever.
+      running = false;
+      await traffic;
     }
-    const mark = committed;
-    await waitFor(() => committed >= mark + 50, 'transfers to flow after the failovers', 30_000);
-    running = false;
-    await traffic;
 
     const primary = await primaryAdmin();
     const balances = (await primary.mGet(ACCOUNTS)).map(Number);
@@ -266,7 +342,7 @@ describe('failover', () => {
     // What replication cannot promise, as the docs say it: a commit the replicas did not all
     // acknowledge (TransactNotReplicatedError) may be lost with a failover (reported, not asserted).
     console.info(
-      `sentinel failover: ${reported.length} committed, none lost; ${unreplicated.length} committed on a primary ` +
+      `sentinel failover (${sentinelKind.name}): ${reported.length} committed, none lost; ${unreplicated.length} committed on a primary ` +
         `without both replicas (TransactNotReplicatedError), ${unreplicated.filter(([id]) => !applied.has(id)).length} of them lost; ` +
         `${ends.filter((o) => o.end === 'failed').length} failed, ${ends.filter((o) => o.end === 'unknown').length} unknown; ` +
         `errors: ${JSON.stringify(countBy(ends.flatMap((o) => (o.error && o.end !== 'not-replicated' ? [errorName(o.error)] : []))))}; ` +

@@ -10,8 +10,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
+import Valkey from 'iovalkey';
 import { createClient, createSentinel, type RedisClientType, type RedisSentinelOptions, type RedisSentinelType } from 'redis';
 import { type EmbeddedRedis, resolveRedisServerBinary, startEmbeddedRedis } from '../../examples/support/embedded-redis';
+import { type Client, type ClientKind, IOREDIS, IOVALKEY, NODE_REDIS } from './clients';
 import { reserveLoopbackPorts } from './redis-cluster';
 
 /** The name the Sentinels monitor the primary under. */
@@ -250,12 +253,75 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 export type SentinelClient = RedisSentinelType<None, None, None, 2 | 3, None>;
 type None = Record<never, never>;
 
+/** What a Sentinel spec may ask of a new client of any library, beyond the library's defaults. */
+export interface SentinelClientOptions {
+  /** The client's own key prefix. */
+  keyPrefix?: string;
+  /** Options only this library knows, passed as they are. */
+  native?: Record<string, unknown>;
+}
+
+/**
+ * One client library of the Sentinel matrix: how to connect a client of it to the deployment
+ * through the Sentinels (node-redis `createSentinel`, ioredis `new Redis({ sentinels, name })`);
+ * `kind` runs raw commands on `t.read` and `t.write` as in `clients.ts`.
+ */
+export interface SentinelClientKind {
+  readonly name: string;
+  readonly kind: ClientKind;
+  /** Runs a raw command on the app's client (the primary's) and resolves to its reply. */
+  command(client: Client, args: readonly string[]): Promise<unknown>;
+  /** A new client of the deployment, connected; `close` ends it. */
+  open(sentinels: ReadonlyArray<{ host: string; port: number }>, options?: SentinelClientOptions): Promise<Client>;
+  close(client: Client): Promise<void>;
+}
+
+const NODE_REDIS_SENTINEL: SentinelClientKind = {
+  name: 'node-redis',
+  kind: NODE_REDIS,
+  async open(sentinels, options = {}) {
+    const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...sentinels], keyPrefix: options.keyPrefix, ...options.native });
+    sentinel.on('error', () => {}); // failovers and stopped nodes are the point of these specs
+    await sentinel.connect();
+    return sentinel;
+  },
+  command: (sentinel: SentinelClient, args) => sentinel.sendCommand(false, [...args]),
+  close: (sentinel: SentinelClient) => sentinel.close().then(() => undefined, () => void sentinel.destroy()),
+};
+
+/** ioredis and iovalkey: one `Redis` configured for Sentinel. */
+function ioredisSentinel(Library: typeof Redis | typeof Valkey, kind: ClientKind): SentinelClientKind {
+  return {
+    name: kind.name,
+    kind,
+    command: kind.command,
+    async open(sentinels, options = {}) {
+      const client = new (Library as typeof Redis)({
+        sentinels: [...sentinels],
+        name: MASTER_NAME,
+        keyPrefix: options.keyPrefix,
+        lazyConnect: true,
+        ...options.native,
+      });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    },
+    close: (client: Redis) => kind.close(client),
+  };
+}
+
+/** Every client library, connected through the Sentinels: what Sentinel behaviour specs run for. */
+export const SENTINEL_CLIENTS: readonly SentinelClientKind[] = [NODE_REDIS_SENTINEL, ioredisSentinel(Redis, IOREDIS), ioredisSentinel(Valkey, IOVALKEY)];
+
 /** What a spec file works with: its deployment, and Sentinel clients and transactors it closes. */
 export interface SentinelSpecHarness {
   /** The spec file's deployment, started once before its tests. */
   readonly deployment: RedisSentinelHarness;
   /** A connected Sentinel client of the deployment (closed after the test). */
   sentinel(options?: Partial<RedisSentinelOptions<None, None, None, 2 | 3, None>>): Promise<SentinelClient>;
+  /** A connected client of `kind`, through the deployment's Sentinels (closed after the test). */
+  client(kind: SentinelClientKind, options?: SentinelClientOptions): Promise<Client>;
   /** Closes `closable` after the test (in reverse order of tracking). */
   track<T extends { close(): Promise<unknown> }>(closable: T): T;
 }
@@ -284,6 +350,11 @@ export function useRedisSentinel(options?: Parameters<typeof startRedisSentinel>
     get deployment() {
       if (!harness) throw new Error('redis-sentinel: the deployment is not started (use it inside a test)');
       return harness;
+    },
+    async client(kind, clientOptions) {
+      const client = await kind.open(this.deployment.sentinelRootNodes, clientOptions);
+      track({ close: () => kind.close(client) });
+      return client;
     },
     async sentinel(extra = {}) {
       const sentinel = createSentinel({ name: MASTER_NAME, sentinelRootNodes: [...this.deployment.sentinelRootNodes], ...extra });
