@@ -11,6 +11,7 @@
  */
 import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
+import { endNow } from './ioredis-end.js';
 import type { IoredisClient } from './ioredis-types.js';
 import { CLOSE_WAIT_MS } from './lock-connection-pair.js';
 
@@ -95,7 +96,7 @@ export class PrimaryWatch {
     await Promise.all(
       (this.#subscribers ?? []).map(async (subscriber) => {
         if (subscriber.status === 'ready') await settleWithin(subscriber.quit().catch(noop), CLOSE_WAIT_MS);
-        if (subscriber.status !== 'end') subscriber.disconnect();
+        endNow(subscriber);
       }),
     );
   }
