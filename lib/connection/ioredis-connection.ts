@@ -6,8 +6,8 @@
  * engine only through the interface.
  */
 import { noop } from '../util/noop.js';
-import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, Transaction } from './connection.js';
+import { DedicatedConnectionBase } from './dedicated-connection-base.js';
 import { IoredisTransaction, multiBuilders, type IoredisTransactionBase } from './ioredis-transaction.js';
 import type { IoredisClient, IoredisCommandClass } from './ioredis-types.js';
 import { rawCommand } from './ioredis-command.js';
@@ -15,9 +15,6 @@ import { endNow } from './ioredis-end.js';
 import { gatherWrites } from './ioredis-writes.js';
 import { prefixedKey, prefixOf } from './key-prefix.js';
 import { refuse } from './multi-refusals.js';
-
-/** How long a retired connection may wait for the replies of what it already sent. */
-const RETIRE_WAIT_MS = 2_000;
 
 /**
  * What a dedicated connection overrides in the app's options: no reconnect, no offline queue, no
@@ -45,7 +42,7 @@ const GUARDED_COMMANDS = ['watch', 'unwatch', 'multi', 'exec', 'discard', 'selec
 const GUARDED_METHODS = [...GUARDED_COMMANDS, ...GUARDED_COMMANDS.map((c) => `${c}Buffer`), 'disconnect', 'end'];
 
 /** See {@link DedicatedConnection}. */
-export class IoredisConnection implements DedicatedConnection {
+export class IoredisConnection extends DedicatedConnectionBase implements DedicatedConnection {
   /** The ioredis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
   readonly client: IoredisClient;
   readonly #watch: (...keys: string[]) => Promise<unknown>;
@@ -55,14 +52,10 @@ export class IoredisConnection implements DedicatedConnection {
   readonly #send: (args: readonly (string | Buffer)[]) => Promise<unknown>;
   readonly #keyPrefix: string | Buffer;
   readonly #base: IoredisTransactionBase;
-  #staleWatch = false;
-  /** Commands whose effect must land before their call's cleanup, until their replies (see `retire`). */
-  readonly #landing = new Set<Promise<unknown>>();
-  readonly #retiredWhen: (() => boolean) | undefined;
 
   private constructor(client: IoredisClient, Command: IoredisCommandClass, retiredWhen: (() => boolean) | undefined) {
+    super(retiredWhen);
     this.client = client;
-    this.#retiredWhen = retiredWhen;
     this.#watch = client.watch.bind(client);
     this.#unwatch = client.unwatch.bind(client);
     this.#quit = client.quit.bind(client);
@@ -78,7 +71,7 @@ export class IoredisConnection implements DedicatedConnection {
       ready: () => this.alive,
       gatherWrites: () => gatherWrites(client),
       prefixed: (key) => this.prefixed(key),
-      nothingSent: () => (this.#staleWatch = true),
+      nothingSent: () => this.watchLeftSet(),
     };
     for (const method of GUARDED_METHODS) (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
   }
@@ -111,28 +104,25 @@ export class IoredisConnection implements DedicatedConnection {
     return this.client;
   }
 
-  get alive(): boolean {
-    return this.#connected && !this.#retiredWhen?.();
-  }
-
-  get #connected(): boolean {
+  protected get connected(): boolean {
     // ioredis says 'ready' until its socket's close event; a socket the server closed stops being
     // writable before that, and ioredis already refuses commands then.
     return this.client.status === 'ready' && this.client.stream?.writable === true;
   }
 
-  watch(keys: readonly string[]): Promise<unknown> {
-    // The WATCH, a fence's probe and fn's first reads, sent in this tick: one write.
+  override watch(keys: readonly string[]): Promise<unknown> {
+    // The UNWATCH of an abandoned WATCH, the WATCH, a fence's probe and fn's first reads, sent in
+    // this tick: one write.
     gatherWrites(this.client);
-    if (this.#staleWatch) {
-      this.#staleWatch = false;
-      this.#unwatch().catch(noop);
-    }
+    return super.watch(keys);
+  }
+
+  protected sendWatch(keys: readonly string[]): Promise<unknown> {
     return this.#watch(...keys);
   }
 
-  abandonWatch(): void {
-    this.#staleWatch = true;
+  protected sendUnwatch(): Promise<unknown> {
+    return this.#unwatch();
   }
 
   sendCommand(args: readonly (string | Buffer)[]): Promise<unknown> {
@@ -147,20 +137,6 @@ export class IoredisConnection implements DedicatedConnection {
     return new IoredisTransaction(this.#base);
   }
 
-  mustLand(reply: Promise<unknown>): void {
-    this.#landing.add(reply);
-    const landed = () => this.#landing.delete(reply);
-    reply.then(landed, landed);
-  }
-
-  retire(): Promise<void> {
-    if (this.#landing.size === 0 || !this.#connected) {
-      this.destroy();
-      return Promise.resolve();
-    }
-    return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
-  }
-
   destroy(): void {
     if (this.client.status === 'end') return;
     this.#disconnect();
@@ -169,7 +145,7 @@ export class IoredisConnection implements DedicatedConnection {
 
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
-    if (this.#connected) await this.#quit().catch(noop);
+    if (this.connected) await this.#quit().catch(noop);
     this.destroy();
   }
 }

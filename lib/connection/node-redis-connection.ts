@@ -5,15 +5,12 @@
  * (`connection-source.ts`, `node-redis-cluster.ts`); used by the engine only through the interface.
  */
 import { noop } from '../util/noop.js';
-import { settleWithin } from '../util/time-bounds.js';
 import type { DedicatedConnection, ExecFlight, ExecPlan, MarkerWrite, Transaction } from './connection.js';
+import { DedicatedConnectionBase } from './dedicated-connection-base.js';
 import { Flight } from './exec-flight.js';
 import { prefixedKey, prefixOf } from './key-prefix.js';
 import { REFUSED_IN_MULTI, refuse, refuseLateWrite, refusedInMulti } from './multi-refusals.js';
 import type { MultiBuilder, NodeRedisClient, QueuedCommand } from './node-redis-types.js';
-
-/** How long a retired connection may wait for the replies of what it already sent. */
-const RETIRE_WAIT_MS = 2_000;
 
 /**
  * Methods `fn` must not call on `t.read`: they would change the connection's WATCH, MULTI,
@@ -35,7 +32,7 @@ const GUARDED_WRITE_METHODS = ['exec', 'EXEC', 'execTyped', 'execAsPipeline', 'e
 const WRITE_REFUSALS = GUARDED_WRITE_METHODS.map((method) => [method, refuse(`t.write.${method}()`)] as const);
 
 /** See {@link DedicatedConnection}. */
-export class NodeRedisConnection implements DedicatedConnection {
+export class NodeRedisConnection extends DedicatedConnectionBase implements DedicatedConnection {
   /** The node-redis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
   readonly client: NodeRedisClient;
   readonly #watch: (keys: string[]) => Promise<unknown>;
@@ -44,17 +41,10 @@ export class NodeRedisConnection implements DedicatedConnection {
   readonly #destroy: () => void;
   readonly #keyPrefix: string | Buffer;
   readonly #transactionBase: TransactionBase;
-  readonly #retiredWhen: (() => boolean) | undefined;
-  #staleWatch = false;
-  /**
-   * Commands whose effect must land before their call's cleanup (an EXEC that releases, a lease
-   * renewal), until their replies: dropping the connection waits for these, and only these.
-   */
-  readonly #landing = new Set<Promise<unknown>>();
 
   private constructor(client: NodeRedisClient, retiredWhen: (() => boolean) | undefined) {
+    super(retiredWhen);
     this.client = client;
-    this.#retiredWhen = retiredWhen;
     this.#watch = client.watch.bind(client);
     this.#unwatch = client.unwatch.bind(client);
     this.#close = client.close.bind(client);
@@ -64,7 +54,7 @@ export class NodeRedisConnection implements DedicatedConnection {
       client,
       keyPrefix: this.#keyPrefix,
       executePipeline: client._executePipeline.bind(client),
-      nothingSent: () => (this.#staleWatch = true),
+      nothingSent: () => this.watchLeftSet(),
     };
     for (const method of GUARDED_METHODS) {
       (client as Record<string, unknown>)[method] = refuse(`t.read.${method}()`);
@@ -105,20 +95,16 @@ export class NodeRedisConnection implements DedicatedConnection {
     return this.client;
   }
 
-  get alive(): boolean {
-    return this.client.isReady && !this.#retiredWhen?.();
+  protected get connected(): boolean {
+    return this.client.isReady;
   }
 
-  watch(keys: readonly string[]): Promise<unknown> {
-    if (this.#staleWatch) {
-      this.#staleWatch = false;
-      this.#unwatch().catch(noop);
-    }
+  protected sendWatch(keys: readonly string[]): Promise<unknown> {
     return this.#watch(keys as string[]);
   }
 
-  abandonWatch(): void {
-    this.#staleWatch = true;
+  protected sendUnwatch(): Promise<unknown> {
+    return this.#unwatch();
   }
 
   sendCommand(args: readonly (string | Buffer)[]): Promise<unknown> {
@@ -131,20 +117,6 @@ export class NodeRedisConnection implements DedicatedConnection {
 
   transaction(): Transaction {
     return new NodeRedisTransaction(this.#transactionBase);
-  }
-
-  mustLand(reply: Promise<unknown>): void {
-    this.#landing.add(reply);
-    const landed = () => this.#landing.delete(reply);
-    reply.then(landed, landed);
-  }
-
-  retire(): Promise<void> {
-    if (this.#landing.size === 0 || !this.client.isReady) {
-      this.destroy();
-      return Promise.resolve();
-    }
-    return settleWithin(Promise.allSettled(this.#landing), RETIRE_WAIT_MS).then(() => this.destroy());
   }
 
   destroy(): void {
