@@ -21,6 +21,7 @@ import { LazyConnection } from './lazy-connection.js';
 import { NodeRedisConnection } from './node-redis-connection.js';
 import { warnIfAnotherCopy } from './node-redis-copy.js';
 import type { NodeRedisClient } from './node-redis-types.js';
+import { SwitchWatch } from './node-redis-switch-watch.js';
 
 /** The slice of node-redis's Sentinel client (`RedisSentinel`) used here. */
 interface NodeRedisSentinel extends ShardedSubscriber {
@@ -50,29 +51,56 @@ export function isSentinel(value: unknown): boolean {
  * listener per Sentinel client (however many transactors share it), never removed (it is as small
  * as the client's own).
  */
-const primaries = new WeakMap<NodeRedisSentinel, { era: number; primary: string | undefined }>();
+const primaries = new WeakMap<NodeRedisSentinel, PrimaryState>();
+
+interface PrimaryState {
+  era: number;
+  primary: string | undefined;
+  /**
+   * The primary the Sentinels announced (`+switch-master`) that the Sentinel client has not
+   * reported yet: where new connections go until it does; `from`, the primary it replaced.
+   */
+  announced: { host: string; port: number; from: string } | undefined;
+}
 
 /**
  * How many times `sentinel` reported a new primary. A connection opened in an earlier era is not
  * used for another attempt: the old primary may be unreachable (a silent partition), or still
  * accept writes that a failover then loses. (A demoted primary also drops its clients by itself.)
  */
-function primaryEra(sentinel: NodeRedisSentinel): { readonly era: number } {
+function primaryEra(sentinel: NodeRedisSentinel): PrimaryState {
   let known = primaries.get(sentinel);
   if (!known) {
-    const state = { era: 0, primary: addressOf(sentinel.getMasterNode()) };
+    const state: PrimaryState = { era: 0, primary: addressOf(sentinel.getMasterNode()), announced: undefined };
     sentinel.on('topology-change', (event: { type?: string; node?: { host: string; port: number } } | undefined) => {
       if (event?.type !== 'MASTER_CHANGE') return;
       // node-redis reports MASTER_CHANGE on every rediscovery when a nodeAddressMap is set (it
       // compares mapped with unmapped addresses): only another address is a new primary.
       const primary = addressOf(event.node);
-      if (primary !== undefined && primary === state.primary) return;
-      state.primary = primary;
-      state.era++;
+      if (state.announced) {
+        // Sentinels switch one after the other: a rediscovery may still hear of the primary the
+        // announcement replaced. Once the client names another, it knows (its address, mapped if
+        // need be).
+        if (primary === state.announced.from) return;
+        state.announced = undefined;
+      }
+      named(state, primary);
     });
     primaries.set(sentinel, (known = state));
   }
   return known;
+}
+
+/** The Sentinels (or the Sentinel client) named `primary`: a new era unless it is the one named last. */
+function named(state: PrimaryState, primary: string | undefined): void {
+  if (primary !== undefined && primary === state.primary) return;
+  state.primary = primary;
+  state.era++;
+}
+
+function nodeOf(address: string): { host: string; port: number } {
+  const separator = address.lastIndexOf(':');
+  return { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) };
 }
 
 function addressOf(node: { host: string; port: number } | undefined): string | undefined {
@@ -87,6 +115,8 @@ export function sentinelSourceFor(source: unknown): ServerSource {
   const keyPrefix = prefixText(sentinel._keyPrefix);
   const known = primaryEra(sentinel);
   let template: Promise<NodeRedisClient> | undefined;
+  let switches: SwitchWatch | undefined;
+  let closed = false;
   return {
     keyPrefix,
     async openDedicated() {
@@ -105,7 +135,15 @@ export function sentinelSourceFor(source: unknown): ServerSource {
       }
       const openedIn = known.era;
       const client = await template;
-      const primary = sentinel.getMasterNode();
+      const watched = sentinel.getSentinelNode() as { host: string; port: number } | undefined;
+      if (!switches && !closed && watched && known.primary !== undefined) {
+        switches = new SwitchWatch(client, watched, known.primary, (from, primary) => {
+          if (primary === known.primary) return;
+          known.announced = { ...nodeOf(primary), from };
+          named(known, primary);
+        });
+      }
+      const primary = known.announced ?? sentinel.getMasterNode();
       // Between a failover and the Sentinel client's rediscovery there is no ready primary client.
       if (!primary) throw new Error('redis-transact: the Sentinel client knows no reachable primary right now');
       return NodeRedisConnection.open(client, {
@@ -115,6 +153,10 @@ export function sentinelSourceFor(source: unknown): ServerSource {
       });
     },
     lockConnections: () => new SentinelLockConnections(sentinel),
+    close: async () => {
+      closed = true;
+      await switches?.close();
+    },
   };
 }
 
