@@ -75,14 +75,18 @@ export function ioredisClusterSourceFor(cluster: IoredisCluster): ClusterSource 
  * a MOVED, not in its map yet) any of them, with the address (through the Cluster's `natMap`).
  */
 function nodeTemplate(cluster: IoredisCluster, address: string): { template: IoredisClient; overrides: Record<string, unknown> } {
-  const nodes = cluster.nodes('all');
-  const known = nodes.find((node) => `${node.options.host as string}:${node.options.port as number}` === address);
+  const known = nodeAt(cluster, 'all', address);
   if (known) return { template: known, overrides: {} };
-  const template = nodes[0];
+  const template = cluster.nodes('all')[0];
   if (!template) throw new Error(`redis-transact: the ioredis Cluster knows no node to copy for ${address}: is it connected?`);
   const separator = address.lastIndexOf(':');
   const mapped = cluster.natMapper?.(address) ?? { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) };
   return { template, overrides: { host: mapped.host, port: mapped.port } };
+}
+
+/** The Cluster's own connection to the node at `address` (`host:port`), if it has one. */
+function nodeAt(cluster: IoredisCluster, role: 'all' | 'master', address: string): IoredisClient | undefined {
+  return cluster.nodes(role).find((node) => `${node.options.host as string}:${node.options.port as number}` === address);
 }
 
 /**
@@ -130,7 +134,7 @@ class IoredisClusterLockConnections implements LockConnections {
       sendTogether: async (commands, routeKey) => {
         const failed = (reason: unknown) => commands.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason }));
         const address = shared.slots[keyHashSlot(routeKey)]?.[0];
-        const node = shared.nodes('master').find((n) => `${n.options.host as string}:${n.options.port as number}` === address);
+        const node = address === undefined ? undefined : nodeAt(shared, 'master', address);
         if (!node) return failed(new Error(`redis-transact: no master known for the slot of ${routeKey}`));
         const settled = await Promise.allSettled(commands.map((args) => node.sendCommand(rawCommand(Command, args))));
         const first = settled[0];

@@ -13,10 +13,8 @@ import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { endNow } from './ioredis-end.js';
 import type { IoredisClient } from './ioredis-types.js';
+import { parseSwitchMaster, SWITCH_MASTER } from './switch-master.js';
 import { CLOSE_WAIT_MS } from './lock-connection-pair.js';
-
-/** The channel each Sentinel announces a new primary on: `<name> <old ip> <old port> <new ip> <new port>`. */
-const SWITCH_MASTER = '+switch-master';
 
 /** A Sentinel's address as ioredis takes it (`sentinels` option). */
 interface SentinelAddress {
@@ -102,9 +100,9 @@ export class PrimaryWatch {
   }
 
   #switched(name: string, message: string): void {
-    const [master, , , ip, port] = message.split(' ');
-    if (master !== name || ip === undefined || port === undefined) return;
-    const primary = `${ip}:${port}`;
+    const announced = parseSwitchMaster(message);
+    if (announced?.name !== name) return;
+    const primary = announced.to;
     if (primary === this.#primary) return;
     this.#primary = primary;
     this.era++;

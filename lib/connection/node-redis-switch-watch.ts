@@ -18,9 +18,7 @@ import { noop } from '../util/noop.js';
 import { settleWithin } from '../util/time-bounds.js';
 import { CLOSE_WAIT_MS } from './lock-connection-pair.js';
 import type { NodeRedisClient } from './node-redis-types.js';
-
-/** The channel each Sentinel announces a new primary on: `<name> <old ip> <old port> <new ip> <new port>`. */
-const SWITCH_MASTER = '+switch-master';
+import { parseSwitchMaster, SWITCH_MASTER } from './switch-master.js';
 
 /** What the watch needs of a node-redis client of a Sentinel. */
 interface SentinelConnection {
@@ -67,8 +65,8 @@ export class SwitchWatch {
       if (name === undefined || this.#closed) return this.close();
       const others = ((await first.sendCommand(['SENTINEL', 'SENTINELS', name])) as unknown[]).map(fieldsOf);
       const listen = (message: string) => {
-        const [master, oldIp, oldPort, ip, port] = String(message).split(' ');
-        if (master === name && ip !== undefined && port !== undefined) switched(`${oldIp}:${oldPort}`, `${ip}:${port}`);
+        const announced = parseSwitchMaster(String(message));
+        if (announced?.name === name) switched(announced.from, announced.to);
       };
       await first.subscribe(SWITCH_MASTER, listen);
       for (const other of others) {

@@ -1,27 +1,9 @@
-import {
-  createTransactor,
-  type EscalationEvent,
-  type TransactHooks,
-} from '../../lib';
+import { createTransactor, type EscalationEvent } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
+import { recorder } from '../support/hook-recorder';
 import { commandCalls, commandsProcessed, useRedis, waitFor } from '../support/redis';
 
 const redis = useRedis();
-
-/** Collects the events a transactor reports, by hook name. */
-function recorder() {
-  const events: Array<[string, unknown]> = [];
-  const record = (name: keyof TransactHooks) => (event: unknown) => void events.push([name, event]);
-  const hooks: TransactHooks = {
-    onAttempt: record('onAttempt'),
-    onConflict: record('onConflict'),
-    onEscalate: record('onEscalate'),
-    onDeescalate: record('onDeescalate'),
-    onCommit: record('onCommit'),
-  };
-  const of = <E>(name: keyof TransactHooks) => events.filter(([n]) => n === name).map(([, e]) => e as E);
-  return { hooks, events, of };
-}
 
 // Escalating after conflicts with another process, for every client: spec/clients/locks.spec.ts.
 describe("mode: 'auto'", () => {

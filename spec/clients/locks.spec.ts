@@ -1,6 +1,7 @@
-import { type CommitEvent, type EscalationEvent, LockUnavailableError, type TransactHooks } from '../../lib';
+import { type CommitEvent, type EscalationEvent, LockUnavailableError } from '../../lib';
 import { resourceKeys } from '../../lib/lock/lock-keys';
 import { CLIENTS, useClients } from '../support/clients';
+import { recorder } from '../support/hook-recorder';
 import { commandCalls, waitFor } from '../support/redis';
 
 /**
@@ -9,19 +10,6 @@ import { commandCalls, waitFor } from '../support/redis';
  */
 const clients = useClients();
 
-
-/** Collects the events a transactor reports, by hook name. */
-function recorder() {
-  const events: Array<[string, unknown]> = [];
-  const record = (name: keyof TransactHooks) => (event: unknown) => void events.push([name, event]);
-  const hooks: TransactHooks = {
-    onAttempt: record('onAttempt'),
-    onEscalate: record('onEscalate'),
-    onCommit: record('onCommit'),
-  };
-  const of = <E>(name: keyof TransactHooks) => events.filter(([n]) => n === name).map(([, e]) => e as E);
-  return { hooks, of };
-}
 
 describe.each(CLIENTS)("mode: 'lock' on $name", (kind) => {
   it('commits under the lock and releases it in the same EXEC', async () => {
