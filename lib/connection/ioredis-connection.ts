@@ -69,7 +69,7 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
       write: (command) => void client.sendCommand(command),
       send: this.#send,
       ready: () => this.alive,
-      gatherWrites: () => gatherWrites(client),
+      gatherWrites: () => gatherWrites(client, 'loop-turn'),
       prefixed: (key) => this.prefixed(key),
       nothingSent: () => this.watchLeftSet(),
     };
@@ -113,7 +113,7 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
   override watch(keys: readonly string[]): Promise<unknown> {
     // The UNWATCH of an abandoned WATCH, the WATCH, a fence's probe and fn's first reads, sent in
     // this tick: one write.
-    gatherWrites(this.client);
+    gatherWrites(this.client, 'loop-turn');
     return super.watch(keys);
   }
 

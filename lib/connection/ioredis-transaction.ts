@@ -45,22 +45,65 @@ const WRITE_REFUSALS = [...GUARDED_WRITE_COMMANDS, ...GUARDED_WRITE_COMMANDS.map
 );
 
 /**
- * Makes `fn`'s builders for `client`: what `client.multi()` makes (ioredis's pipeline, its MULTI
- * queued first), of a subclass of ioredis's `Pipeline` whose prototype refuses the guarded methods,
- * made once per connection rather than fourteen properties set on every attempt's builder.
+ * Makes `fn`'s builders for `client`: objects of ioredis's `Pipeline` (its typed commands, `call`,
+ * the client's scripts and key prefix), made for one MULTI the driver writes itself. ioredis's
+ * `Pipeline` constructor copies the client's scripts onto every instance, defines a getter and
+ * makes a promise, and its `sendCommand` chains two more promises on every command to fill the
+ * pipeline's own result: none of it is used here (EXEC's reply is read by the driver), and it was
+ * about a tenth of the client's CPU per transaction. So the builders share one prototype per
+ * connection holding what the constructor would copy, the refusals and a `sendCommand` that only
+ * queues; each builder is made without the constructor.
  */
 export function multiBuilders(client: IoredisClient): () => IoredisPipeline {
-  const Pipeline = client.pipeline().constructor as new (redis: IoredisClient) => IoredisPipeline;
-  // `multi()` queues the MULTI and counts the transaction (ioredis marks the commands queued
-  // after it as in a transaction); the builder's own `multi` is refused.
-  const queueMulti = Pipeline.prototype.multi as (this: IoredisPipeline) => unknown;
-  class MultiBuilder extends Pipeline {}
-  for (const [method, refusal] of WRITE_REFUSALS) (MultiBuilder.prototype as Record<string, unknown>)[method] = refusal;
+  const Pipeline = client.pipeline().constructor as { prototype: object };
+  const shared = Object.create(Pipeline.prototype) as Record<string, unknown>;
+  // What ioredis's constructor copies from the client: its scripts (the `scripts` option) and
+  // added commands, as methods of the builder.
+  const scripts = client.scriptsSet as Record<string, { sha: string }>;
+  const shaToScript: Record<string, unknown> = {};
+  for (const name of [...Object.keys(scripts), ...(client.addedBuiltinSet as Set<string>)]) {
+    if (scripts[name]) shaToScript[scripts[name].sha] = scripts[name];
+    shared[name] = client[name];
+    shared[`${name}Buffer`] = client[`${name}Buffer`];
+  }
+  for (const [method, refusal] of WRITE_REFUSALS) shared[method] = refusal;
+  shared.sendCommand = queueInMulti;
+  Object.defineProperty(shared, 'length', {
+    get(this: IoredisPipeline) {
+      return this._queue.length;
+    },
+  });
   return () => {
-    const builder = new MultiBuilder(client);
-    queueMulti.call(builder);
+    const builder = Object.create(shared) as IoredisPipeline;
+    builder.redis = client;
+    builder.isPipeline = true;
+    builder.isCluster = false;
+    builder.options = client.options;
+    builder._queue = [];
+    builder._result = [];
+    // One MULTI open: what ioredis's `multi()` counts (the driver writes the MULTI itself).
+    builder._transactions = 1;
+    builder._shaToScript = shaToScript;
+    builder[SEALED] = false;
     return builder;
   };
+}
+
+/** Set on a builder once its attempt has ended: every way of queueing on it (commands, scripts, `call`, `addBatch`) ends in its `sendCommand`, which then refuses. */
+const SEALED = Symbol('redis-transact.sealed');
+
+/**
+ * Queues `command` on a builder (`this`), as ioredis's pipeline does, without the promises it
+ * chains on each command to fill its own result. A command's rejection (the socket closed before
+ * its reply) is handled here; the driver reports the attempt's outcome from EXEC's.
+ */
+function queueInMulti(this: IoredisPipeline, command: IoredisCommand): IoredisPipeline {
+  if (this[SEALED] === true) refuseLateWrite();
+  command.inTransaction = true;
+  command.pipelineIndex = this._queue.length;
+  command.promise.catch(noop);
+  this._queue.push(command);
+  return this;
 }
 
 /** See {@link Transaction}. */
@@ -75,8 +118,7 @@ export class IoredisTransaction implements Transaction {
   }
 
   exec(plan: ExecPlan): ExecFlight {
-    // The builder's own MULTI comes first in its queue; what follows is fn's.
-    const queued = this.builder._queue.slice(1);
+    const queued = this.builder._queue;
     this.seal();
     const refused = queued.find((command) => REFUSED_IN_MULTI.has(command.name.toUpperCase()));
     if (refused) {
@@ -101,10 +143,10 @@ export class IoredisTransaction implements Transaction {
     const { Command, write } = this.#base;
     const markerSet = marker && this.#markerSet(marker);
     const trailing = trailer.map((args) => rawCommand(Command, args));
+    const multi = rawCommand(Command, ['multi']);
     const exec = rawCommand(Command, ['exec'], null);
-    // The builder's own MULTI first (the builder handles the rejections of the commands queued on
-    // it: its MULTI and fn's; the driver, of its own).
-    const sent = [this.builder._queue[0]!, ...(markerSet ? [markerSet] : []), ...queued, ...trailing, exec];
+    // The builder handles the rejections of fn's commands; the driver, of its own.
+    const sent = [multi, ...(markerSet ? [markerSet] : []), ...queued, ...trailing, exec];
     // One write for all of it, `after`, and what the connection sends next in this tick (the
     // WATCH and reads of the next transaction on the same keys, chained behind this one).
     this.#base.gatherWrites();
@@ -114,6 +156,7 @@ export class IoredisTransaction implements Transaction {
       sent[i]!.pipelineIndex = i;
       write(sent[i]!);
     }
+    multi.promise.catch(noop);
     markerSet?.promise.catch(noop);
     for (const command of trailing) command.promise.catch(noop);
     flight.reply = exec.promise.then(
@@ -130,8 +173,7 @@ export class IoredisTransaction implements Transaction {
   seal(): void {
     if (this.#sealed) return;
     this.#sealed = true;
-    // Every way of queueing on an ioredis pipeline (commands, scripts, call, addBatch) ends here.
-    this.builder.sendCommand = refuseLateWrite;
+    this.builder[SEALED] = true;
   }
 
 

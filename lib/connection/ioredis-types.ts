@@ -16,6 +16,8 @@ export interface IoredisCommand {
   readonly args: unknown[];
   readonly promise: Promise<unknown>;
   pipelineIndex?: number | undefined;
+  /** Queued after a MULTI (ioredis's pipelines mark it). */
+  inTransaction?: boolean;
   transformReply(reply: unknown): unknown;
 }
 
@@ -25,6 +27,7 @@ export type IoredisCommandClass = new (name: string, args: readonly unknown[], o
 /** An ioredis pipeline (`multi()` or `pipeline()`): its queue, how it queues, and how it sends. */
 export interface IoredisPipeline {
   _queue: IoredisCommand[];
+  [marker: symbol]: unknown;
   sendCommand(command: IoredisCommand): unknown;
   exec(): Promise<[Error | null, unknown][] | null>;
   [command: string]: unknown;
