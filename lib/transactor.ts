@@ -23,6 +23,7 @@ import type { AttemptFaults } from './transaction/attempt-faults.js';
 import { createLocker, type Locker } from './lock/locker.js';
 import { DEFAULT_RETRY_POLICY, mergeRetryPolicy, type RetryPolicy } from './retry/retry-policy.js';
 import type { TransactionFn } from './transaction/attempt.js';
+import { parseCallOptions } from './validation/call-options.js';
 import { validateFn } from './validation/function.js';
 import { CallScope } from './transaction/call-scope.js';
 import type { TransactionContext } from './transaction/context.js';
@@ -37,7 +38,6 @@ import {
   type SettleOptions,
   settleOptionsSchema,
   type TransactOptions,
-  transactOptionsSchema,
   type TransactorOptions,
   transactorOptionsSchema,
 } from './transactor-options.js';
@@ -175,7 +175,7 @@ export function createTransactor<C extends TransactorSource>(client: C, options?
   ): Promise<TransactResult<T>> {
     const keySet = topology.keySet(validateKeys(keys, 'keys'));
     validateFn(fn);
-    const call = callOptions === undefined ? undefined : parseInput(transactOptionsSchema, callOptions, 'options');
+    const call = callOptions === undefined ? undefined : parseCallOptions(callOptions);
     const callPolicy = mergeRetryPolicy(policy, call?.retry, 'options.retry');
     const route = topology.route(keySet);
     refuseSelfDeadlock(lanes, keySet, () => route.pool());

@@ -41,12 +41,12 @@ const DEDICATED_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
 const GUARDED_COMMANDS = ['watch', 'unwatch', 'multi', 'exec', 'discard', 'select', 'swapdb', 'subscribe', 'psubscribe', 'ssubscribe', 'monitor', 'reset', 'hello', 'quit'];
 const GUARDED_METHODS = [...GUARDED_COMMANDS, ...GUARDED_COMMANDS.map((c) => `${c}Buffer`), 'disconnect', 'end'];
 
+const UNWATCH: readonly string[] = Object.freeze(['unwatch']);
+
 /** See {@link DedicatedConnection}. */
 export class IoredisConnection extends DedicatedConnectionBase implements DedicatedConnection {
   /** The ioredis client handed to `fn` as `t.read`; engine-owned methods throw on it. */
   readonly client: IoredisClient;
-  readonly #watch: (...keys: string[]) => Promise<unknown>;
-  readonly #unwatch: () => Promise<unknown>;
   readonly #quit: () => Promise<unknown>;
   readonly #disconnect: () => void;
   readonly #send: (args: readonly (string | Buffer)[]) => Promise<unknown>;
@@ -56,8 +56,6 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
   private constructor(client: IoredisClient, Command: IoredisCommandClass, retiredWhen: (() => boolean) | undefined) {
     super(retiredWhen);
     this.client = client;
-    this.#watch = client.watch.bind(client);
-    this.#unwatch = client.unwatch.bind(client);
     this.#quit = client.quit.bind(client);
     this.#disconnect = client.disconnect.bind(client);
     this.#keyPrefix = prefixOf(client.options.keyPrefix);
@@ -118,11 +116,13 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
   }
 
   protected sendWatch(keys: readonly string[]): Promise<unknown> {
-    return this.#watch(...keys);
+    // A raw command, its keys prefixed here: what `client.watch()` sends, without ioredis's
+    // per-call options, auto-pipelining check and key-position lookup.
+    return this.#send(['watch', ...(this.#keyPrefix === '' ? keys : keys.map((key) => this.prefixed(key)))]);
   }
 
   protected sendUnwatch(): Promise<unknown> {
-    return this.#unwatch();
+    return this.#send(UNWATCH);
   }
 
   sendCommand(args: readonly (string | Buffer)[]): Promise<unknown> {

@@ -25,6 +25,25 @@ describe.each([IOREDIS, IOREDIS_RESP2, IOVALKEY])('$name', (kind) => {
     expect(result).toEqual({ value: 0, replies: ['OK', 1, { a: '1' }, Buffer.from('1')], attempts: 1, repliesLost: false });
   });
 
+  it('queues on t.write what ioredis’s own MULTI takes: the client’s scripts (the `scripts` option), `call`, and its length', async () => {
+    const scripts = { bump: { numberOfKeys: 1, lua: "return redis.call('INCRBY', KEYS[1], ARGV[1])" } };
+    const { tx } = await clients.transactor(kind, {}, { keyPrefix: 'app:', native: { scripts } });
+    const admin = await clients.admin();
+    let queued = -1;
+
+    const result = await tx.transact(['n'], (t) => {
+      (t.write as { bump(key: string, by: number): unknown }).bump('n', 5);
+      t.write.call('incrby', 'n', '2');
+      queued = t.write.length;
+    });
+
+    expect(result.replies).toEqual([5, 7]);
+    expect(queued).toBe(2);
+    // The script's key and call's key under the prefix once.
+    expect(await admin.get('app:n')).toBe('7');
+    expect(await admin.keys('*')).toEqual(['app:n']);
+  });
+
   it.each(MODES)('applies the client keyPrefix once, to fn’s keys, the lock and the commit marker (%s mode)', async (mode) => {
     const { tx } = await clients.transactor(kind, { exactlyOnce: true }, { keyPrefix: 'app:' });
     const admin = await clients.admin();
