@@ -4,6 +4,7 @@
  * {@link Seat} from it.
  */
 import type { ConnectionPool } from '../connection/connection-pool.js';
+import type { DedicatedConnection } from '../connection/connection.js';
 import type { CallLockKeys } from '../lock/lock-keys.js';
 import type { SingleNodeBackend } from '../lock/single-node-backend.js';
 import type { LockWaitOutcome } from '../observability/events.js';
@@ -87,28 +88,59 @@ export class Lane implements SeatHost {
   /**
    * Waits for the turn (first come, first served; `priority` first), then, when the call wants the
    * lock and the lane does not hold it, for the lock, then for a connection to the route's node.
-   * A wait given up rejects with `STOPPED`, once what it leaves to clean up is done.
+   * A wait given up rejects with `STOPPED`, once what it leaves to clean up is done. The seat
+   * comes at once, not as a promise, when nothing had to be waited for (a free turn, no lock to
+   * take, the lane's connection up): the common case of an uncontended call, which would otherwise
+   * pay several promises and turns of the microtask queue for nothing.
    */
-  async take(request: TurnRequest): Promise<Seat> {
-    if (this.#busy) {
-      try {
-        await (request.priority ? this.#priority : this.#waiters).wait(request.signal);
-      } catch (err) {
-        await this.#idleCheck();
-        throw err;
-      }
-    } else this.#busy = true;
+  take(request: TurnRequest): Seat | Promise<Seat> {
+    if (this.#busy) return this.#takeAfterWait(request);
+    this.#busy = true;
+    return this.#seatFor(request);
+  }
+
+  async #takeAfterWait(request: TurnRequest): Promise<Seat> {
+    try {
+      await (request.priority ? this.#priority : this.#waiters).wait(request.signal);
+    } catch (err) {
+      await this.#idleCheck();
+      throw err;
+    }
+    return this.#seatFor(request);
+  }
+
+  /** The seat of the call that now holds the turn: its fence first, then its connection. */
+  #seatFor(request: TurnRequest): Seat | Promise<Seat> {
+    let fence: Fence | undefined | Promise<Fence>;
+    let held: HeldConnection | undefined;
+    try {
+      fence = this.#fenceFor(request);
+      held = fence instanceof Promise ? undefined : this.#connectionNow(request.route.pool(), request.signal);
+    } catch (err) {
+      return this.#turnFailed(err);
+    }
+    if (!held) return this.#seatWhenReady(fence, request);
+    this.#seats++;
+    return new Seat(this, held, fence as Fence | undefined);
+  }
+
+  async #seatWhenReady(pending: Fence | undefined | Promise<Fence>, request: TurnRequest): Promise<Seat> {
     let fence: Fence | undefined;
     let held: HeldConnection;
     try {
-      fence = await this.#fenceFor(request);
+      fence = await pending;
       held = await this.#connection(request.route, request.signal);
     } catch (err) {
-      await this.passTurn();
-      throw err;
+      return this.#turnFailed(err);
     }
     this.#seats++;
     return new Seat(this, held, fence);
+  }
+
+  /** Taking the seat failed while the call held the turn: the turn goes on, then the failure. */
+  async #turnFailed(err: unknown): Promise<never> {
+    await this.passTurn();
+    throw err;
   }
 
   /** Hands the turn to the next waiter, or goes idle (what the idle lane leaves to clean up). */
@@ -136,30 +168,33 @@ export class Lane implements SeatHost {
     return bothCleanups(passTurn ? this.passTurn() : this.#idleCheck(), this.#lock?.releases());
   }
 
-  async #fenceFor(request: TurnRequest): Promise<Fence | undefined> {
+  #fenceFor(request: TurnRequest): Fence | undefined | Promise<Fence> {
     const { locking } = request;
     if (this.#lock?.usable) return this.#lock.fence();
-    if (locking.wantsLock()) {
-      this.#lock ??= new LaneLock(this.#host.backend(), this.keySet.keys, this.#names(), {
-        waiting: () => this.waiting,
-        holdEnded: (contended) => this.#host.holdEnded(this.keySet, contended),
-        waited: (waitedMs, outcome) => this.#host.lockWaited(this.keySet, waitedMs, outcome),
-        burstMs: this.#host.burstMs,
-      });
-      await this.#lock.acquire({
-        options: locking.options,
-        signal: request.signal,
-        remainingMs: request.remainingMs(),
-        contended: locking.contended,
-      });
-      return this.#lock.fence();
-    }
+    if (locking.wantsLock()) return this.#lockedFence(request);
     // Busy: a seat still awaits its EXEC's reply, or others wait for the turn (a hot key).
     if (locking.aware && locking.expectsLock(this.#seats > 0 || this.waiting > 0)) {
       const names = (this.#awareKeys ??= this.#lockKeys ?? this.#host.backend().keyspace.lockKeys(this.keySet.keys));
       return new LockAwareFence(names.watchKeys, names.serverLockKeys);
     }
     return undefined;
+  }
+
+  /** The lock's fence, once the lane holds the lock (taken for it by this call). */
+  async #lockedFence({ locking, signal, remainingMs }: TurnRequest): Promise<Fence> {
+    this.#lock ??= new LaneLock(this.#host.backend(), this.keySet.keys, this.#names(), {
+      waiting: () => this.waiting,
+      holdEnded: (contended) => this.#host.holdEnded(this.keySet, contended),
+      waited: (waitedMs, outcome) => this.#host.lockWaited(this.keySet, waitedMs, outcome),
+      burstMs: this.#host.burstMs,
+    });
+    await this.#lock.acquire({
+      options: locking.options,
+      signal,
+      remainingMs: remainingMs(),
+      contended: locking.contended,
+    });
+    return this.#lock.fence();
   }
 
   /** The lane's lock keys, derived once. */
@@ -173,13 +208,32 @@ export class Lane implements SeatHost {
    */
   async #connection(route: PoolRoute, signal: AbortSignal | undefined): Promise<HeldConnection> {
     const pool = route.pool();
+    const now = this.#connectionNow(pool, signal);
+    if (now) return now;
+    const held = this.#held;
+    if (held && !held.retired) this.#retire(held, held.connection.alive ? 'return' : 'destroy');
+    return this.#hold(await pool.acquire(signal), pool);
+  }
+
+  /**
+   * The lane's connection for an attempt on `pool` when one is at hand without waiting: its own,
+   * or else an idle one of the pool; `undefined` when it must be waited for (or the lane's own must
+   * be retired first).
+   */
+  #connectionNow(pool: ConnectionPool, signal: AbortSignal | undefined): HeldConnection | undefined {
     const held = this.#held;
     if (held && !held.retired && held.pool === pool && held.connection.alive) {
       held.users++;
       return held;
     }
-    if (held && !held.retired) this.#retire(held, held.connection.alive ? 'return' : 'destroy');
-    const fresh = new HeldConnection(await pool.acquire(signal), pool);
+    if (held && !held.retired) return undefined;
+    const idle = pool.tryAcquire(signal);
+    return idle && this.#hold(idle, pool);
+  }
+
+  /** `connection` as the lane's, counted as used from the moment it is chosen. */
+  #hold(connection: DedicatedConnection, pool: ConnectionPool): HeldConnection {
+    const fresh = new HeldConnection(connection, pool);
     fresh.users++;
     this.#held = fresh;
     return fresh;

@@ -29,15 +29,25 @@ export class InFlight {
    * Runs one call, counted until it settles. Throws {@link TransactorClosedError} (before
    * `work` starts, so nothing is sent) once the transactor is closing.
    */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new TransactorClosedError();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new TransactorClosedError());
     this.#count++;
+    let running: Promise<T>;
     try {
-      return await work();
-    } finally {
-      if (--this.#count === 0) this.#drained?.();
+      running = work();
+    } catch (err) {
+      this.#settled();
+      return Promise.reject(err);
     }
+    // The caller gets the call's own promise, not one more around it; the count drops before the
+    // caller's own continuation runs (this handler comes first).
+    running.then(this.#settled, this.#settled);
+    return running;
   }
+
+  readonly #settled = (): void => {
+    if (--this.#count === 0) this.#drained?.();
+  };
 
   /** A lock handed to the caller: `close()` releases it if the caller has not. */
   hold(lock: Releasable): void {

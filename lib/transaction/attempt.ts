@@ -96,13 +96,14 @@ const WAIT_REPLY_MARGIN_MS = 1_000;
 export async function runAttempt<T>(call: TransactionCall<T>, count: AttemptCount, retrying: boolean): Promise<AttemptOutcome<T>> {
   let seat: Seat;
   try {
-    seat = await call.lanes.laneFor(call.keySet).take({
+    const taken = call.lanes.laneFor(call.keySet).take({
       route: call.route,
       signal: call.scope.abortable,
       remainingMs: () => call.scope.remainingMs(),
       priority: retrying,
       locking: call.locking,
     });
+    seat = taken instanceof Promise ? await taken : taken;
   } catch (err) {
     const attempt = ++count.attempts;
     return conclude(classify(err, 'turn', factsOf(err, call, true)), err, call, attempt);
@@ -177,7 +178,8 @@ class Attempt<T> {
     // 3. Before EXEC: every WATCH answered (one that failed must never be followed by EXEC: it
     //    would commit unguarded), the call still on, the connection up, and the fence's verdict.
     try {
-      await call.scope.race(Promise.all(watches));
+      // Most attempts watch once (fn called no t.watch()): that WATCH's reply, with no Promise.all.
+      await call.scope.race(watches.length === 1 ? watches[0]! : Promise.all(watches));
     } catch (err) {
       return this.#failed(err, 'watch');
     }

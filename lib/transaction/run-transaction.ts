@@ -29,13 +29,17 @@ export interface TransactResult<T, Replies = unknown[]> {
  * Runs attempts under `policy` until one commits, the policy gives up, or the call is stopped; a
  * commit that too few replicas acknowledged rejects when the call requires them.
  */
-export async function runTransaction<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
-  const result = await runAttempts(call, policy);
-  if (notReplicatedEnough(call, result)) {
-    // Committed on the primary: counted as a commit, never as a failure that wrote nothing.
-    throw new TransactNotReplicatedError({ keys: call.keySet.keys, ...result, replicatedTo: result.replicatedTo ?? 0, replicas: call.replication!.replicas });
-  }
-  return result;
+export function runTransaction<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {
+  const attempts = runAttempts(call, policy);
+  // Without required replicas, the attempts' own promise: no wrapper for a check that cannot fail.
+  if (!call.replication?.required) return attempts;
+  return attempts.then((result) => {
+    if (notReplicatedEnough(call, result)) {
+      // Committed on the primary: counted as a commit, never as a failure that wrote nothing.
+      throw new TransactNotReplicatedError({ keys: call.keySet.keys, ...result, replicatedTo: result.replicatedTo ?? 0, replicas: call.replication!.replicas });
+    }
+    return result;
+  });
 }
 
 async function runAttempts<T>(call: TransactionCall<T>, policy: RetryPolicy): Promise<TransactResult<T>> {

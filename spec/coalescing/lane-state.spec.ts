@@ -97,14 +97,17 @@ class FakeLockServer {
 
 function fakePool(server: FakeLockServer) {
   const state = { acquired: 0, released: 0 };
+  const idle: DedicatedConnection[] = [];
   const pool = {
     capacity: 4,
     acquire: async () => {
       state.acquired++;
-      return server.connection();
+      return idle.pop() ?? server.connection();
     },
-    release: () => {
+    tryAcquire: () => idle.pop(),
+    release: (connection: DedicatedConnection, reusable: boolean) => {
       state.released++;
+      if (reusable) idle.push(connection);
     },
   } as unknown as ConnectionPool;
   const route: Route = { pool: () => pool, check: () => {}, redirected: () => false, unreachable: () => {} };
@@ -118,9 +121,18 @@ function setUp(burstMs?: number) {
   const { state, route } = fakePool(server);
   const keySet = new KeySet(['k']);
   const lane = lanes.laneFor(keySet);
-  const take = (locking: CallLocking = lockModeLocking(OPTIONS), extra: { signal?: AbortSignal; priority?: boolean } = {}) =>
-    lane.take({ route, signal: extra.signal, remainingMs: () => Infinity, priority: extra.priority ?? false, locking });
-  return { server, lanes, lane, take, pool: state, ended };
+  const request = (locking: CallLocking, extra: { signal?: AbortSignal; priority?: boolean }) => ({
+    route,
+    signal: extra.signal,
+    remainingMs: () => Infinity,
+    priority: extra.priority ?? false,
+    locking,
+  });
+  /** The seat as the lane gives it: at once when nothing had to be waited for, else a promise. */
+  const takeNow = (locking: CallLocking = lockModeLocking(OPTIONS), extra: { signal?: AbortSignal; priority?: boolean } = {}) =>
+    lane.take(request(locking, extra));
+  const take = (locking?: CallLocking, extra?: { signal?: AbortSignal; priority?: boolean }) => Promise.resolve(takeNow(locking, extra));
+  return { server, lanes, lane, take, takeNow, pool: state, ended };
 }
 
 /** An EXEC the test answers: `ran` commits (the trailer, a release, runs on the fake server), `aborted` does not. */
@@ -417,6 +429,28 @@ describe('a lane’s state machine (fake pool and lock)', () => {
     const underLock = await optimistic;
     expect(underLock.fence?.mode).toBe('lock');
     await underLock.leave('keep');
+  });
+
+  it('gives the seat at once when the turn is free, no lock is wanted and the lane’s connection is up; else a promise', async () => {
+    const { takeNow, pool } = setUp();
+    const first = takeNow(optimisticLocking(OPTIONS));
+    expect(first).toBeInstanceOf(Promise); // no connection yet: leased from the pool
+    const seat = await first;
+    const waiting = takeNow(optimisticLocking(OPTIONS));
+    expect(waiting).toBeInstanceOf(Promise); // the turn is taken
+    await seat.leave('keep');
+    const next = await waiting;
+    await next.leave('keep');
+
+    const now = takeNow(optimisticLocking(OPTIONS));
+    expect(now).not.toBeInstanceOf(Promise);
+    const held = now as Seat;
+    expect(held.connection).toBe(seat.connection);
+    expect(pool.acquired).toBe(1);
+    await held.leave('keep');
+    const locked = takeNow(); // lock mode: the lock is taken first
+    expect(locked).toBeInstanceOf(Promise);
+    await (await locked).leave('keep');
   });
 
   it('drops a waiter whose signal aborts, and goes idle', async () => {
