@@ -67,7 +67,7 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
       write: (command) => void client.sendCommand(command),
       send: this.#send,
       ready: () => this.alive,
-      gatherWrites: () => gatherWrites(client, 'loop-turn'),
+      gatherWrites: () => gatherWrites(client, 'by-turn'),
       prefixed: (key) => this.prefixed(key),
       nothingSent: () => this.watchLeftSet(),
     };
@@ -111,7 +111,7 @@ export class IoredisConnection extends DedicatedConnectionBase implements Dedica
   override watch(keys: readonly string[]): Promise<unknown> {
     // The UNWATCH of an abandoned WATCH, the WATCH, a fence's probe and fn's first reads, sent in
     // this tick: one write.
-    gatherWrites(this.client, 'loop-turn');
+    gatherWrites(this.client, 'by-turn');
     return super.watch(keys);
   }
 

@@ -65,6 +65,37 @@ describe('gatherWrites', () => {
     expect(writes.count).toBe(1);
   });
 
+  it('by turn: holds to the end of the turn after a turn in which several sockets wrote, else to the end of the tick', async () => {
+    const [a, b] = (await Promise.all([redis.connect(IOREDIS), redis.connect(IOREDIS)])) as Redis[];
+    const byTurn = (client: Redis) => gatherWrites(client as unknown as IoredisClient, 'by-turn');
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    const writesA = countWrites(a!);
+
+    // A turn with one socket writing: the next one alone is held to the end of its tick only.
+    await nextTurn();
+    byTurn(a!);
+    await Promise.all([a!.incr('n'), nextTurn()]);
+    await nextTurn();
+    byTurn(a!);
+    const alone = a!.incr('n');
+    await new Promise((resolve) => process.nextTick(resolve)); // the tick has ended
+    expect(writesA.count).toBe(2);
+    expect(await alone).toBe(2);
+
+    // A turn with two sockets writing: the next one is held to the end of its turn.
+    await nextTurn();
+    byTurn(a!);
+    byTurn(b!);
+    await Promise.all([a!.incr('n'), b!.incr('m'), nextTurn()]);
+    await nextTurn();
+    byTurn(a!);
+    const busy = a!.incr('n');
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(writesA.count).toBe(3); // still held
+    expect(await busy).toBe(4);
+    expect(writesA.count).toBe(4);
+  });
+
   it('is needed: ioredis alone writes each command as it is made', async () => {
     const client = (await redis.connect(IOREDIS)) as Redis;
     const writes = countWrites(client);
