@@ -1,5 +1,6 @@
 import { createClient, SimpleError, type RedisClientType } from 'redis';
 import { CLUSTER_SLOTS, keySlot, type RedisClusterHarness, startRedisCluster } from './redis-cluster';
+import { waitFor } from './redis';
 
 /** The `myself` line of a node's CLUSTER NODES: it carries the node's migrating/importing slots. */
 async function myselfLine(client: RedisClientType): Promise<string> {
@@ -157,7 +158,7 @@ describe('RedisClusterHarness.stop', () => {
 });
 
 describe('startRedisCluster with replicas', () => {
-  it('starts a replica per master, linked up, and promotes it when its master is killed', async () => {
+  it('starts a replica per master, linked up, and promotes it when its master is killed or frozen', async () => {
     const cluster = await startRedisCluster({ masters: 3, replicas: true });
     try {
       expect(cluster.replicas).toHaveLength(3);
@@ -188,6 +189,14 @@ describe('startRedisCluster with replicas', () => {
       expect(await promoted.info('replication')).toContain('role:master');
       expect(await promoted.get(key)).toBe('kept');
       expect(await (await cluster.createClusterClient({ rootNodes: [{ url: cluster.nodes[1]!.url }] })).get(key)).toBe('kept');
+
+      // A frozen master (SIGSTOP) fails over too; thawed, it learns it lost and follows its replica.
+      const old = await cluster.connectNode(1);
+      await cluster.freeze(cluster.nodes[1]!);
+      await cluster.waitForPromotion(cluster.replicas[1]!);
+      cluster.thaw(cluster.nodes[1]!);
+      expect(cluster.liveNodes()).toContain(cluster.nodes[1]);
+      await waitFor(async () => (await old.info('replication')).includes(`master_port:${cluster.replicas[1]!.port}`), 'the thawed master to follow its replica');
     } finally {
       await cluster.stop();
     }
