@@ -216,7 +216,7 @@ describe.each(CLUSTER_CLIENTS)('failover on Redis Cluster: $name', (clusterKind)
         },
         'every connection of the transactor to close',
       ).catch(() => {
-        throw new Error(`connections left open by the transactor after close(): ${left.join(', ')}`);
+        throw new Error(`connections left open by the transactor after close():\n${left.join('\n')}`);
       });
       await clusterKind.close(app);
     },
