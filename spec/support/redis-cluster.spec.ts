@@ -1,5 +1,6 @@
 import { createClient, SimpleError, type RedisClientType } from 'redis';
 import { CLUSTER_SLOTS, keySlot, type RedisClusterHarness, startRedisCluster } from './redis-cluster';
+import { waitFor } from './redis';
 
 /** The `myself` line of a node's CLUSTER NODES: it carries the node's migrating/importing slots. */
 async function myselfLine(client: RedisClientType): Promise<string> {
@@ -154,4 +155,50 @@ describe('RedisClusterHarness.stop', () => {
     late.on('error', () => {});
     await expect(late.connect()).rejects.toThrow(/ECONNREFUSED/);
   });
+});
+
+describe('startRedisCluster with replicas', () => {
+  it('starts a replica per master, linked up, and promotes it when its master is killed or frozen', async () => {
+    const cluster = await startRedisCluster({ masters: 3, replicas: true });
+    try {
+      expect(cluster.replicas).toHaveLength(3);
+      expect(cluster.rootNodes).toEqual(cluster.nodes.map((node) => ({ url: node.url })));
+      for (const [i, replica] of cluster.replicas.entries()) {
+        const admin = await cluster.connectNode(replica);
+        const info = await admin.info('replication');
+        expect(info).toContain('role:slave');
+        expect(info).toContain(`master_port:${cluster.nodes[i]!.port}`);
+        expect(info).toContain('master_link_status:up');
+        expect(await admin.clusterInfo()).toContain('cluster_known_nodes:6');
+      }
+      const ranges = await (await cluster.connectNode(0)).clusterSlots();
+      expect(ranges.map((r) => [r.master.id, r.replicas.map((x) => x.id)])).toEqual(
+        cluster.nodes.map((node, i) => [node.id, [cluster.replicas[i]!.id]]),
+      );
+
+      const key = ['{a}:k', '{b}:k', '{c}:k', '{d}:k'].find((k) => cluster.nodeForKey(k) === cluster.nodes[0])!;
+      const master = await cluster.connectNode(0);
+      await master.set(key, 'kept');
+      expect(await master.wait(1, 5_000)).toBe(1);
+      await cluster.kill(cluster.nodes[0]!);
+      expect(cluster.liveNodes().map((n) => n.id)).not.toContain(cluster.nodes[0]!.id);
+      await cluster.waitForPromotion(cluster.replicas[0]!);
+
+      expect(cluster.nodeForKey(key)).toBe(cluster.replicas[0]);
+      const promoted = await cluster.connectNode(cluster.replicas[0]!);
+      expect(await promoted.info('replication')).toContain('role:master');
+      expect(await promoted.get(key)).toBe('kept');
+      expect(await (await cluster.createClusterClient({ rootNodes: [{ url: cluster.nodes[1]!.url }] })).get(key)).toBe('kept');
+
+      // A frozen master (SIGSTOP) fails over too; thawed, it learns it lost and follows its replica.
+      const old = await cluster.connectNode(1);
+      await cluster.freeze(cluster.nodes[1]!);
+      await cluster.waitForPromotion(cluster.replicas[1]!);
+      cluster.thaw(cluster.nodes[1]!);
+      expect(cluster.liveNodes()).toContain(cluster.nodes[1]);
+      await waitFor(async () => (await old.info('replication')).includes(`master_port:${cluster.replicas[1]!.port}`), 'the thawed master to follow its replica');
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
 });

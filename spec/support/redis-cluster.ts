@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ const MIGRATE_BATCH = 100;
 /** MIGRATE's own I/O timeout, ms: generous, a loopback transfer never gets near it. */
 const MIGRATE_TIMEOUT_MS = 5_000;
 
-/** One master of the cluster. */
+/** One node of the cluster: a master, or (started with `replicas: true`) a replica. */
 export interface ClusterNode {
   readonly host: string;
   readonly port: number;
@@ -56,10 +56,12 @@ export interface MoveSlotOptions {
   afterMigrating?: () => Promise<void>;
 }
 
-/** A running loopback Redis Cluster of masters only, and the tools to drive it in a spec. */
+/** A running loopback Redis Cluster (masters, and a replica of each if asked), and the tools to drive it in a spec. */
 export interface RedisClusterHarness {
   /** The masters, in start order; `nodes[i]` is what `moveSlot(slot, i)` targets. */
   readonly nodes: readonly ClusterNode[];
+  /** With `replicas: true`, `replicas[i]` is the replica started for `nodes[i]`; empty otherwise. */
+  readonly replicas: readonly ClusterNode[];
   /** Every node, ready for `createCluster({ rootNodes })`. */
   readonly rootNodes: ReadonlyArray<{ url: string }>;
   /** A connected cluster client (closed by `stop()`), with a no-op `error` listener. */
@@ -76,6 +78,24 @@ export interface RedisClusterHarness {
    * two moves at once.
    */
   moveSlot(slot: number, toNodeIndex: number, options?: MoveSlotOptions): Promise<void>;
+  /**
+   * Kills a node's process for real (SIGKILL: no goodbye on its sockets, nothing flushed), and
+   * resolves once it has exited. The node is dead from then on: no condition waits on it.
+   */
+  kill(node: ClusterNode): Promise<void>;
+  /** Freezes a node's process (SIGSTOP): its sockets stay open and nothing is answered. */
+  freeze(node: ClusterNode): Promise<void>;
+  /** Lets a frozen node run again (SIGCONT). `stop()` thaws every node still frozen. */
+  thaw(node: ClusterNode): void;
+  /**
+   * Resolves once `replica` is a master serving the slots of the master it replicated, as every
+   * live node that is not frozen says, with `cluster_state:ok` on each: after `kill`/`freeze` of its
+   * master (the cluster promotes it after `--cluster-node-timeout`), or `CLUSTER FAILOVER` on it.
+   * From then on `nodeForSlot` names it for those slots.
+   */
+  waitForPromotion(replica: ClusterNode): Promise<void>;
+  /** The nodes not killed (frozen ones included), masters and replicas alike. */
+  liveNodes(): ClusterNode[];
   /** Closes every client it handed out, stops every node and deletes their files. Idempotent. */
   stop(): Promise<void>;
 }
@@ -87,27 +107,47 @@ interface Closable {
   destroy(): void;
 }
 
+/** Options of {@link startRedisCluster}. */
+export interface StartRedisClusterOptions {
+  /** Masters, the slots split evenly between them. @defaultValue 3 */
+  masters?: number;
+  /**
+   * One replica per master (each a redis-server of its own, joined with CLUSTER MEET and CLUSTER
+   * REPLICATE), so a master can fail over. Off by default: a cluster of masters starts faster.
+   * @defaultValue false
+   */
+  replicas?: boolean;
+  /** Bounds each wait for the cluster to converge. @defaultValue 20000 */
+  timeoutMs?: number;
+}
+
 /**
- * Starts `masters` redis-server processes (no replicas) as one cluster with the 16384 slots split
- * evenly, and resolves when every node reports `cluster_state:ok` and the same slot map.
- * `timeoutMs` bounds each wait for the cluster to converge.
+ * Starts `masters` redis-server processes (and a replica of each with `replicas: true`) as one
+ * cluster with the 16384 slots split evenly, and resolves when every node reports
+ * `cluster_state:ok` and the same slot map, and every replica its link to its master up.
  */
-export async function startRedisCluster({
-  masters = 3,
-  timeoutMs = 20_000,
-}: { masters?: number; timeoutMs?: number } = {}): Promise<RedisClusterHarness> {
+export async function startRedisCluster({ masters = 3, replicas = false, timeoutMs = 20_000 }: StartRedisClusterOptions = {}): Promise<RedisClusterHarness> {
   if (!Number.isInteger(masters) || masters < 1) throw new RangeError(`masters must be a positive integer, got ${masters}`);
   const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
+  /** Masters then replicas: `servers[i]`, `admins[i]` and `all[i]` are the same node. */
   const servers: EmbeddedRedis[] = [];
   const clients: Closable[] = [];
   const admins: RedisClientType[] = [];
   const nodes: ClusterNode[] = [];
-  /** owners[slot] is the index in `nodes` of the slot's master. */
+  const replicaNodes: ClusterNode[] = [];
+  /** Every node, masters then replicas: `all[masters + i]` is `replicaNodes[i]`. */
+  const all: ClusterNode[] = [];
+  /** owners[slot] is the index in `all` of the slot's master (in `nodes` until a failover). */
   const owners = Array.from({ length: CLUSTER_SLOTS }, (_, slot) => Math.floor((slot * masters) / CLUSTER_SLOTS));
+  /** Killed nodes' indexes in `all`, and frozen nodes' pids by index. */
+  const killed = new Set<number>();
+  const frozen = new Map<number, number>();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
+      for (const pid of frozen.values()) process.kill(pid, 'SIGCONT');
+      frozen.clear();
       await Promise.all(clients.splice(0).map(closeClient));
       await Promise.all(servers.map((server) => server.stop().catch(() => {})));
       rmSync(dir, { recursive: true, force: true });
@@ -126,10 +166,19 @@ export async function startRedisCluster({
     return node;
   }
 
-  /** Every node agrees with `owners`, naming each master by its loopback address and id. */
+  function indexOf(node: ClusterNode): number {
+    const index = all.findIndex((n) => n.id === node.id);
+    if (index === -1) throw new RangeError(`no node ${describeNode(node)} in this cluster`);
+    return index;
+  }
+
+  /** The admins of the nodes that can answer: not killed, not frozen. */
+  const answering = () => admins.map((admin, index) => ({ admin, index })).filter(({ index }) => !killed.has(index) && !frozen.has(index));
+
+  /** Every node that can answer agrees with `owners`, naming each master by its loopback address and id. */
   const slotMapAgrees = async (): Promise<string | undefined> => {
-    const expected = owners.map((index) => describeNode(nodeAt(index)));
-    for (const [index, admin] of admins.entries()) {
+    const expected = owners.map((index) => describeNode(all[index]!));
+    for (const { admin, index } of answering()) {
       const seen = new Array<string>(CLUSTER_SLOTS).fill('nobody');
       for (const range of await admin.clusterSlots()) {
         seen.fill(describeNode(range.master), range.from, range.to + 1);
@@ -140,55 +189,101 @@ export async function startRedisCluster({
     return undefined;
   };
 
+  /** Every replica's link to its master is up (INFO replication), and every master lists its replica. */
+  const replicasLinked = async (): Promise<string | undefined> => {
+    if (!replicas) return undefined;
+    for (const [i, replica] of replicaNodes.entries()) {
+      const info = await admins[masters + i]!.info('replication');
+      if (!info.includes('role:slave') || !info.includes('master_link_status:up')) return `replica ${replica.port}: ${oneLine(info)}`;
+    }
+    for (const [i, admin] of admins.slice(0, masters).entries()) {
+      const range = (await admin.clusterSlots()).find((r) => r.master.id === nodes[i]!.id);
+      if (!range?.replicas.some((r) => r.id === replicaNodes[i]!.id)) return `master ${nodes[i]!.port} does not list its replica yet`;
+    }
+    return undefined;
+  };
+
   try {
+    const count = replicas ? 2 * masters : masters;
     // The bus port is port+10000 unless set: past 65535 for a fifth of Linux's ephemeral ports,
     // where redis-server refuses to start ("Redis port number too high").
-    const ports = await reserveLoopbackPorts(2 * masters);
-    const busPorts = ports.slice(masters);
-    for (let i = 0; i < masters; i++) {
-      servers.push(
-        await startEmbeddedRedis({
-          port: ports[i]!,
-          args: [
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', join(dir, `nodes-${i}.conf`),
-            '--cluster-node-timeout', '2000',
-            '--cluster-port', String(busPorts[i]),
-            // CLUSTER SLOTS must hand clients an address they can reach: the loopback one.
-            '--cluster-announce-ip', '127.0.0.1',
-            '--dir', dir,
-          ],
-        }),
-      );
-    }
-    for (const server of servers) {
+    const ports = await reserveLoopbackPorts(2 * count);
+    const busPorts = ports.slice(count);
+    // Started together (each start also spawns redis-memory-server's watchdog process); kept in
+    // order in `servers`, and each one that started is stopped by stop() if another failed.
+    const starting = Array.from({ length: count }, (_, i) => {
+      // A replica's full sync writes an RDB named dump.rdb in its dir: one dir per replica, or they
+      // would load each other's. Masters keep the shared dir, as they always did.
+      const replicaDir = i >= masters ? join(dir, `replica-${i - masters}`) : undefined;
+      if (replicaDir) mkdirSync(replicaDir);
+      return startEmbeddedRedis({
+        port: ports[i]!,
+        args: [
+          '--cluster-enabled', 'yes',
+          '--cluster-config-file', join(dir, `nodes-${i}.conf`),
+          '--cluster-node-timeout', '2000',
+          '--cluster-port', String(busPorts[i]),
+          // CLUSTER SLOTS must hand clients an address they can reach: the loopback one.
+          '--cluster-announce-ip', '127.0.0.1',
+          '--dir', replicaDir ?? dir,
+          ...(replicaDir ? ['--save', '', '--appendonly', 'no'] : []),
+          // A master holds a replica's first sync 5 s by default, waiting for others to share it,
+          // and lists a replica in CLUSTER SLOTS only once the replica reports an offset above 0:
+          // the first write, or the master's PING down the link (every 10 s by default).
+          ...(replicas ? ['--repl-diskless-sync-delay', '0', '--repl-ping-replica-period', '1'] : []),
+        ],
+      });
+    });
+    const started = await Promise.allSettled(starting);
+    for (const result of started) if (result.status === 'fulfilled') servers.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [i, server] of servers.entries()) {
       const admin = await connectUrl(server.url);
       admins.push(admin);
-      nodes.push({ host: server.host, port: server.port, url: server.url, id: await admin.clusterMyId() });
+      const node = { host: server.host, port: server.port, url: server.url, id: await admin.clusterMyId() };
+      all.push(node);
+      (i < masters ? nodes : replicaNodes).push(node);
     }
     // Like `redis-cli --cluster create`: distinct epochs up front spare the nodes resolving a
     // config-epoch collision, and slots assigned before MEET spread with the first gossip.
     await Promise.all(
-      admins.map(async (admin, i) => {
+      admins.slice(0, masters).map(async (admin, i) => {
         await admin.clusterSetConfigEpoch(i + 1);
         await admin.clusterAddSlotsRange({ start: owners.indexOf(i), end: owners.lastIndexOf(i) });
       }),
     );
     // MEET assumes the bus is on port+10000 unless told, and node-redis's clusterMeet cannot tell it.
     await Promise.all(
-      nodes
+      all
         .slice(1)
         .map((node, i) => admins[0]!.sendCommand(['CLUSTER', 'MEET', node.host, String(node.port), String(busPorts[i + 1])])),
+    );
+    // CLUSTER REPLICATE names the master by id: each replica must have heard of it first.
+    await Promise.all(
+      replicaNodes.map(async (_, i) => {
+        const admin = admins[masters + i]!;
+        const master = nodes[i]!;
+        await waitUntil(
+          async () => ((await admin.clusterNodes()).includes(master.id) ? undefined : 'not met yet'),
+          `replica ${i} to learn of master ${master.port}`,
+          timeoutMs,
+        );
+        await admin.sendCommand(['CLUSTER', 'REPLICATE', master.id]);
+      }),
     );
     await waitUntil(
       async () => {
         for (const [index, admin] of admins.entries()) {
           const info = await admin.clusterInfo();
           if (!info.includes('cluster_state:ok')) return `node ${index}: ${oneLine(info)}`;
+          if (!info.includes(`cluster_known_nodes:${count}`)) return `node ${index}: ${oneLine(info)}`;
         }
-        return slotMapAgrees();
+        return (await slotMapAgrees()) ?? (await replicasLinked());
       },
-      `${masters} nodes to agree on the slot map and report cluster_state:ok`,
+      replicas
+        ? `${masters} masters and their replicas to agree on the slot map, report cluster_state:ok, and link up`
+        : `${masters} nodes to agree on the slot map and report cluster_state:ok`,
       timeoutMs,
     );
   } catch (error) {
@@ -196,8 +291,16 @@ export async function startRedisCluster({
     throw error;
   }
 
+  /** The pid of a node's redis-server, as the node says. */
+  const pidOf = async (index: number): Promise<number> => {
+    const pid = Number(/process_id:(\d+)/.exec(await admins[index]!.info('server'))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`redis-cluster: no process_id from node ${describeNode(all[index]!)}`);
+    return pid;
+  };
+
   return {
     nodes,
+    replicas: replicaNodes,
     rootNodes: nodes.map(({ url }) => ({ url })),
 
     async createClusterClient(options = {}) {
@@ -212,11 +315,11 @@ export async function startRedisCluster({
     },
 
     nodeForSlot(slot) {
-      return nodeAt(owners[checkSlot(slot)]!);
+      return all[owners[checkSlot(slot)]!]!;
     },
 
     nodeForKey(key) {
-      return nodeAt(owners[keySlot(key)]!);
+      return all[owners[keySlot(key)]!]!;
     },
 
     async moveSlot(slot, toNodeIndex, { afterMigrating } = {}) {
@@ -226,7 +329,7 @@ export async function startRedisCluster({
       const source = admins[from]!;
       const importer = admins[toNodeIndex]!;
       // IMPORTING first: once the source says MIGRATING it sends ASK, which the target must accept.
-      await importer.clusterSetSlot(slot, 'IMPORTING', nodes[from]!.id);
+      await importer.clusterSetSlot(slot, 'IMPORTING', all[from]!.id);
       await source.clusterSetSlot(slot, 'MIGRATING', target.id);
       try {
         await afterMigrating?.();
@@ -241,13 +344,74 @@ export async function startRedisCluster({
         // telling them is just faster.
         await importer.clusterSetSlot(slot, 'NODE', target.id);
         await source.clusterSetSlot(slot, 'NODE', target.id);
+        // Masters only (a replica refuses SETSLOT), and none that cannot answer.
+        const masterIndexes = new Set([...owners, toNodeIndex]);
         await Promise.all(
-          admins.filter((_, i) => i !== from && i !== toNodeIndex).map((a) => a.clusterSetSlot(slot, 'NODE', target.id)),
+          answering()
+            .filter(({ index }) => index !== from && index !== toNodeIndex && masterIndexes.has(index))
+            .map(({ admin }) => admin.clusterSetSlot(slot, 'NODE', target.id)),
         );
         owners[slot] = toNodeIndex;
         await waitUntil(slotMapAgrees, `every node to see slot ${slot} on node ${toNodeIndex}`, timeoutMs);
       }
     },
+
+    async kill(node) {
+      const index = indexOf(node);
+      if (killed.has(index)) return;
+      const pid = frozen.get(index) ?? (await pidOf(index));
+      process.kill(pid, 'SIGKILL');
+      killed.add(index);
+      frozen.delete(index);
+      // Its admin would try to reconnect for ever, and hold stop() a second.
+      admins[index]!.destroy();
+      await waitUntil(() => Promise.resolve(isAlive(pid) ? 'still running' : undefined), `node ${describeNode(node)} to exit`, timeoutMs);
+    },
+
+    async freeze(node) {
+      const index = indexOf(node);
+      if (killed.has(index) || frozen.has(index)) return;
+      const pid = await pidOf(index);
+      process.kill(pid, 'SIGSTOP');
+      frozen.set(index, pid);
+    },
+
+    thaw(node) {
+      const index = indexOf(node);
+      const pid = frozen.get(index);
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGCONT');
+      frozen.delete(index);
+    },
+
+    async waitForPromotion(replica) {
+      const index = indexOf(replica);
+      const master = index - masters;
+      if (master < 0) throw new RangeError(`waitForPromotion: ${describeNode(replica)} was started as a master`);
+      // Only the slots its master still served are expected to move to it.
+      const before = owners.slice();
+      for (let slot = 0; slot < CLUSTER_SLOTS; slot++) if (owners[slot] === master) owners[slot] = index;
+      try {
+        await waitUntil(
+          async () => {
+            const role = await admins[index]!.info('replication');
+            if (!role.includes('role:master')) return `${describeNode(replica)}: ${oneLine(role)}`;
+            for (const { admin, index: i } of answering()) {
+              const info = await admin.clusterInfo();
+              if (!info.includes('cluster_state:ok')) return `node ${describeNode(all[i]!)}: ${oneLine(info)}`;
+            }
+            return slotMapAgrees();
+          },
+          `${describeNode(replica)} to be promoted in place of ${describeNode(all[master]!)}`,
+          timeoutMs,
+        );
+      } catch (error) {
+        owners.splice(0, CLUSTER_SLOTS, ...before);
+        throw error;
+      }
+    },
+
+    liveNodes: () => all.filter((_, index) => !killed.has(index)),
 
     stop,
   };
@@ -275,6 +439,16 @@ function checkSlot(slot: number): number {
 
 function describeNode(node: { host: string; port: number; id: string }): string {
   return `${node.host}:${node.port} (${node.id.slice(0, 8)})`;
+}
+
+/** Whether a process still runs (a zombie is reaped by Node as soon as it exits). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function oneLine(info: string): string {
