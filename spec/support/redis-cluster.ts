@@ -189,16 +189,25 @@ export async function startRedisCluster({ masters = 3, replicas = false, timeout
     return undefined;
   };
 
-  /** Every replica's link to its master is up (INFO replication), and every master lists its replica. */
+  /**
+   * Every replica's link to its master is up (INFO replication), and every master's CLUSTER SLOTS
+   * lists every master's replica (a master learns of the others' replicas by gossip, later than of
+   * its own: clients read replicas from whichever node they ask).
+   */
   const replicasLinked = async (): Promise<string | undefined> => {
     if (!replicas) return undefined;
     for (const [i, replica] of replicaNodes.entries()) {
       const info = await admins[masters + i]!.info('replication');
       if (!info.includes('role:slave') || !info.includes('master_link_status:up')) return `replica ${replica.port}: ${oneLine(info)}`;
     }
-    for (const [i, admin] of admins.slice(0, masters).entries()) {
-      const range = (await admin.clusterSlots()).find((r) => r.master.id === nodes[i]!.id);
-      if (!range?.replicas.some((r) => r.id === replicaNodes[i]!.id)) return `master ${nodes[i]!.port} does not list its replica yet`;
+    for (const [asked, admin] of admins.slice(0, masters).entries()) {
+      const ranges = await admin.clusterSlots();
+      for (const [i, master] of nodes.entries()) {
+        const range = ranges.find((r) => r.master.id === master.id);
+        if (!range?.replicas.some((r) => r.id === replicaNodes[i]!.id)) {
+          return `master ${nodes[asked]!.port} does not list the replica of master ${master.port} yet`;
+        }
+      }
     }
     return undefined;
   };
