@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import Redlock from 'redlock';
 import { createClient } from 'redis';
-import { createTransactor } from '../lib/index.js';
+import { createTransactor } from './library.js';
 import { startEmbeddedRedis } from '../examples/support/embedded-redis.js';
 import { quantile } from './measure.js';
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { createTransactor, isTransactConflictError, type ReplicationOptions, type TransactMode } from '../lib/index.js';
+import { createTransactor, isTransactConflictError, type ReplicationOptions, type TransactMode } from './library.js';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../examples/support/embedded-redis.js';
 import { drivePairedCell, PAIR_SLICE_MS, pairedSideTimeMs } from './cell.js';
 import { TRANSACT_RETRY, transactConnections } from './contenders/transact-core.js';

@@ -23,6 +23,7 @@ import { startEmbeddedRedis } from '../examples/support/embedded-redis.js';
 import { driveCell, drivePairedCell, PAIR_SLICE_MS, pairedSideTimeMs } from './cell.js';
 import { type BenchFlags, parseFlags, USAGE, WORKERS_PER_PROCESS } from './cli.js';
 import { CONTENDERS } from './contenders/index.js';
+import { LIBRARY_BUILD } from './library.js';
 import { emptyStats, quarterTrend, type RawStats, recordError, summarize } from './measure.js';
 import { runMultiProcess } from './multi-process.js';
 import { connectClient } from './redis-client.js';
@@ -61,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     let cellNumber = 0;
     const nextTag = () => `{bench:${runId}:${++cellNumber}}`;
     const machine = await machineInfo(admin, embedded ? 'embedded' : new URL(url).host, loadAtStart);
-    progress(`redis ${machine.redis} at ${url}; ${machine.cpus} CPUs, load ${loadAtStart.toFixed(2)}, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
+    progress(`measuring ${LIBRARY_BUILD === 'dist' ? 'the build (dist/cjs)' : 'the source (lib/, through tsx)'}; redis ${machine.redis} at ${url}; ${machine.cpus} CPUs, load ${loadAtStart.toFixed(2)}, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
 
     const contenders = await probeAll(flags, url);
 
@@ -113,6 +114,7 @@ async function main(argv: readonly string[]): Promise<number> {
         processWarmupMs: flags.processWarmupMs,
         rounds: flags.rounds,
         smoke: flags.smoke,
+        library: LIBRARY_BUILD,
       },
       workloads: flags.workloads.map((w) => ({ name: w, summary: WORKLOADS[w].summary })),
       contenders,

@@ -11,7 +11,7 @@ import {
   type TransactorOptions,
   type TransactResult,
   type WriteBuilderOf,
-} from '../../lib/index.js';
+} from '../library.js';
 import { connectClient, connectIoredis } from '../redis-client.js';
 import type { Op } from '../types.js';
 

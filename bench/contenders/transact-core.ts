@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAX_CONNECTIONS, isInvalidOptionsError, isTransactConflictError, type RetryPolicyInput, type TransactOptions } from '../../lib/index.js';
+import { DEFAULT_MAX_CONNECTIONS, isInvalidOptionsError, isTransactConflictError, type RetryPolicyInput, type TransactOptions } from '../library.js';
 import type { Contender, ContenderName, Op, OpResult } from '../types.js';
 import { NODE_REDIS, type TransactClient } from './transact-clients.js';
 

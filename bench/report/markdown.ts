@@ -307,7 +307,7 @@ export function renderMarkdown(report: BenchReport): string {
     '# redis-transact benchmark',
     '',
     `${report.date} · ${m.cpus} × ${m.cpuModel} · node ${m.node} · redis ${m.redis} (${m.redisServer}) · load ${m.loadAverageAtStart.toFixed(2)} at start`,
-    `${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another${(report.paired ?? []).length > 0 ? ' (plus one paired cell per pair, workload and c: see the exactly-once cost and ioredis against node-redis)' : ''} · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
+    `${s.library === 'dist' ? 'the library as built (dist/cjs)' : 'the library’s source through tsx (not the build: see docs/benchmark.md)'} · ${s.durationMs} ms per cell after ${s.warmupMs} ms warm-up · fresh keys per cell · cells run one after another${(report.paired ?? []).length > 0 ? ' (plus one paired cell per pair, workload and c: see the exactly-once cost and ioredis against node-redis)' : ''} · total ${(report.elapsedMs / 1000).toFixed(0)} s`,
     '',
     `ops/s: committed ops per second · ×loop: ops/s ÷ ${LOOP_BASELINE}'s at the same c · ×lua: ÷ ${LUA_CEILING}'s (the ceiling) · ` +
       'attempts: all attempts ÷ commits / most for one op (lock contenders: lock acquisitions) · ' +

@@ -80,6 +80,8 @@ export interface BenchReport {
     /** Rounds of the multi-process run (absent in older runs: one). */
     readonly rounds?: number;
     readonly smoke: boolean;
+    /** The library measured: its build (`npm run bench`), or its source through tsx (absent in older runs: the source). */
+    readonly library?: 'dist' | 'source';
   };
   readonly workloads: ReadonlyArray<{ readonly name: WorkloadName; readonly summary: string }>;
   readonly contenders: readonly ContenderInfo[];
