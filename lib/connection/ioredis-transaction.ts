@@ -56,18 +56,21 @@ const WRITE_REFUSALS = [...GUARDED_WRITE_COMMANDS, ...GUARDED_WRITE_COMMANDS.map
  */
 export function multiBuilders(client: IoredisClient): () => IoredisPipeline {
   const Pipeline = client.pipeline().constructor as { prototype: object };
-  const shared = Object.create(Pipeline.prototype) as Record<string, unknown>;
+  // What ioredis's pipelines read of themselves on the way to `sendCommand` (the client, its
+  // options, that they are one), alike for every builder of the connection.
+  const shared = Object.assign(Object.create(Pipeline.prototype) as object, {
+    redis: client,
+    isPipeline: true,
+    options: client.options,
+    sendCommand: queueInMulti,
+  }) as Record<string | symbol, unknown>;
   // What ioredis's constructor copies from the client: its scripts (the `scripts` option) and
   // added commands, as methods of the builder.
-  const scripts = client.scriptsSet as Record<string, { sha: string }>;
-  const shaToScript: Record<string, unknown> = {};
-  for (const name of [...Object.keys(scripts), ...(client.addedBuiltinSet as Set<string>)]) {
-    if (scripts[name]) shaToScript[scripts[name].sha] = scripts[name];
+  for (const name of [...Object.keys(client.scriptsSet as object), ...(client.addedBuiltinSet as Set<string>)]) {
     shared[name] = client[name];
     shared[`${name}Buffer`] = client[`${name}Buffer`];
   }
   for (const [method, refusal] of WRITE_REFUSALS) shared[method] = refusal;
-  shared.sendCommand = queueInMulti;
   Object.defineProperty(shared, 'length', {
     get(this: IoredisPipeline) {
       return this._queue.length;
@@ -75,15 +78,7 @@ export function multiBuilders(client: IoredisClient): () => IoredisPipeline {
   });
   return () => {
     const builder = Object.create(shared) as IoredisPipeline;
-    builder.redis = client;
-    builder.isPipeline = true;
-    builder.isCluster = false;
-    builder.options = client.options;
     builder._queue = [];
-    builder._result = [];
-    // One MULTI open: what ioredis's `multi()` counts (the driver writes the MULTI itself).
-    builder._transactions = 1;
-    builder._shaToScript = shaToScript;
     builder[SEALED] = false;
     return builder;
   };
@@ -99,7 +94,6 @@ const SEALED = Symbol('redis-transact.sealed');
  */
 function queueInMulti(this: IoredisPipeline, command: IoredisCommand): IoredisPipeline {
   if (this[SEALED] === true) refuseLateWrite();
-  command.inTransaction = true;
   command.pipelineIndex = this._queue.length;
   command.promise.catch(noop);
   this._queue.push(command);

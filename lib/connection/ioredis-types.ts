@@ -16,8 +16,6 @@ export interface IoredisCommand {
   readonly args: unknown[];
   readonly promise: Promise<unknown>;
   pipelineIndex?: number | undefined;
-  /** Queued after a MULTI (ioredis's pipelines mark it). */
-  inTransaction?: boolean;
   transformReply(reply: unknown): unknown;
 }
 

@@ -24,12 +24,11 @@ import type { IoredisClient, IoredisSocket } from './ioredis-types.js';
 export type WriteGathering = 'tick' | 'loop-turn' | 'by-turn';
 
 /** How many sockets were corked in this turn of the event loop, and in the last turn that had any. */
-const corked = { thisTurn: 0, lastTurn: 0, counting: false };
+const corked = { thisTurn: 0, lastTurn: 0 };
 
 function turnEnded(): void {
   corked.lastTurn = corked.thisTurn;
   corked.thisTurn = 0;
-  corked.counting = false;
 }
 
 /**
@@ -42,11 +41,8 @@ export function gatherWrites(client: IoredisClient, until: WriteGathering = 'tic
   if (!socket || socket.writableCorked > 0) return;
   socket.cork();
   if (until === 'by-turn') {
-    corked.thisTurn++;
-    if (!corked.counting) {
-      corked.counting = true;
-      setImmediate(turnEnded);
-    }
+    // The turn's first: its count ends with the turn.
+    if (corked.thisTurn++ === 0) setImmediate(turnEnded);
     until = corked.lastTurn > 1 ? 'loop-turn' : 'tick';
   }
   if (until === 'tick') process.nextTick(uncork, socket);

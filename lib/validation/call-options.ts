@@ -11,9 +11,12 @@ import { parseInput } from './parse-input.js';
 
 type ParsedCallOptions = ReturnType<typeof transactOptionsSchema.parse>;
 
+/** The modes, as the schema names them. */
+const MODES: ReadonlySet<unknown> = new Set(transactOptionsSchema.shape.mode.unwrap().options);
+
 /** The flags read here, and the values each takes (exactly what the schema accepts for them). */
 const FLAGS: Readonly<Record<string, (value: unknown) => boolean>> = {
-  mode: (value) => value === 'optimistic' || value === 'lock' || value === 'auto' || value === undefined,
+  mode: (value) => value === undefined || MODES.has(value),
   idempotent: isFlag,
   exactlyOnce: isFlag,
 };
